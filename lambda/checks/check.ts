@@ -1,0 +1,29 @@
+import type { CheckResult, Severity } from '../findings.js';
+import type { ClusterSnapshot, DataKey } from '../snapshot.js';
+
+/**
+ * A check: metadata beside a pure, synchronous function of the snapshot. It never calls an API,
+ * reads the clock or the environment; the collection time is `snapshot.collectedAt`.
+ */
+export interface Check {
+  /** Kebab-case; equals the file name under `lambda/checks/<area>/`. Stable once released. */
+  id: string;
+  /** Folder under lambda/checks: token, external-secrets, wiring, rbac, fargate, network, ... */
+  area: string;
+  title: string;
+  /** Default severity of a FAIL; a result may override it. */
+  severity: Severity;
+  /** Kind of resource the results are about (for the README table). */
+  resourceType: string;
+  /** Why it matters: the breakage users see when this fails. */
+  risk: string;
+  /** The fix in one line, for the README table; results carry the exact per-resource fix. */
+  remediation: string;
+  /**
+   * Snapshot data without which the check cannot say anything. When one of these failed to
+   * collect, the runner emits an ERROR "not evaluated" finding instead of running the check, so a
+   * failed collection is never a silent PASS. Data the check can do without is not listed here.
+   */
+  requires: DataKey[];
+  run(snapshot: ClusterSnapshot): CheckResult[];
+}

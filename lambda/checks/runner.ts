@@ -1,0 +1,123 @@
+import { findingId, type CheckResult, type Finding } from '../findings.js';
+import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot.js';
+import type { Check } from './check.js';
+
+/** Every failed collection in the snapshot, Kubernetes and AWS, including secret GETs. */
+export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure[] {
+  const failures: CollectionFailure[] = [];
+  for (const side of [snapshot.kube, snapshot.aws] as unknown as Record<string, unknown>[]) {
+    for (const value of Object.values(side)) {
+      const c = value as { status?: string; error?: CollectionFailure };
+      if (c && c.status === 'error' && c.error) failures.push(c.error);
+    }
+  }
+  for (const lookup of snapshot.kube.secrets) {
+    if (lookup.result.status === 'error') failures.push(lookup.result.error);
+  }
+  return failures;
+}
+
+/** The check id under which collection failures are reported. */
+export const COLLECTION_CHECK_ID = 'audit-collection';
+
+function failureFinding(cluster: string, f: CollectionFailure): Finding {
+  const resource = {
+    kind: f.kind,
+    ...(f.namespace ? { namespace: f.namespace } : {}),
+    name: f.name ?? '*',
+  };
+  const status = f.status ? ` (HTTP ${f.status} ${f.code})` : ` (${f.code})`;
+  return {
+    id: findingId(COLLECTION_CHECK_ID, cluster, resource, f.code),
+    checkId: COLLECTION_CHECK_ID,
+    cluster,
+    severity: 'high',
+    status: 'ERROR',
+    resource,
+    messageId: f.code,
+    message: `Cluster ${cluster}: could not read ${f.source === 'aws' ? '' : 'Kubernetes '}${f.kind}${
+      f.name ? ` ${f.namespace ? `${f.namespace}/` : ''}${f.name}` : ''
+    }${status}: ${f.message}`,
+    remediation: remediationFor(f),
+  };
+}
+
+function remediationFor(f: CollectionFailure): string {
+  if (f.source === 'kubernetes' && (f.status === 403 || f.code === 'Forbidden')) {
+    const verb = f.name ? 'get' : 'list';
+    return `Grant the auditor's group "${verb}" on ${f.kind}: apply infra/kubernetes/auditor-rbac.yaml (eks-datadog-auditor print-rbac) and re-run.`;
+  }
+  if (f.source === 'kubernetes' && (f.status === 401 || f.code === 'Unauthorized')) {
+    return 'The API server rejected the credentials: check the access entry (or aws-auth mapping) for the auditor role and that the token is fresh.';
+  }
+  if (f.source === 'aws' && /AccessDenied|Unauthorized/i.test(f.code)) {
+    return `Allow ${f.kind} for the auditor's IAM role on this resource (see the stack's policy) and re-run.`;
+  }
+  return 'Transient or unexpected failure: re-run the audit; if it persists, check connectivity from the auditor to this API.';
+}
+
+function toFinding(check: Check, cluster: string, r: CheckResult): Finding {
+  return {
+    id: findingId(check.id, cluster, r.resource, r.messageId),
+    checkId: check.id,
+    cluster,
+    severity: r.severity ?? check.severity,
+    status: r.status,
+    resource: r.resource,
+    messageId: r.messageId,
+    message: r.message,
+    remediation: r.remediation,
+  };
+}
+
+/**
+ * Runs every check over the snapshot. A check whose required data failed to collect yields one
+ * ERROR "not evaluated" finding; a check that throws yields one ERROR finding. Collection failures
+ * become ERROR findings under {@link COLLECTION_CHECK_ID}. Never throws.
+ */
+export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): Finding[] {
+  const cluster = snapshot.cluster.name;
+  const findings: Finding[] = collectionFailures(snapshot).map((f) => failureFinding(cluster, f));
+  for (const check of checks) {
+    const missing = check.requires.filter((key) => collectedAt(snapshot, key).status === 'error');
+    if (missing.length > 0) {
+      const resource = { kind: 'Check', name: check.id };
+      findings.push({
+        id: findingId(check.id, cluster, resource, 'not-evaluated'),
+        checkId: check.id,
+        cluster,
+        severity: check.severity,
+        status: 'ERROR',
+        resource,
+        messageId: 'not-evaluated',
+        message: `Not evaluated: ${check.title} needs ${missing.join(', ')}, which could not be collected on cluster ${cluster}.`,
+        remediation: 'Fix the collection errors reported under audit-collection, then re-run.',
+      });
+      continue;
+    }
+    try {
+      for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r));
+    } catch (err) {
+      const resource = { kind: 'Check', name: check.id };
+      findings.push({
+        id: findingId(check.id, cluster, resource, 'check-crashed'),
+        checkId: check.id,
+        cluster,
+        severity: check.severity,
+        status: 'ERROR',
+        resource,
+        messageId: 'check-crashed',
+        message: `Check ${check.id} failed on cluster ${cluster}: ${(err as Error).message ?? String(err)}`,
+        remediation:
+          'This is a bug in the auditor: report it with the snapshot (digests only) attached.',
+      });
+    }
+  }
+  return dedupe(findings);
+}
+
+/** Two results with one identity would collide downstream; keep the first, which is the most severe by order. */
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => (seen.has(f.id) ? false : (seen.add(f.id), true)));
+}

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { SEVERITIES } from './findings.js';
+import type { AuditSettings } from './snapshot.js';
+
+/**
+ * One schema for the auditor's configuration, shared by the Lambda (environment), the CLI
+ * (`--config FILE`) and the CDK stack (`auditor.config.json`). Defaults live here and only here.
+ */
+
+export const DEFAULT_TOKEN_SECRET_ID = 'datadog/cluster-agent-token';
+export const DEFAULT_CLUSTER_AGENT_PORT = 5005;
+
+const awsRegion = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1');
+
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+  );
+
+const clusterName = z
+  .string()
+  .regex(
+    /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/,
+    'must be an EKS cluster name (letters, digits, - and _)',
+  );
+
+const clusterAgentOverrides = z
+  .object({
+    namespace: z.string().min(1).optional(),
+    serviceName: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .strict();
+
+const tokenSecret = z
+  .object({
+    /** Secrets Manager secret id or ARN holding the Cluster Agent token. */
+    id: z.string().min(1).default(DEFAULT_TOKEN_SECRET_ID),
+    /** JSON property holding the token, when the secret is a JSON document. */
+    property: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const clusterConfigSchema = z
+  .object({
+    name: clusterName,
+    region: awsRegion.optional(),
+    /** Role to assume first (cross-account). */
+    roleArn: roleArn.optional(),
+    tokenSecret: tokenSecret.partial().optional(),
+    clusterAgent: clusterAgentOverrides.optional(),
+  })
+  .strict();
+
+export const severitySchema = z.enum(SEVERITIES);
+export const notifyPolicySchema = z.enum(['always', 'drift', 'never']);
+
+export const auditorConfigSchema = z
+  .object({
+    clusters: z
+      .array(clusterConfigSchema)
+      .min(1, 'list at least one cluster')
+      .refine((cs) => new Set(cs.map((c) => `${c.region ?? ''}/${c.name}`)).size === cs.length, {
+        message: 'each cluster may appear only once (same name and region listed twice)',
+      }),
+    /** Region for clusters that do not name one; else the SDK's default region. */
+    region: awsRegion.optional(),
+    tokenSecret: tokenSecret.default({ id: DEFAULT_TOKEN_SECRET_ID }),
+    clusterAgent: clusterAgentOverrides.default({}),
+    notify: notifyPolicySchema.default('drift'),
+    minSeverity: severitySchema.default('high'),
+    topicArn: z.string().startsWith('arn:', 'must be an SNS topic ARN').optional(),
+    archiveBucket: z.string().min(3).optional(),
+    kubernetes: z
+      .object({
+        /** Objects per list page. */
+        pageSize: z.number().int().min(1).max(5000).default(500),
+        /** Secret GETs in flight at once. */
+        secretConcurrency: z.number().int().min(1).max(64).default(16),
+        /** Per-request timeout. */
+        requestTimeoutMs: z.number().int().min(100).max(120000).default(15000),
+      })
+      .strict()
+      .default({ pageSize: 500, secretConcurrency: 16, requestTimeoutMs: 15000 }),
+    /** Clusters audited at once. */
+    clusterConcurrency: z.number().int().min(1).max(16).default(4),
+  })
+  .strict();
+
+export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
+export type AuditorConfig = z.infer<typeof auditorConfigSchema>;
+export type KubernetesOptions = AuditorConfig['kubernetes'];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Formats zod issues as `field.path: problem` lines, one per issue. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.length ? i.path.join('.') : '(top level)';
+      const unknown =
+        i.code === 'unrecognized_keys' ? ` (${(i as { keys: string[] }).keys.join(', ')})` : '';
+      return `  - ${path}: ${i.message}${unknown}`;
+    })
+    .join('\n');
+}
+
+/** Parses config from a value (already JSON-decoded); `origin` names where it came from. */
+export function parseConfig(input: unknown, origin: string): AuditorConfig {
+  const result = auditorConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      `Invalid auditor configuration in ${origin}:\n${describeIssues(result.error)}\nFix these fields and run again.`,
+    );
+  }
+  return result.data;
+}
+
+/** Parses config text (JSON); a syntax error names the origin and the JSON problem. */
+export function parseConfigText(text: string, origin: string): AuditorConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(
+      `Configuration ${origin} is not valid JSON: ${(err as Error).message}. Fix the file and run again.`,
+    );
+  }
+  return parseConfig(value, origin);
+}
+
+/** Resolves the per-cluster settings the snapshot carries, applying global defaults. */
+export function settingsFor(config: AuditorConfig, cluster: ClusterConfig): AuditSettings {
+  const property = cluster.tokenSecret?.property ?? config.tokenSecret.property;
+  const namespace = cluster.clusterAgent?.namespace ?? config.clusterAgent.namespace;
+  const serviceName = cluster.clusterAgent?.serviceName ?? config.clusterAgent.serviceName;
+  return {
+    tokenSecretId: cluster.tokenSecret?.id ?? config.tokenSecret.id,
+    ...(property ? { tokenSecretProperty: property } : {}),
+    clusterAgent: {
+      ...(namespace ? { namespace } : {}),
+      ...(serviceName ? { serviceName } : {}),
+      port: cluster.clusterAgent?.port ?? config.clusterAgent.port ?? DEFAULT_CLUSTER_AGENT_PORT,
+    },
+  };
+}

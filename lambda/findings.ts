@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** PASS: evaluated and fine. FAIL: evaluated and broken. ERROR: could not be evaluated. */
+export type FindingStatus = 'PASS' | 'FAIL' | 'ERROR';
+
+export interface ResourceRef {
+  /** Kubernetes kind (`Pod`, `Secret`, `ClusterRole`) or AWS type (`SecurityGroup`, `FargateProfile`). */
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** What a check returns: a finding before the runner gives it cluster and identity. */
+export interface CheckResult {
+  status: FindingStatus;
+  /** Defaults to the check's severity. PASS results keep it: it says how much the pass matters. */
+  severity?: Severity;
+  resource: ResourceRef;
+  /**
+   * Stable id of the failure mode (`mismatch`, `missing-key`), part of the finding id. Two results of
+   * one check on one resource must differ in messageId.
+   */
+  messageId: string;
+  message: string;
+  /** What to change, naming the exact object and field. Empty for PASS. */
+  remediation: string;
+}
+
+export interface Finding {
+  /** Stable across runs: hash of check id, cluster, resource and message id; no values, no times. */
+  id: string;
+  checkId: string;
+  cluster: string;
+  severity: Severity;
+  status: FindingStatus;
+  resource: ResourceRef;
+  messageId: string;
+  message: string;
+  remediation: string;
+}
+
+export function findingId(
+  checkId: string,
+  cluster: string,
+  resource: ResourceRef,
+  messageId: string,
+): string {
+  const key = [
+    checkId,
+    cluster,
+    resource.kind,
+    resource.namespace ?? '',
+    resource.name,
+    messageId,
+  ].join('\u0000');
+  return `${checkId}:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+export function severityRank(s: Severity): number {
+  return SEVERITIES.length - SEVERITIES.indexOf(s);
+}
+
+/** True when `s` is at or above `threshold` (critical > high > medium > low > info). */
+export function atLeast(s: Severity, threshold: Severity): boolean {
+  return severityRank(s) >= severityRank(threshold);
+}
+
+export function resourceLabel(r: ResourceRef): string {
+  return r.namespace ? `${r.namespace}/${r.kind}/${r.name}` : `${r.kind}/${r.name}`;
+}

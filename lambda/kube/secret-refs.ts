@@ -1,0 +1,122 @@
+/**
+ * Which secrets the audit reads, decided from metadata alone. Only Datadog-relevant secrets are
+ * named: `DD_*` secretKeyRefs, envFrom of Datadog containers, ExternalSecret targets that carry the
+ * token or Datadog keys, and the admission controller's `datadog-secret` for pods that ask for an
+ * injected sidecar. Application secrets are never read.
+ */
+import type {
+  AuditSettings,
+  Container,
+  ExternalSecret,
+  Pod,
+  PodSpec,
+  SecretReference,
+  Workload,
+} from '../snapshot.js';
+
+/** Secret the admission controller's injected Fargate sidecar reads (keys `token`, `api-key`). */
+export const ADMISSION_SIDECAR_SECRET = 'datadog-secret';
+/** Pod label asking the admission controller to inject the agent sidecar. */
+export const SIDECAR_INJECTION_LABEL = 'agent.datadoghq.com/sidecar';
+
+export function isDatadogContainer(c: Container): boolean {
+  return (
+    /datadog|dd-agent|cluster-agent/i.test(c.image) ||
+    /^datadog|^dd-agent|cluster-agent/i.test(c.name) ||
+    c.env.some((e) => e.name.startsWith('DD_'))
+  );
+}
+
+/** True when an ExternalSecret may carry the Cluster Agent token or other Datadog keys. */
+export function isDatadogExternalSecret(es: ExternalSecret, settings: AuditSettings): boolean {
+  const keys = [
+    ...es.data.map((d) => d.remoteRef.key),
+    ...es.dataFrom.map((d) => d.extract?.key ?? ''),
+  ];
+  return (
+    es.data.some((d) => d.secretKey === 'token') ||
+    keys.some((k) => k === settings.tokenSecretId || /datadog/i.test(k)) ||
+    /datadog/i.test(es.meta.name) ||
+    /datadog/i.test(es.target.name ?? '')
+  );
+}
+
+/** Effective target Secret name of an ExternalSecret (defaults to the ExternalSecret's name). */
+export function externalSecretTarget(es: ExternalSecret): string {
+  return es.target.name ?? es.meta.name;
+}
+
+export interface SecretRefInput {
+  pods: Pod[];
+  workloads: Workload[];
+  externalSecrets: ExternalSecret[];
+}
+
+/** `namespace/name` -> the references that name it, in a stable order. */
+export function referencedSecrets(
+  input: SecretRefInput,
+  settings: AuditSettings,
+): Map<string, { namespace: string; name: string; references: SecretReference[] }> {
+  const out = new Map<string, { namespace: string; name: string; references: SecretReference[] }>();
+  const add = (namespace: string, name: string, ref: SecretReference) => {
+    if (!namespace || !name) return;
+    const key = `${namespace}/${name}`;
+    let entry = out.get(key);
+    if (!entry) {
+      entry = { namespace, name, references: [] };
+      out.set(key, entry);
+    }
+    if (
+      !entry.references.some((r) => r.via === ref.via && r.from === ref.from && r.key === ref.key)
+    ) {
+      entry.references.push(ref);
+    }
+  };
+
+  const fromSpec = (namespace: string, spec: PodSpec, from: string) => {
+    for (const c of [...spec.containers, ...spec.initContainers]) {
+      for (const e of c.env) {
+        if (e.secretKeyRef && e.name.startsWith('DD_')) {
+          add(namespace, e.secretKeyRef.name, {
+            via: 'env-secretKeyRef',
+            from,
+            key: e.secretKeyRef.key,
+          });
+        }
+      }
+      if (isDatadogContainer(c)) {
+        for (const f of c.envFrom) {
+          if (f.secretRef) add(namespace, f.secretRef.name, { via: 'envFrom-secretRef', from });
+        }
+      }
+    }
+  };
+
+  for (const pod of input.pods) {
+    const ns = pod.meta.namespace ?? '';
+    const from = `Pod ${ns}/${pod.meta.name}`;
+    fromSpec(ns, pod.spec, from);
+    if (pod.meta.labels[SIDECAR_INJECTION_LABEL]) {
+      add(ns, ADMISSION_SIDECAR_SECRET, { via: 'admission-sidecar', from });
+    }
+  }
+  for (const w of input.workloads) {
+    const ns = w.meta.namespace ?? '';
+    fromSpec(ns, w.template.spec, `${w.kind} ${ns}/${w.meta.name}`);
+    if (w.template.meta.labels[SIDECAR_INJECTION_LABEL]) {
+      add(ns, ADMISSION_SIDECAR_SECRET, {
+        via: 'admission-sidecar',
+        from: `${w.kind} ${ns}/${w.meta.name}`,
+      });
+    }
+  }
+  for (const es of input.externalSecrets) {
+    if (!isDatadogExternalSecret(es, settings)) continue;
+    const ns = es.meta.namespace ?? '';
+    add(ns, externalSecretTarget(es), {
+      via: 'externalsecret-target',
+      from: `ExternalSecret ${ns}/${es.meta.name}`,
+    });
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,542 @@
+/**
+ * The ClusterSnapshot: everything a check may see about one cluster.
+ *
+ * Collectors build it (all I/O happens there); checks read it and nothing else. Secret material
+ * appears here only as {@link SecretDigest}: the raw bytes are dropped by the function that read
+ * them. Timestamps are ISO-8601 strings so the snapshot is plain JSON (fixtures, archives).
+ */
+
+/** A secret value reduced to what checks may compare: never the value itself. */
+export interface SecretDigest {
+  /** Lowercase hex SHA-256 of the raw bytes. Compare with `digestsEqual`, never `===`. */
+  sha256: string;
+  /** Length in bytes. */
+  length: number;
+  flags: {
+    leadingWhitespace: boolean;
+    trailingWhitespace: boolean;
+    /** Control characters or bytes outside printable ASCII/UTF-8 (e.g. a stray NUL or CR). */
+    nonPrintable: boolean;
+  };
+}
+
+/** Why a collection failed, kept per resource kind so checks can say "not evaluated". */
+export interface CollectionFailure {
+  source: 'kubernetes' | 'aws';
+  /** Resource kind as the API names it: `pods`, `externalsecrets.external-secrets.io`, `eks:DescribeCluster`. */
+  kind: string;
+  /** Namespace/name when the failure is about one object (a secret GET), else absent. */
+  namespace?: string;
+  name?: string;
+  /** HTTP status for Kubernetes; absent for network errors and timeouts. */
+  status?: number;
+  /** Short machine code: Forbidden, Unauthorized, NotFound, Gone, TooManyRequests, Timeout, BadResponse, Network, AccessDenied, ... */
+  code: string;
+  /** Human message naming what failed; never contains secret values. */
+  message: string;
+}
+
+/**
+ * Outcome of collecting one kind. `not-installed` is for optional CRDs (ESO, SecurityGroupPolicy):
+ * it is a fact about the cluster, not an error.
+ */
+export type Collected<T> =
+  | { status: 'ok'; value: T }
+  | { status: 'not-installed'; detail: string }
+  | { status: 'error'; error: CollectionFailure };
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  creationTimestamp?: string;
+  resourceVersion?: string;
+  ownerReferences: { apiVersion?: string; kind: string; name: string; controller?: boolean }[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One environment variable. Literal values of sensitive names (token, key, secret, password,
+ * credential) are replaced by `valueDigest`, so a plaintext token can be detected and compared
+ * without being kept.
+ */
+export interface EnvVar {
+  name: string;
+  /** Literal value, only for names that are not sensitive. */
+  value?: string;
+  /** Digest of a literal value whose name is sensitive. */
+  valueDigest?: SecretDigest;
+  secretKeyRef?: { name: string; key: string; optional?: boolean };
+  configMapKeyRef?: { name: string; key: string; optional?: boolean };
+  fieldRef?: { fieldPath: string; apiVersion?: string };
+  resourceFieldRef?: { resource: string; containerName?: string };
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  secretRef?: { name: string; optional?: boolean };
+  configMapRef?: { name: string; optional?: boolean };
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  env: EnvVar[];
+  envFrom: EnvFromSource[];
+  ports: { name?: string; containerPort: number; protocol: string }[];
+}
+
+export interface PodSpec {
+  serviceAccountName: string;
+  nodeName?: string;
+  containers: Container[];
+  initContainers: Container[];
+  /** Names of secrets mounted as volumes (projected or plain). */
+  secretVolumes: string[];
+}
+
+export interface ContainerStatus {
+  name: string;
+  ready: boolean;
+  restartCount: number;
+  state: 'running' | 'waiting' | 'terminated' | 'unknown';
+  reason?: string;
+  startedAt?: string;
+}
+
+export interface Pod {
+  meta: ObjectMeta;
+  spec: PodSpec;
+  status: {
+    phase: string;
+    startTime?: string;
+    podIP?: string;
+    hostIP?: string;
+    /** Pod condition type -> status ("True"/"False"/"Unknown"). */
+    conditions: Record<string, string>;
+    containerStatuses: ContainerStatus[];
+  };
+}
+
+export type WorkloadKind = 'Deployment' | 'DaemonSet' | 'StatefulSet';
+
+export interface Workload {
+  kind: WorkloadKind;
+  meta: ObjectMeta;
+  selector?: LabelSelector;
+  template: { meta: Pick<ObjectMeta, 'labels' | 'annotations'>; spec: PodSpec };
+  replicas?: number;
+  readyReplicas?: number;
+}
+
+export interface Namespace {
+  meta: ObjectMeta;
+  phase?: string;
+}
+
+export interface Node {
+  meta: ObjectMeta;
+  providerID?: string;
+  /** EC2 instance id parsed from providerID (`aws:///<az>/i-...`); absent on Fargate. */
+  instanceId?: string;
+  /** From label `eks.amazonaws.com/compute-type` or a `fargate-` name. */
+  computeType: 'fargate' | 'ec2' | 'unknown';
+  /** Managed node group name (label `eks.amazonaws.com/nodegroup`), when any. */
+  nodegroup?: string;
+  internalIP?: string;
+  ready: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services
+// ---------------------------------------------------------------------------------------------
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol: string;
+}
+
+export interface Service {
+  meta: ObjectMeta;
+  type: string;
+  clusterIP?: string;
+  selector: Record<string, string>;
+  ports: ServicePort[];
+}
+
+/** Endpoints of one Service, normalised from EndpointSlices (preferred) or core Endpoints. */
+export interface ServiceEndpoints {
+  namespace: string;
+  serviceName: string;
+  source: 'endpointslices' | 'endpoints';
+  readyAddresses: number;
+  notReadyAddresses: number;
+  ports: { name?: string; port: number; protocol: string }[];
+}
+
+export interface ServiceAccount {
+  meta: ObjectMeta;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RBAC
+// ---------------------------------------------------------------------------------------------
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames: string[];
+  nonResourceURLs: string[];
+}
+
+export interface Role {
+  kind: 'Role' | 'ClusterRole';
+  meta: ObjectMeta;
+  rules: PolicyRule[];
+  /** ClusterRole aggregation selectors; the API server fills `rules` from them. */
+  aggregationSelectors: LabelSelector[];
+}
+
+export interface Subject {
+  kind: 'ServiceAccount' | 'User' | 'Group' | string;
+  name: string;
+  namespace?: string;
+  apiGroup?: string;
+}
+
+export interface RoleBinding {
+  kind: 'RoleBinding' | 'ClusterRoleBinding';
+  meta: ObjectMeta;
+  roleRef: { apiGroup: string; kind: 'Role' | 'ClusterRole' | string; name: string };
+  subjects: Subject[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// External Secrets Operator, Security Groups for Pods
+// ---------------------------------------------------------------------------------------------
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface ExternalSecret {
+  meta: ObjectMeta;
+  /** `external-secrets.io/v1` or `external-secrets.io/v1beta1`. */
+  apiVersion: string;
+  /** As written (`1h`, `15m`, `0`); absent means the ESO default of 1h. */
+  refreshInterval?: string;
+  refreshPolicy?: string;
+  secretStoreRef: { name: string; kind: 'SecretStore' | 'ClusterSecretStore' | string };
+  target: {
+    /** Explicit `spec.target.name`; the effective name defaults to `meta.name`. */
+    name?: string;
+    creationPolicy?: string;
+    deletionPolicy?: string;
+    hasTemplate: boolean;
+  };
+  data: { secretKey: string; remoteRef: { key: string; property?: string; version?: string } }[];
+  dataFrom: {
+    extract?: { key: string; property?: string };
+    find?: { name?: string; path?: string };
+  }[];
+  status: {
+    conditions: Condition[];
+    refreshTime?: string;
+    syncedResourceVersion?: string;
+    binding?: string;
+  };
+}
+
+export interface SecretStore {
+  kind: 'SecretStore' | 'ClusterSecretStore';
+  meta: ObjectMeta;
+  /** First key under `spec.provider` (`aws`, `vault`, ...). */
+  provider?: string;
+  /** For the aws provider: `SecretsManager` or `ParameterStore`. */
+  service?: string;
+  region?: string;
+  conditions: Condition[];
+}
+
+export interface SecurityGroupPolicy {
+  meta: ObjectMeta;
+  podSelector?: LabelSelector;
+  serviceAccountSelector?: LabelSelector;
+  groupIds: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets (read by name only)
+// ---------------------------------------------------------------------------------------------
+
+/** Why a secret was read: the metadata that named it. */
+export interface SecretReference {
+  via:
+    | 'env-secretKeyRef'
+    | 'envFrom-secretRef'
+    | 'volume'
+    | 'externalsecret-target'
+    | 'cluster-agent-token'
+    | 'admission-sidecar';
+  /** The object that names the secret, e.g. `Pod golang/app-7d9f` or `ExternalSecret datadog/datadog-secrets`. */
+  from: string;
+  /** For secretKeyRef: the key named. */
+  key?: string;
+}
+
+export interface SecretSnapshot {
+  meta: ObjectMeta;
+  type: string;
+  /** Field managers and when they last wrote (from managedFields): when the value last changed. */
+  managedFields: { manager: string; operation: string; time?: string }[];
+  /** Key -> digest of the decoded value. */
+  data: Record<string, SecretDigest>;
+}
+
+export interface SecretLookup {
+  namespace: string;
+  name: string;
+  references: SecretReference[];
+  result:
+    | { status: 'found'; secret: SecretSnapshot }
+    | { status: 'not-found' }
+    | { status: 'error'; error: CollectionFailure };
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS
+// ---------------------------------------------------------------------------------------------
+
+export interface EksCluster {
+  name: string;
+  arn?: string;
+  version?: string;
+  status?: string;
+  platformVersion?: string;
+  endpoint?: string;
+  endpointPublicAccess: boolean;
+  endpointPrivateAccess: boolean;
+  publicAccessCidrs: string[];
+  clusterSecurityGroupId?: string;
+  /** Additional security groups from resourcesVpcConfig.securityGroupIds. */
+  securityGroupIds: string[];
+  subnetIds: string[];
+  vpcId?: string;
+  /** API, API_AND_CONFIG_MAP or CONFIG_MAP. */
+  authenticationMode?: string;
+}
+
+export interface FargateProfile {
+  name: string;
+  arn?: string;
+  status: string;
+  podExecutionRoleArn?: string;
+  subnets: string[];
+  selectors: { namespace: string; labels: Record<string, string> }[];
+  healthIssues: { code?: string; message?: string; resourceIds: string[] }[];
+}
+
+/** One flattened security group rule (one source/destination per rule). */
+export interface SgRule {
+  direction: 'ingress' | 'egress';
+  /** `-1` (all), `tcp`, `udp`, `icmp`, `icmpv6` or an IP protocol number as a string. */
+  protocol: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrIpv4?: string;
+  cidrIpv6?: string;
+  referencedGroupId?: string;
+  prefixListId?: string;
+  description?: string;
+}
+
+export interface SecurityGroup {
+  groupId: string;
+  groupName?: string;
+  vpcId?: string;
+  rules: SgRule[];
+}
+
+export interface Subnet {
+  subnetId: string;
+  vpcId?: string;
+  cidrBlock?: string;
+  ipv6CidrBlocks: string[];
+  availabilityZone?: string;
+  mapPublicIpOnLaunch: boolean;
+}
+
+export interface Route {
+  destinationCidrBlock?: string;
+  destinationIpv6CidrBlock?: string;
+  destinationPrefixListId?: string;
+  /** `igw-...`, `local`, `vgw-...` */
+  gatewayId?: string;
+  natGatewayId?: string;
+  transitGatewayId?: string;
+  vpcPeeringConnectionId?: string;
+  networkInterfaceId?: string;
+  state?: string;
+}
+
+export interface RouteTable {
+  routeTableId: string;
+  vpcId?: string;
+  /** True for the VPC's main route table (applies to subnets without an explicit association). */
+  main: boolean;
+  subnetIds: string[];
+  routes: Route[];
+}
+
+export interface Ec2Instance {
+  instanceId: string;
+  subnetId?: string;
+  vpcId?: string;
+  privateIpAddress?: string;
+  securityGroupIds: string[];
+}
+
+export interface AccessEntry {
+  principalArn: string;
+  type?: string;
+  kubernetesGroups: string[];
+}
+
+/** The Cluster Agent token in Secrets Manager, reduced to digests at the moment it was read. */
+export interface TokenSource {
+  secretId: string;
+  arn?: string;
+  /** JSON property selected, when configured. */
+  property?: string;
+  /**
+   * What the AWSCURRENT value turned out to be. `json-property-missing` and `not-json` only occur
+   * when a property is configured.
+   */
+  valueKind:
+    'string' | 'binary' | 'json-property-missing' | 'not-json' | 'json-property-not-string';
+  current?: SecretDigest;
+  /** Digest of the AWSPENDING version, when one exists (rotation in progress). */
+  pending?: SecretDigest;
+  lastChangedDate?: string;
+  rotationEnabled: boolean;
+  /** Version id -> stages, from DescribeSecret. */
+  versionStages: Record<string, string[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot
+// ---------------------------------------------------------------------------------------------
+
+/** Per-cluster settings the checks need, resolved from the config (with defaults). */
+export interface AuditSettings {
+  tokenSecretId: string;
+  tokenSecretProperty?: string;
+  clusterAgent: {
+    /** Namespace of the Cluster Agent when discovery should not guess. */
+    namespace?: string;
+    serviceName?: string;
+    /** Command port; 5005 by default. */
+    port: number;
+  };
+}
+
+export interface KubeSnapshot {
+  namespaces: Collected<Namespace[]>;
+  nodes: Collected<Node[]>;
+  pods: Collected<Pod[]>;
+  deployments: Collected<Workload[]>;
+  daemonsets: Collected<Workload[]>;
+  statefulsets: Collected<Workload[]>;
+  services: Collected<Service[]>;
+  endpoints: Collected<ServiceEndpoints[]>;
+  serviceAccounts: Collected<ServiceAccount[]>;
+  clusterRoles: Collected<Role[]>;
+  clusterRoleBindings: Collected<RoleBinding[]>;
+  roles: Collected<Role[]>;
+  roleBindings: Collected<RoleBinding[]>;
+  externalSecrets: Collected<ExternalSecret[]>;
+  secretStores: Collected<SecretStore[]>;
+  clusterSecretStores: Collected<SecretStore[]>;
+  securityGroupPolicies: Collected<SecurityGroupPolicy[]>;
+  /** Only the secrets named by the objects above, each read with one GET. */
+  secrets: SecretLookup[];
+}
+
+export interface AwsSnapshot {
+  cluster: Collected<EksCluster>;
+  fargateProfiles: Collected<FargateProfile[]>;
+  securityGroups: Collected<SecurityGroup[]>;
+  subnets: Collected<Subnet[]>;
+  routeTables: Collected<RouteTable[]>;
+  instances: Collected<Ec2Instance[]>;
+  accessEntries: Collected<AccessEntry[]>;
+  tokenSource: Collected<TokenSource>;
+}
+
+export interface CollectionStats {
+  kubeListPages: number;
+  kubeGets: number;
+  awsCalls: number;
+  durationMs: number;
+}
+
+export interface ClusterSnapshot {
+  schemaVersion: 1;
+  cluster: {
+    name: string;
+    region?: string;
+    /** How the Kubernetes side was reached. */
+    access: 'eks-iam' | 'kubeconfig' | 'demo';
+  };
+  /** When collection started; checks use this instead of the clock. */
+  collectedAt: string;
+  settings: AuditSettings;
+  kube: KubeSnapshot;
+  /** Absent when the AWS side was not collected (kubeconfig mode without AWS credentials). */
+  aws: AwsSnapshot;
+  stats: CollectionStats;
+}
+
+export type KubeKey = Exclude<keyof KubeSnapshot, 'secrets'>;
+export type AwsKey = keyof AwsSnapshot;
+/** A piece of the snapshot a check can declare it needs: `kube.pods`, `aws.cluster`. */
+export type DataKey = `kube.${KubeKey}` | `aws.${AwsKey}`;
+
+/** The value of a collected kind, or an empty list when it failed or is not installed. */
+export function itemsOf<T>(c: Collected<T[]>): T[] {
+  return c.status === 'ok' ? c.value : [];
+}
+
+export function valueOf<T>(c: Collected<T>): T | undefined {
+  return c.status === 'ok' ? c.value : undefined;
+}
+
+export function collectedAt(snapshot: ClusterSnapshot, key: DataKey): Collected<unknown> {
+  const [side, name] = key.split('.') as ['kube' | 'aws', string];
+  const bucket = snapshot[side] as unknown as Record<string, Collected<unknown>>;
+  const found = bucket[name];
+  if (!found) throw new Error(`snapshot has no ${key}`);
+  return found;
+}
+
+/** `namespace/name`, or `name` for cluster-scoped objects. */
+export function refOf(meta: Pick<ObjectMeta, 'name' | 'namespace'>): string {
+  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
+}
