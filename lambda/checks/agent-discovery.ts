@@ -1,0 +1,194 @@
+/**
+ * Finds the Datadog Cluster Agent and every node agent container in a snapshot. Shared by the
+ * wiring, RBAC, token and network checks so they agree on what "an agent" is.
+ */
+import {
+  itemsOf,
+  type ClusterSnapshot,
+  type Container,
+  type Node,
+  type Pod,
+  type Service,
+  type Workload,
+} from '../snapshot.js';
+
+/** Labels the Datadog Helm chart and the Datadog Operator put on the Cluster Agent. */
+const CLUSTER_AGENT_LABELS: [string, RegExp][] = [
+  ['app.kubernetes.io/component', /^cluster-agent$/],
+  ['agent.datadoghq.com/component', /^cluster-agent$/],
+  ['app', /cluster-agent$/],
+];
+
+export const FARGATE_PROFILE_LABEL = 'eks.amazonaws.com/fargate-profile';
+
+export function isClusterAgentContainer(c: Container): boolean {
+  return /cluster-agent/i.test(c.image) || /^cluster-agent$/.test(c.name);
+}
+
+function hasClusterAgentLabels(labels: Record<string, string>): boolean {
+  return CLUSTER_AGENT_LABELS.some(([k, re]) => labels[k] !== undefined && re.test(labels[k]!));
+}
+
+/** A node agent container: the Datadog agent image, a `datadog-agent*` name, or DD_API_KEY + DD_CLUSTER_AGENT_*. */
+export function isNodeAgentContainer(c: Container): boolean {
+  if (isClusterAgentContainer(c)) return false;
+  if (/cluster-checks|clusterchecks/i.test(c.image)) return false;
+  const names = new Set(c.env.map((e) => e.name));
+  return (
+    /(^|\/)(datadog\/)?agent(:|@|$)/i.test(c.image) ||
+    /datadoghq\/agent|datadog\/agent/i.test(c.image) ||
+    /^datadog-agent/i.test(c.name) ||
+    (names.has('DD_API_KEY') && [...names].some((n) => n.startsWith('DD_CLUSTER_AGENT_')))
+  );
+}
+
+export function isOnFargate(pod: Pod, nodes: Map<string, Node>): boolean {
+  if (pod.meta.labels[FARGATE_PROFILE_LABEL]) return true;
+  const node = pod.spec.nodeName ? nodes.get(pod.spec.nodeName) : undefined;
+  if (node) return node.computeType === 'fargate';
+  return (pod.spec.nodeName ?? '').startsWith('fargate-');
+}
+
+export interface AgentContainer {
+  /** The running pod, when the agent runs; absent for a workload template with no pods. */
+  pod?: Pod;
+  /** The owning Deployment/DaemonSet/StatefulSet when known (by owner reference or template). */
+  workload?: Workload;
+  namespace: string;
+  container: Container;
+  serviceAccountName: string;
+  onFargate: boolean;
+}
+
+export interface ClusterAgent {
+  namespace: string;
+  deployment?: Workload;
+  pods: Pod[];
+  containers: Container[];
+  serviceAccountName: string;
+  /** The Service selecting the Cluster Agent pods (port 5005 by default), when found. */
+  service?: Service;
+}
+
+export interface AgentDiscovery {
+  clusterAgent?: ClusterAgent;
+  /** Node agent containers (sidecars on Fargate, DaemonSet pods on EC2), one per pod/container. */
+  agents: AgentContainer[];
+  nodesByName: Map<string, Node>;
+}
+
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  const keys = Object.keys(selector);
+  return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
+}
+
+/** Resolves a pod's top-level workload through its ReplicaSet owner (`<deployment>-<hash>`). */
+function ownerWorkload(pod: Pod, workloads: Map<string, Workload>): Workload | undefined {
+  const ns = pod.meta.namespace ?? '';
+  for (const o of pod.meta.ownerReferences) {
+    if (o.kind === 'ReplicaSet') {
+      const deployment = o.name.replace(/-[a-z0-9]{5,10}$/, '');
+      const w = workloads.get(`Deployment/${ns}/${deployment}`);
+      if (w) return w;
+    } else {
+      const w = workloads.get(`${o.kind}/${ns}/${o.name}`);
+      if (w) return w;
+    }
+  }
+  return undefined;
+}
+
+export function discoverAgents(snapshot: ClusterSnapshot): AgentDiscovery {
+  const nodesByName = new Map(itemsOf(snapshot.kube.nodes).map((n) => [n.meta.name, n]));
+  const workloadList = [
+    ...itemsOf(snapshot.kube.deployments),
+    ...itemsOf(snapshot.kube.daemonsets),
+    ...itemsOf(snapshot.kube.statefulsets),
+  ];
+  const workloads = new Map(
+    workloadList.map((w) => [`${w.kind}/${w.meta.namespace}/${w.meta.name}`, w]),
+  );
+  const pods = itemsOf(snapshot.kube.pods).filter(
+    (p) => p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed',
+  );
+  const override = snapshot.settings.clusterAgent;
+
+  // Cluster Agent: configured namespace first, then chart/operator labels, then the image.
+  const caPods = pods.filter(
+    (p) =>
+      (!override.namespace || p.meta.namespace === override.namespace) &&
+      (hasClusterAgentLabels(p.meta.labels) || p.spec.containers.some(isClusterAgentContainer)),
+  );
+  const caDeployment =
+    (caPods[0] && ownerWorkload(caPods[0], workloads)) ??
+    workloadList.find(
+      (w) =>
+        w.kind === 'Deployment' &&
+        (!override.namespace || w.meta.namespace === override.namespace) &&
+        (hasClusterAgentLabels(w.template.meta.labels) ||
+          w.template.spec.containers.some(isClusterAgentContainer)),
+    );
+  let clusterAgent: ClusterAgent | undefined;
+  const caNamespace = caDeployment?.meta.namespace ?? caPods[0]?.meta.namespace;
+  if (caNamespace) {
+    const spec = caPods[0]?.spec ?? caDeployment!.template.spec;
+    const podLabels = caPods[0]?.meta.labels ?? caDeployment?.template.meta.labels ?? {};
+    const services = itemsOf(snapshot.kube.services).filter(
+      (s) => s.meta.namespace === caNamespace,
+    );
+    const service =
+      (override.serviceName && services.find((s) => s.meta.name === override.serviceName)) ||
+      services.find(
+        (s) => selects(s.selector, podLabels) && s.ports.some((p) => p.port === override.port),
+      ) ||
+      services.find((s) => selects(s.selector, podLabels));
+    clusterAgent = {
+      namespace: caNamespace,
+      pods: caPods.filter((p) => p.meta.namespace === caNamespace),
+      containers: spec.containers.filter(isClusterAgentContainer),
+      serviceAccountName: spec.serviceAccountName,
+      ...(caDeployment ? { deployment: caDeployment } : {}),
+      ...(service ? { service } : {}),
+    };
+  }
+
+  const agents: AgentContainer[] = [];
+  const coveredWorkloads = new Set<Workload>();
+  for (const pod of pods) {
+    const workload = ownerWorkload(pod, workloads);
+    for (const container of pod.spec.containers) {
+      if (!isNodeAgentContainer(container)) continue;
+      if (workload) coveredWorkloads.add(workload);
+      agents.push({
+        pod,
+        namespace: pod.meta.namespace ?? '',
+        container,
+        serviceAccountName: pod.spec.serviceAccountName,
+        onFargate: isOnFargate(pod, nodesByName),
+        ...(workload ? { workload } : {}),
+      });
+    }
+  }
+  // Templates without running pods still carry the wiring that the next pod will get.
+  for (const w of workloadList) {
+    if (coveredWorkloads.has(w)) continue;
+    for (const container of w.template.spec.containers) {
+      if (!isNodeAgentContainer(container)) continue;
+      agents.push({
+        workload: w,
+        namespace: w.meta.namespace ?? '',
+        container,
+        serviceAccountName: w.template.spec.serviceAccountName,
+        onFargate: Boolean(w.template.meta.labels[FARGATE_PROFILE_LABEL]),
+      });
+    }
+  }
+  return { ...(clusterAgent ? { clusterAgent } : {}), agents, nodesByName };
+}
+
+/** Human label for where an agent runs: `Pod golang/app-7d9f` or `Deployment golang/app`. */
+export function agentLocation(a: AgentContainer): string {
+  return a.pod
+    ? `Pod ${a.namespace}/${a.pod.meta.name}`
+    : `${a.workload!.kind} ${a.namespace}/${a.workload!.meta.name}`;
+}
