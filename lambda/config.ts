@@ -57,6 +57,8 @@ export const clusterConfigSchema = z
   .strict();
 
 export const severitySchema = z.enum(SEVERITIES);
+/** Thresholds for --fail-on: any severity but info, or never. */
+export const SEVERITY_OR_NEVER = ['critical', 'high', 'medium', 'low', 'never'] as const;
 export const notifyPolicySchema = z.enum(['always', 'drift', 'never']);
 
 export const auditorConfigSchema = z

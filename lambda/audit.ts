@@ -1,0 +1,139 @@
+/**
+ * The audit: for each cluster, collect -> run checks -> report. One cluster's failure becomes an
+ * ERROR finding for that cluster; the others still run. Never throws.
+ */
+import type { Check } from './checks/check.js';
+import { collectionFailures, runChecks } from './checks/runner.js';
+import type { AuditorConfig, ClusterConfig } from './config.js';
+import { findingId, type Finding } from './findings.js';
+import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
+import type { ClusterSnapshot } from './snapshot.js';
+
+export interface AuditLogger {
+  info(message: string, extra?: object): void;
+  warn(message: string, extra?: object): void;
+  error(message: string, extra?: object): void;
+}
+
+export interface AuditDeps {
+  collect(cluster: ClusterConfig, config: AuditorConfig): Promise<ClusterSnapshot>;
+  checks: readonly Check[];
+  now(): Date;
+  newRunId(): string;
+  logger?: AuditLogger;
+}
+
+/** The check id under which a cluster that could not be audited at all is reported. */
+export const CLUSTER_UNREACHABLE_CHECK_ID = 'audit-cluster';
+
+export async function auditCluster(
+  cluster: ClusterConfig,
+  config: AuditorConfig,
+  deps: AuditDeps,
+): Promise<ClusterReport> {
+  const startedAt = deps.now().toISOString();
+  const region = cluster.region ?? config.region;
+  try {
+    const snapshot = await deps.collect(cluster, config);
+    const findings = runChecks(snapshot, deps.checks);
+    const errors = collectionFailures(snapshot);
+    const report: ClusterReport = {
+      name: cluster.name,
+      ...(region ? { region } : {}),
+      status: clusterStatus(findings, errors),
+      startedAt,
+      finishedAt: deps.now().toISOString(),
+      findings,
+      errors,
+      stats: snapshot.stats,
+    };
+    deps.logger?.info('cluster audited', {
+      cluster: cluster.name,
+      status: report.status,
+      failed: findings.filter((f) => f.status === 'FAIL').length,
+      errors: errors.length,
+    });
+    return report;
+  } catch (err) {
+    const message = errorMessage(err);
+    deps.logger?.error('cluster audit failed', { cluster: cluster.name, error: message });
+    const resource = { kind: 'Cluster', name: cluster.name };
+    const finding: Finding = {
+      id: findingId(CLUSTER_UNREACHABLE_CHECK_ID, cluster.name, resource, 'unreachable'),
+      checkId: CLUSTER_UNREACHABLE_CHECK_ID,
+      cluster: cluster.name,
+      severity: 'critical',
+      status: 'ERROR',
+      resource,
+      messageId: 'unreachable',
+      message: `Cluster ${cluster.name}${region ? ` (${region})` : ''} could not be audited: ${message}`,
+      remediation:
+        'Check that the cluster exists in that region, that the auditor role may call eks:DescribeCluster and has an access entry (or aws-auth mapping) in the cluster, and that the API endpoint is reachable from where the audit runs.',
+    };
+    return {
+      name: cluster.name,
+      ...(region ? { region } : {}),
+      status: 'ERROR',
+      startedAt,
+      finishedAt: deps.now().toISOString(),
+      findings: [finding],
+      errors: [
+        {
+          source: 'aws',
+          kind: 'cluster',
+          name: cluster.name,
+          code: (err as { code?: string })?.code ?? (err as Error)?.name ?? 'Error',
+          message,
+        },
+      ],
+      stats: { kubeListPages: 0, kubeGets: 0, awsCalls: 0, durationMs: 0 },
+    };
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping input order in the result. */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export async function runAudit(
+  config: AuditorConfig,
+  clusters: ClusterConfig[],
+  deps: AuditDeps,
+  trigger: AuditReport['trigger'],
+): Promise<AuditReport> {
+  const runId = deps.newRunId();
+  const startedAt = deps.now().toISOString();
+  deps.logger?.info('audit started', { runId, trigger, clusters: clusters.map((c) => c.name) });
+  const reports = await mapBounded(clusters, config.clusterConcurrency, (c) =>
+    auditCluster(c, config, deps),
+  );
+  return { runId, startedAt, finishedAt: deps.now().toISOString(), trigger, clusters: reports };
+}
+
+/** Run ids sort by time and stay unique: `2026-11-24T02-00-00Z-3f9a1c`. */
+export function newRunId(now: Date = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
+  return `${stamp}-${Math.random().toString(16).slice(2, 8)}`;
+}

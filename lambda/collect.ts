@@ -1,0 +1,188 @@
+/**
+ * Collects one cluster's snapshot: AWS (EKS, EC2, Secrets Manager) and Kubernetes (through the
+ * client-node adapter), in the order their dependencies need. All I/O of an audit happens here.
+ */
+import { createAwsClients, type AwsClients } from './aws/clients.js';
+import { collectAwsCluster, collectAwsNetwork, describeCluster } from './aws/collect.js';
+import { EksTokenProvider } from './aws/eks-token.js';
+import { settingsFor, type AuditorConfig, type ClusterConfig } from './config.js';
+import { createKubePort, type KubeAccess } from './kube/client.js';
+import { collectKube } from './kube/collect.js';
+import type { KubePort } from './kube/port.js';
+import type { AwsSnapshot, ClusterSnapshot, Collected } from './snapshot.js';
+
+/** A cluster that cannot be audited at all (no endpoint, credentials rejected, unreachable). */
+export class CollectionError extends Error {
+  override name = 'CollectionError';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CollectOptions {
+  /** Use this kubeconfig for the Kubernetes side instead of the EKS endpoint + IAM token. */
+  kubeconfig?: { path?: string; context?: string };
+  /** Skip the AWS side entirely (kubeconfig audits without AWS credentials). */
+  skipAws?: boolean;
+  /** Kubernetes access override (the demo points this at its local API server). */
+  kubeAccess?: KubeAccess;
+  /** Factories, for tests and the benchmark. */
+  awsClients?: (region: string, roleArn?: string) => AwsClients;
+  kubePort?: (access: KubeAccess, config: AuditorConfig) => KubePort;
+  now?: () => Date;
+}
+
+const SKIPPED: Collected<never> = {
+  status: 'not-installed',
+  detail: 'AWS side skipped (--no-aws)',
+};
+
+export function resolveRegion(cluster: ClusterConfig, config: AuditorConfig): string | undefined {
+  return (
+    cluster.region ?? config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
+  );
+}
+
+export async function collectCluster(
+  cluster: ClusterConfig,
+  config: AuditorConfig,
+  opts: CollectOptions = {},
+): Promise<ClusterSnapshot> {
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const settings = settingsFor(config, cluster);
+  const region = resolveRegion(cluster, config);
+  if (!region && !opts.skipAws) {
+    throw new CollectionError(
+      `no AWS region for cluster ${cluster.name}: set "region" for it in the config, pass --region, or set AWS_REGION.`,
+      'NoRegion',
+    );
+  }
+
+  let aws: AwsSnapshot;
+  let access: KubeAccess;
+  let clients: AwsClients | undefined;
+  if (opts.skipAws) {
+    aws = {
+      cluster: SKIPPED,
+      fargateProfiles: SKIPPED,
+      securityGroups: SKIPPED,
+      subnets: SKIPPED,
+      routeTables: SKIPPED,
+      instances: SKIPPED,
+      accessEntries: SKIPPED,
+      tokenSource: SKIPPED,
+    };
+  } else {
+    clients = (
+      opts.awsClients ??
+      ((r, role) => createAwsClients({ region: r, ...(role ? { roleArn: role } : {}) }))
+    )(region!, cluster.roleArn);
+    const described = await describeCluster(clients, cluster.name);
+    aws = {
+      cluster: described.cluster,
+      fargateProfiles: SKIPPED,
+      securityGroups: SKIPPED,
+      subnets: SKIPPED,
+      routeTables: SKIPPED,
+      instances: SKIPPED,
+      accessEntries: SKIPPED,
+      tokenSource: SKIPPED,
+    };
+    if (!opts.kubeAccess && !opts.kubeconfig) {
+      if (described.cluster.status === 'error' || !described.access) {
+        const why =
+          described.cluster.status === 'error'
+            ? `${described.cluster.error.code}: ${described.cluster.error.message}`
+            : 'DescribeCluster returned no endpoint or certificate authority';
+        throw new CollectionError(`eks:DescribeCluster failed (${why})`, 'DescribeClusterFailed');
+      }
+    }
+    if (described.access) {
+      const tokens = new EksTokenProvider({
+        clusterName: cluster.name,
+        region: region!,
+        credentials: clients.credentials,
+      });
+      access = {
+        kind: 'token',
+        clusterName: cluster.name,
+        server: described.access.endpoint,
+        caData: described.access.caData,
+        token: () => tokens.get(),
+        onUnauthorized: () => tokens.invalidate(),
+      };
+    }
+  }
+  if (opts.kubeAccess) access = opts.kubeAccess;
+  else if (opts.kubeconfig)
+    access = { kind: 'kubeconfig', clusterName: cluster.name, ...opts.kubeconfig };
+  if (!access!) {
+    throw new CollectionError(
+      'no way to reach the Kubernetes API: give --kubeconfig or let the auditor use DescribeCluster',
+      'NoAccess',
+    );
+  }
+
+  const port = (opts.kubePort ?? ((a, c) => createKubePort(a, c.kubernetes)))(access!, config);
+  const [kube, awsCluster] = await Promise.all([
+    collectKube(port, settings, config.kubernetes),
+    clients ? collectAwsCluster(clients, cluster.name, settings) : Promise.resolve(undefined),
+  ]);
+  assertReachable(kube, cluster.name);
+  if (clients && awsCluster) {
+    Object.assign(aws, awsCluster);
+    const profiles =
+      awsCluster.fargateProfiles.status === 'ok' ? awsCluster.fargateProfiles.value : [];
+    const eks = aws.cluster.status === 'ok' ? aws.cluster.value : undefined;
+    Object.assign(aws, await collectAwsNetwork(clients, eks, kube, profiles));
+  }
+
+  return {
+    schemaVersion: 1,
+    cluster: {
+      name: cluster.name,
+      ...(region ? { region } : {}),
+      access: opts.kubeAccess ? 'demo' : opts.kubeconfig ? 'kubeconfig' : 'eks-iam',
+    },
+    collectedAt: started.toISOString(),
+    settings,
+    kube,
+    aws,
+    stats: {
+      kubeListPages: port.counters.listPages,
+      kubeGets: port.counters.gets,
+      awsCalls: clients?.calls.count ?? 0,
+      durationMs: now().getTime() - started.getTime(),
+    },
+  };
+}
+
+/**
+ * When every list failed the same way for a reason that is about the cluster, not a kind
+ * (credentials rejected, TLS, network), report the cluster once instead of once per kind.
+ */
+function assertReachable(kube: ClusterSnapshot['kube'], cluster: string): void {
+  const results = Object.entries(kube)
+    .filter(([k]) => k !== 'secrets')
+    .map(([, v]) => v as Collected<unknown>);
+  const errors = results.flatMap((r) => (r.status === 'error' ? [r.error] : []));
+  if (
+    errors.length === 0 ||
+    errors.length < results.filter((r) => r.status !== 'not-installed').length
+  )
+    return;
+  const first = errors[0]!;
+  if (
+    ['Unauthorized', 'TLS', 'Network', 'Timeout'].includes(first.code) &&
+    errors.every((e) => e.code === first.code)
+  ) {
+    throw new CollectionError(
+      `the Kubernetes API of ${cluster} answered every request with ${first.code}${first.status ? ` (HTTP ${first.status})` : ''}: ${first.message}`,
+      first.code,
+    );
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The built-in demo: a local HTTPS Kubernetes API server serving a fixture cluster, AWS answered by
+ * aws-sdk-client-mock from the same fixture, and the real audit (real client, real checks) in between.
+ * No AWS account or cluster needed. Also used by end-to-end tests, so it takes no jest globals.
+ */
+import { join } from 'node:path';
+import { newRunId, runAudit } from '../../lambda/audit.js';
+import { CHECKS } from '../../lambda/checks/index.js';
+import type { Check } from '../../lambda/checks/check.js';
+import { collectCluster } from '../../lambda/collect.js';
+import { parseConfig, type AuditorConfig } from '../../lambda/config.js';
+import type { AuditReport } from '../../lambda/report/types.js';
+import { loadAwsFixture, mockAwsFromFixture } from './aws-fixture.js';
+import { startTestApiServer, type TestApiServer } from './kube-api-server.js';
+import { FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
+
+export interface DemoOptions {
+  fixture: string;
+  progress?: (text: string) => void;
+  now?: () => Date;
+  /** Config fields to merge (token secret, overrides); clusters are set by the demo. */
+  config?: Partial<AuditorConfig>;
+  checks?: readonly Check[];
+  /** Called with the running server before the audit, e.g. to inject faults. */
+  beforeAudit?: (server: TestApiServer) => void | Promise<void>;
+}
+
+export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
+  const dir = join(FIXTURES_DIR, opts.fixture);
+  const progress = opts.progress ?? (() => undefined);
+  const now = opts.now ?? (() => new Date());
+  const awsFixture = loadAwsFixture(dir);
+  const server = await startTestApiServer({ manifests: loadManifests(dir) });
+  const aws = mockAwsFromFixture(awsFixture);
+  try {
+    await opts.beforeAudit?.(server);
+    progress(
+      `demo: serving fixture "${opts.fixture}" at ${server.url} (TLS with a per-run CA, bearer token)\n`,
+    );
+    const config = parseConfig(
+      {
+        ...opts.config,
+        clusters: [{ name: opts.fixture, region: awsFixture.region ?? 'eu-west-1' }],
+      },
+      `demo fixture ${opts.fixture}`,
+    );
+    return await runAudit(
+      config,
+      config.clusters,
+      {
+        collect: (cluster, cfg) =>
+          collectCluster(cluster, cfg, {
+            now,
+            kubeAccess: {
+              kind: 'token',
+              clusterName: cluster.name,
+              server: server.url,
+              caData: server.caData,
+              token: async () => server.token,
+            },
+          }),
+        checks: opts.checks ?? CHECKS,
+        now,
+        newRunId: () => newRunId(now()),
+        logger: {
+          info: (m) => progress(`demo: ${m}\n`),
+          warn: (m) => progress(`demo: warning: ${m}\n`),
+          error: (m, e) => progress(`demo: error: ${m} ${e ? JSON.stringify(e) : ''}\n`),
+        },
+      },
+      'cli',
+    );
+  } finally {
+    aws.restore();
+    await server.close();
+  }
+}
