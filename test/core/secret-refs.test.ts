@@ -1,0 +1,65 @@
+import { parse } from 'yaml';
+import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
+import { convertExternalSecret, convertPod } from '../../lambda/kube/convert.js';
+import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
+
+const pod = convertPod(
+  parse(`
+metadata: { name: app-1, namespace: golang, labels: { agent.datadoghq.com/sidecar: fargate } }
+spec:
+  containers:
+    - name: app
+      image: golang-app:1
+      env:
+        - { name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: app-db, key: password } } }
+      envFrom: [ { secretRef: { name: app-env } } ]
+    - name: datadog-agent
+      image: public.ecr.aws/datadog/agent:7
+      env:
+        - { name: DD_CLUSTER_AGENT_AUTH_TOKEN, valueFrom: { secretKeyRef: { name: golang-secrets, key: token } } }
+      envFrom: [ { secretRef: { name: dd-extra } } ]
+`),
+);
+
+const es = (name: string, key: string, secretKey = 'token') =>
+  convertExternalSecret(
+    parse(`
+apiVersion: external-secrets.io/v1
+metadata: { name: ${name}, namespace: golang }
+spec:
+  secretStoreRef: { name: aws, kind: ClusterSecretStore }
+  target: { name: ${name}-target }
+  data: [ { secretKey: ${secretKey}, remoteRef: { key: ${key} } } ]
+`),
+  );
+
+describe('which secrets the audit reads', () => {
+  it('names DD_* refs, envFrom of Datadog containers, the sidecar secret and Datadog ExternalSecret targets only', () => {
+    const refs = referencedSecrets(
+      {
+        pods: [pod],
+        workloads: [],
+        externalSecrets: [es('dd', 'datadog/cluster-agent-token'), es('db', 'app/db', 'password')],
+      },
+      DEFAULT_SETTINGS,
+    );
+    expect([...refs.keys()]).toEqual([
+      'golang/datadog-secret',
+      'golang/dd-extra',
+      'golang/dd-target',
+      'golang/golang-secrets',
+    ]);
+    expect(refs.get('golang/golang-secrets')!.references).toEqual([
+      { via: 'env-secretKeyRef', from: 'Pod golang/app-1', key: 'token' },
+    ]);
+  });
+
+  it('never names application secrets (app-db, app-env) even in a pod with an agent', () => {
+    const refs = referencedSecrets(
+      { pods: [pod], workloads: [], externalSecrets: [] },
+      DEFAULT_SETTINGS,
+    );
+    expect(refs.has('golang/app-db')).toBe(false);
+    expect(refs.has('golang/app-env')).toBe(false);
+  });
+});
