@@ -224,6 +224,33 @@ export interface RoleBinding {
   subjects: Subject[];
 }
 
+/**
+ * One SubjectAccessReview the collector asked the API server, to confirm a static RBAC verdict.
+ * The collector asks for `plannedAccessReviews(snapshot)` (lambda/rbac/access-review.ts) with
+ * spec.user `system:serviceaccount:<namespace>:<serviceAccount>` and spec.groups
+ * `system:serviceaccounts`, `system:serviceaccounts:<namespace>`, `system:authenticated` (the
+ * authorizer sees only the groups the review names).
+ */
+export interface AccessReview {
+  serviceAccount: string;
+  /** Namespace of the ServiceAccount. */
+  namespace: string;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  /** spec.resourceAttributes.namespace; absent for cluster-scoped and all-namespaces requests. */
+  resourceNamespace?: string;
+  /** spec.resourceAttributes.name, when the request is about one object. */
+  name?: string;
+  /** status.allowed. */
+  allowed: boolean;
+  /** status.denied (an authorizer explicitly denied). */
+  denied?: boolean;
+  reason?: string;
+  evaluationError?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // External Secrets Operator, Security Groups for Pods
 // ---------------------------------------------------------------------------------------------
@@ -475,6 +502,11 @@ export interface KubeSnapshot {
   secretStores: Collected<SecretStore[]>;
   clusterSecretStores: Collected<SecretStore[]>;
   securityGroupPolicies: Collected<SecurityGroupPolicy[]>;
+  /**
+   * SubjectAccessReviews confirming the RBAC checks' static verdicts. Absent when not run;
+   * `not-installed` when the auditor may not create subjectaccessreviews (optional confirmation).
+   */
+  accessReviews?: Collected<AccessReview[]>;
   /** Only the secrets named by the objects above, each read with one GET. */
   secrets: SecretLookup[];
 }
