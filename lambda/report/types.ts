@@ -38,6 +38,12 @@ export interface Drift {
   unchanged: Finding[];
   /** True when there was no previous report (everything is new). */
   firstRun: boolean;
+  /**
+   * Failing in the previous run, absent now because their check could not be evaluated this time
+   * (collection failed, check crashed, cluster unreachable): neither resolved nor confirmed, so
+   * they never count as good news.
+   */
+  notEvaluated?: Finding[];
 }
 
 export function clusterStatus(findings: Finding[], errors: CollectionFailure[]): ClusterStatus {

@@ -1,0 +1,277 @@
+/**
+ * The S3 archive: the compliance record of every run, and the previous run drift is computed
+ * against. Each run writes `reports/<cluster>/<yyyy>/<mm>/<dd>/<runId>.json` (never overwritten)
+ * and then moves `reports/<cluster>/latest.json` forward with a conditional write, so two
+ * overlapping runs cannot both win silently: the newer run always ends up in latest.json.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AuditLogger } from '../audit.js';
+import { jsonDrift, safeJsonStringify, type JsonDrift } from './render-json.js';
+import type { AuditReport, ClusterReport, Drift } from './types.js';
+
+export const ARCHIVE_PREFIX = 'reports/';
+/** Attempts at moving latest.json forward when other runs keep overtaking the read. */
+export const LATEST_WRITE_ATTEMPTS = 3;
+
+/** What the archive holds per cluster and run: every result (PASS included) plus the drift. */
+export interface ArchivedClusterReport extends ClusterReport {
+  archiveSchema: 1;
+  runId: string;
+  trigger: AuditReport['trigger'];
+  drift: JsonDrift | null;
+}
+
+export function toArchived(
+  report: ClusterReport,
+  run: { runId: string; trigger: AuditReport['trigger'] },
+  drift: Drift | undefined,
+): ArchivedClusterReport {
+  return {
+    archiveSchema: 1,
+    runId: run.runId,
+    trigger: run.trigger,
+    ...report,
+    drift: drift ? jsonDrift(drift) : null,
+  };
+}
+
+/**
+ * The key segment of a cluster: its name, or `name.region` when the configuration lists the same
+ * name in several regions (cluster names cannot contain dots, so this cannot collide).
+ */
+export function archiveSegment(report: ClusterReport, configuredNames: readonly string[]): string {
+  const clashes = configuredNames.filter((n) => n === report.name).length > 1;
+  const raw = clashes ? `${report.name}.${report.region ?? 'default-region'}` : report.name;
+  return raw.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export function reportKey(segment: string, runId: string, startedAt: string): string {
+  const d = new Date(startedAt);
+  const date = Number.isNaN(d.getTime()) ? new Date(0) : d;
+  const yyyy = String(date.getUTCFullYear());
+  const mm = String(date.getUTCMonth() + 1).padStart(2, '0');
+  const dd = String(date.getUTCDate()).padStart(2, '0');
+  const safeRun = runId.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${ARCHIVE_PREFIX}${segment}/${yyyy}/${mm}/${dd}/${safeRun}.json`;
+}
+
+export function latestKey(segment: string): string {
+  return `${ARCHIVE_PREFIX}${segment}/latest.json`;
+}
+
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+export interface LatestRead {
+  /** Absent on the first run. */
+  report?: ArchivedClusterReport;
+  /** ETag of latest.json as read; absent when it did not exist. */
+  etag?: string;
+}
+
+export type LatestOutcome =
+  /** latest.json now points at this run. */
+  | 'updated'
+  /** A newer run had already written latest.json; it was kept and this run is only in its dated key. */
+  | 'newer-run-kept'
+  /** Other writers kept winning for every attempt; latest.json was left to them. */
+  | 'contended'
+  /** Not attempted: the previous latest.json could not be read, so it is left as it is. */
+  | 'skipped';
+
+export interface ArchiveResult {
+  bucket: string;
+  key: string;
+  location: string;
+  latest: LatestOutcome;
+  /** Human explanation when latest.json was not updated. */
+  note?: string;
+}
+
+export class ArchiveError extends Error {
+  override name = 'ArchiveError';
+}
+
+interface S3ErrorLike {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as S3ErrorLike;
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** 412 PreconditionFailed (ETag moved on) or 409 ConditionalRequestConflict (concurrent write). */
+export function isWriteConflict(err: unknown): boolean {
+  const e = err as S3ErrorLike;
+  const code = e?.name ?? e?.Code;
+  return (
+    code === 'PreconditionFailed' ||
+    code === 'ConditionalRequestConflict' ||
+    e?.$metadata?.httpStatusCode === 412 ||
+    e?.$metadata?.httpStatusCode === 409
+  );
+}
+
+function describe(err: unknown): string {
+  const e = err as S3ErrorLike & { message?: string };
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
+}
+
+function looksArchived(value: unknown): value is ArchivedClusterReport {
+  const v = value as ArchivedClusterReport;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    typeof v.runId === 'string' &&
+    typeof v.startedAt === 'string' &&
+    Array.isArray(v.findings) &&
+    v.findings.every((f) => typeof f?.id === 'string' && typeof f?.status === 'string')
+  );
+}
+
+/** Later start wins; the run id breaks ties (it sorts by time too). */
+function isNewer(a: ArchivedClusterReport, b: ArchivedClusterReport): boolean {
+  return a.startedAt > b.startedAt || (a.startedAt === b.startedAt && a.runId > b.runId);
+}
+
+export class ReportArchive {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    private readonly logger?: AuditLogger,
+  ) {}
+
+  /** Reads latest.json. A missing object is a first run; anything else unreadable throws. */
+  async readLatest(segment: string): Promise<LatestRead> {
+    const key = latestKey(segment);
+    let text: string;
+    let etag: string | undefined;
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      etag = res.ETag;
+      text = (await res.Body?.transformToString('utf-8')) ?? '';
+    } catch (err) {
+      if (isNotFound(err)) return {};
+      throw new ArchiveError(
+        `Could not read the previous report ${s3Uri(this.bucket, key)} (${describe(err)}): check that the auditor role may s3:GetObject on the archive bucket.`,
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ArchiveError(
+        `The previous report ${s3Uri(this.bucket, key)} is not valid JSON: restore it from a dated report under ${ARCHIVE_PREFIX}${segment}/ or delete it to start drift afresh.`,
+      );
+    }
+    if (!looksArchived(parsed)) {
+      throw new ArchiveError(
+        `The previous report ${s3Uri(this.bucket, key)} is not an auditor report: restore it from a dated report under ${ARCHIVE_PREFIX}${segment}/ or delete it.`,
+      );
+    }
+    return { report: parsed, ...(etag ? { etag } : {}) };
+  }
+
+  /**
+   * Writes this run's dated report, then moves latest.json to it unless a newer run got there
+   * first. `readEtag` is the ETag from {@link readLatest} (undefined when latest.json did not
+   * exist), so the update only succeeds if nobody wrote latest.json in between.
+   */
+  async write(
+    segment: string,
+    report: ArchivedClusterReport,
+    readEtag: string | undefined,
+    opts: { updateLatest?: boolean } = {},
+  ): Promise<ArchiveResult> {
+    const key = reportKey(segment, report.runId, report.startedAt);
+    const body = safeJsonStringify(report, 2);
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          // A dated report is evidence: never overwrite one.
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (err) {
+      throw new ArchiveError(
+        `Could not write the report of cluster ${report.name} to ${s3Uri(this.bucket, key)} (${describe(err)}): check the bucket exists and the auditor role may s3:PutObject there.`,
+      );
+    }
+    const base = { bucket: this.bucket, key, location: s3Uri(this.bucket, key) };
+    if (opts.updateLatest === false) {
+      return {
+        ...base,
+        latest: 'skipped',
+        note: `latest.json of cluster ${report.name} was not updated because it could not be read.`,
+      };
+    }
+    const latest = await this.moveLatest(segment, report, body, readEtag);
+    return { ...base, ...latest };
+  }
+
+  private async moveLatest(
+    segment: string,
+    report: ArchivedClusterReport,
+    body: string,
+    readEtag: string | undefined,
+  ): Promise<{ latest: LatestOutcome; note?: string }> {
+    const key = latestKey(segment);
+    let etag = readEtag;
+    for (let attempt = 1; attempt <= LATEST_WRITE_ATTEMPTS; attempt++) {
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/json',
+            ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }),
+          }),
+        );
+        return { latest: 'updated' };
+      } catch (err) {
+        if (!isWriteConflict(err)) {
+          throw new ArchiveError(
+            `Could not update ${s3Uri(this.bucket, key)} for cluster ${report.name} (${describe(err)}); the run's report is at ${s3Uri(this.bucket, reportKey(segment, report.runId, report.startedAt))}.`,
+          );
+        }
+      }
+      // Someone wrote latest.json since we read it: look at what won before deciding.
+      const current = await this.readLatest(segment);
+      if (current.report?.runId === report.runId) {
+        // Our own earlier attempt landed (its response was lost and the SDK retried).
+        return { latest: 'updated' };
+      }
+      if (current.report && isNewer(current.report, report)) {
+        const note = `latest.json of cluster ${report.name} already holds newer run ${current.report.runId}; kept it (this run ${report.runId} is archived under its dated key only).`;
+        this.logger?.warn('newer run already archived; latest.json left alone', {
+          cluster: report.name,
+          runId: report.runId,
+          newerRunId: current.report.runId,
+        });
+        return { latest: 'newer-run-kept', note };
+      }
+      this.logger?.info('latest.json changed under us by an older run; retrying', {
+        cluster: report.name,
+        runId: report.runId,
+        attempt,
+      });
+      etag = current.etag;
+    }
+    const note = `latest.json of cluster ${report.name} kept changing during ${LATEST_WRITE_ATTEMPTS} attempts; left to the other writers (this run ${report.runId} is archived under its dated key).`;
+    this.logger?.warn('gave up updating latest.json after repeated conflicts', {
+      cluster: report.name,
+      runId: report.runId,
+    });
+    return { latest: 'contended', note };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Drift of one cluster against its previous run, by finding id (stable across runs: check id,
+ * cluster, resource and message id, hashed). Failing means FAIL or ERROR.
+ */
+import type { Finding } from '../findings.js';
+import { isFailing, sortFindings } from './summary.js';
+import type { ClusterReport, Drift } from './types.js';
+
+/** Message ids the runner uses for "this check did not run", whatever it found before. */
+const NOT_RUN_MESSAGE_IDS = new Set(['not-evaluated', 'check-crashed']);
+
+/**
+ * Check ids whose earlier findings say nothing about now: the check has a not-evaluated or
+ * crashed marker in this run. When nothing at all was evaluated (no PASS or FAIL finding, as when
+ * the cluster was unreachable), every check counts as not run.
+ */
+function checksNotRun(current: ClusterReport): ((checkId: string) => boolean) | 'all' {
+  const evaluatedSomething = current.findings.some(
+    (f) => f.status === 'PASS' || f.status === 'FAIL',
+  );
+  if (!evaluatedSomething) return 'all';
+  const notRun = new Set(
+    current.findings
+      .filter((f) => f.status === 'ERROR' && NOT_RUN_MESSAGE_IDS.has(f.messageId))
+      .map((f) => f.checkId),
+  );
+  return (checkId) => notRun.has(checkId);
+}
+
+export function diffReports(current: ClusterReport, previous: ClusterReport | undefined): Drift {
+  const failingNow = current.findings.filter(isFailing);
+  if (!previous) {
+    return {
+      new: sortFindings(failingNow),
+      resolved: [],
+      unchanged: [],
+      firstRun: true,
+      notEvaluated: [],
+    };
+  }
+  const failingBefore = new Map(previous.findings.filter(isFailing).map((f) => [f.id, f] as const));
+  const failingNowIds = new Set(failingNow.map((f) => f.id));
+  const presentNow = new Set(current.findings.map((f) => f.id));
+  const notRun = checksNotRun(current);
+
+  const added: Finding[] = [];
+  const unchanged: Finding[] = [];
+  for (const f of failingNow) (failingBefore.has(f.id) ? unchanged : added).push(f);
+
+  const resolved: Finding[] = [];
+  const notEvaluated: Finding[] = [];
+  for (const [id, f] of failingBefore) {
+    if (failingNowIds.has(id)) continue;
+    // A finding that is now PASS was evaluated and is fixed; one that vanished is fixed only if
+    // its check ran (the resource was deleted or changed), not when the check could not run.
+    const stillUnknown = !presentNow.has(id) && (notRun === 'all' || notRun(f.checkId));
+    (stillUnknown ? notEvaluated : resolved).push(f);
+  }
+  return {
+    new: sortFindings(added),
+    resolved: sortFindings(resolved),
+    unchanged: sortFindings(unchanged),
+    firstRun: false,
+    notEvaluated: sortFindings(notEvaluated),
+  };
+}
+
+/** Whether the drift is news under the `drift` notify policy. */
+export function hasDrift(drift: Drift): boolean {
+  return drift.new.length > 0 || drift.resolved.length > 0;
+}

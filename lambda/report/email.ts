@@ -1,0 +1,284 @@
+/**
+ * The alert people read: a plain-text email at 80 columns and its SNS subject. Verdict first, then
+ * what is new, what is still failing and what got fixed, each with the exact fix; then where the
+ * full evidence is and how to re-run.
+ */
+import { resourceLabel, type Finding } from '../findings.js';
+import { asciiLine, multiLine, singleLine, wrapWords } from './sanitize.js';
+import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
+import type { ClusterReport, Drift } from './types.js';
+
+export const EMAIL_WIDTH = 80;
+export const SUBJECT_PREFIX = '[eks-datadog-auditor]';
+/** SNS: "less than 100 characters". */
+export const SUBJECT_MAX = 99;
+
+export interface EmailContext {
+  /** `s3://bucket/key` of this run's archived report. */
+  archiveLocation?: string;
+  /** Lambda function name, for the re-run instructions. */
+  functionName?: string;
+  region?: string;
+  /** Why drift is missing when `drift` is undefined (e.g. the previous report could not be read). */
+  driftUnavailable?: string;
+  /** At most this many findings across the lists (SNS size budget); the rest are counted. */
+  maxFindings?: number;
+  runId?: string;
+  trigger?: string;
+}
+
+/** Findings of the email, in the order they are listed (and cut, when the size budget says so). */
+export interface EmailSections {
+  new: Finding[];
+  stillFailing: Finding[];
+  resolved: Finding[];
+}
+
+/** Without drift everything failing is listed as still failing: we cannot claim it is new. */
+export function emailSections(report: ClusterReport, drift: Drift | undefined): EmailSections {
+  if (!drift) {
+    return { new: [], stillFailing: sortFindings(report.findings.filter(isFailing)), resolved: [] };
+  }
+  return {
+    new: sortFindings(drift.new),
+    stillFailing: sortFindings(drift.unchanged),
+    resolved: sortFindings(drift.resolved),
+  };
+}
+
+export function sectionsSize(s: EmailSections): number {
+  return s.new.length + s.stillFailing.length + s.resolved.length;
+}
+
+/** Keeps the first `max` findings in section order: new, then still failing, then resolved. */
+export function cutSections(s: EmailSections, max: number): EmailSections {
+  let room = Math.max(0, max);
+  const take = (list: Finding[]) => {
+    const kept = list.slice(0, room);
+    room -= kept.length;
+    return kept;
+  };
+  return { new: take(s.new), stillFailing: take(s.stillFailing), resolved: take(s.resolved) };
+}
+
+function clusterTitle(report: ClusterReport): string {
+  return singleLine(report.name) + (report.region ? ` (${singleLine(report.region)})` : '');
+}
+
+function driftPhrase(drift: Drift | undefined): string {
+  if (!drift) return 'drift since the last run unknown';
+  if (drift.firstRun) return 'first audit of this cluster, so everything failing is new';
+  if (drift.new.length === 0 && drift.resolved.length === 0) return 'no change since the last run';
+  return `${drift.new.length} new, ${drift.resolved.length} resolved since the last run`;
+}
+
+/** The one-line verdict (wrapped to 80 columns when long). */
+export function verdict(report: ClusterReport, drift: Drift | undefined): string {
+  const title = clusterTitle(report);
+  const counts = describeCounts(failingCounts(report.findings));
+  const failing = report.findings.filter(isFailing).length;
+  const passed = passedCount(report);
+  switch (report.status) {
+    case 'ERROR':
+      return `AUDIT INCOMPLETE: ${title} could not be fully audited; ${
+        counts
+          ? `${counts} failing among what was checked`
+          : 'nothing failing among what was checked'
+      }; ${driftPhrase(drift)}.`;
+    case 'FAIL':
+      return `FAIL: ${title} has ${failing} failing finding${failing === 1 ? '' : 's'} (${counts}); ${driftPhrase(drift)}.`;
+    default:
+      return `PASS: ${title}: all ${passed} evaluated results passed; ${driftPhrase(drift)}.`;
+  }
+}
+
+export function renderEmail(
+  report: ClusterReport,
+  drift: Drift | undefined,
+  ctx: EmailContext = {},
+): string {
+  const out: string[] = [];
+  const para = (text: string, indent = '') =>
+    out.push(...wrapWords(text, EMAIL_WIDTH - indent.length).map((l) => indent + l));
+
+  para(verdict(report, drift));
+  out.push('');
+  const when = `${singleLine(report.startedAt)
+    .replace('T', ' ')
+    .replace(/\.\d+Z$|Z$/, '')} UTC`;
+  para(
+    `Audited ${when}${ctx.runId ? `, run ${singleLine(ctx.runId)}` : ''}${
+      ctx.trigger ? ` (${singleLine(ctx.trigger)})` : ''
+    }. ${passedCount(report)} results passed, ${report.findings.filter(isFailing).length} failing.`,
+  );
+  if (!drift && ctx.driftUnavailable) para(`Drift unknown: ${singleLine(ctx.driftUnavailable)}`);
+
+  if (report.status === 'ERROR') {
+    out.push('', ...heading('AUDIT INCOMPLETE'));
+    para(
+      'Some data could not be collected or some checks could not run, so this cluster is NOT known to be healthy. Reasons:',
+    );
+    const reasons = [
+      ...report.errors.map((e) => e.message),
+      ...report.findings.filter((f) => f.status === 'ERROR').map((f) => f.message),
+    ];
+    for (const r of [...new Set(reasons.map(singleLine))]) bullet(out, r);
+    const unknown = drift?.notEvaluated?.length ?? 0;
+    if (unknown > 0) {
+      bullet(
+        out,
+        `${unknown} finding${unknown === 1 ? '' : 's'} from the last run could not be re-checked.`,
+      );
+    }
+  }
+
+  const all = emailSections(report, drift);
+  const shown = ctx.maxFindings === undefined ? all : cutSections(all, ctx.maxFindings);
+  let n = 0;
+  const list = (title: string, found: Finding[], total: number, resolved = false) => {
+    if (total === 0) return;
+    out.push('', ...heading(`${title} (${total})`));
+    for (const f of found) {
+      n += 1;
+      out.push('', ...(resolved ? renderResolved(f, n) : renderFinding(f, n)));
+    }
+  };
+  list('NEW FINDINGS', shown.new, all.new.length);
+  list(drift ? 'STILL FAILING' : 'FAILING', shown.stillFailing, all.stillFailing.length);
+  list('RESOLVED SINCE THE LAST RUN', shown.resolved, all.resolved.length, true);
+  const omitted = sectionsSize(all) - sectionsSize(shown);
+  if (omitted > 0) {
+    out.push('');
+    para(
+      `... ${omitted} more finding${omitted === 1 ? '' : 's'} not shown (message size limit), see ${
+        ctx.archiveLocation ? singleLine(ctx.archiveLocation) : 'the archived report'
+      }.`,
+    );
+  }
+  if (report.status === 'PASS' && all.resolved.length === 0) {
+    out.push('');
+    para('Nothing is failing. This message is the digest sent under notify=always.');
+  }
+
+  out.push('', '-'.repeat(EMAIL_WIDTH));
+  if (ctx.archiveLocation) {
+    out.push('Full report (every result, including the passes):');
+    out.push(`  ${singleLine(ctx.archiveLocation)}`);
+  } else {
+    out.push('No archive bucket is configured: this message is the only record of the run.');
+  }
+  out.push('', ...rerunInstructions(report, ctx));
+  return out.join('\n') + '\n';
+}
+
+function heading(text: string): string[] {
+  return [text, '='.repeat(Math.min(EMAIL_WIDTH, text.length))];
+}
+
+function bullet(out: string[], text: string): void {
+  wrapWords(text, EMAIL_WIDTH - 4).forEach((l, i) => out.push(`${i === 0 ? '  - ' : '    '}${l}`));
+}
+
+/** `label: text` with the text wrapped under itself (a hanging indent). */
+function field(label: string, text: string, indent: string): string[] {
+  const pad = `${indent}${label.padEnd(6)} `;
+  const lines: string[] = [];
+  let first = true;
+  for (const raw of multiLine(text).split('\n')) {
+    // Indented lines are snippets (YAML, commands): kept as they are, never re-flowed.
+    const wrapped =
+      /^\s/.test(raw) && raw.trim()
+        ? hardWrap(raw.trimEnd(), EMAIL_WIDTH - pad.length)
+        : wrapWords(raw, EMAIL_WIDTH - pad.length);
+    for (const l of wrapped) {
+      lines.push(`${first ? pad : ' '.repeat(pad.length)}${l}`.trimEnd());
+      first = false;
+    }
+  }
+  return lines;
+}
+
+/** Snippet lines longer than the width are split (and marked) rather than overflowing. */
+function hardWrap(line: string, width: number): string[] {
+  if ([...line].length <= width) return [line];
+  const chars = [...line];
+  const out: string[] = [];
+  for (let i = 0; i < chars.length; i += width - 1) {
+    const part = chars.slice(i, i + width - 1).join('');
+    out.push(i + width - 1 < chars.length ? `${part}\\` : part);
+  }
+  return out;
+}
+
+function renderFinding(f: Finding, n: number): string[] {
+  const head = `${n}. [${f.severity.toUpperCase()}${f.status === 'ERROR' ? ', NOT EVALUATED' : ''}] ${singleLine(resourceLabel(f.resource))}`;
+  const indent = ' '.repeat(String(n).length + 2);
+  return [
+    ...wrapWords(head, EMAIL_WIDTH).map((l, i) => (i === 0 ? l : indent + l)),
+    ...field('Check:', singleLine(f.checkId), indent),
+    ...field('What:', f.message, indent),
+    ...(f.remediation.trim() ? field('Fix:', f.remediation, indent) : []),
+  ];
+}
+
+function renderResolved(f: Finding, n: number): string[] {
+  const head = `${n}. [${f.severity.toUpperCase()}] ${singleLine(resourceLabel(f.resource))}`;
+  const indent = ' '.repeat(String(n).length + 2);
+  return [
+    ...wrapWords(head, EMAIL_WIDTH).map((l, i) => (i === 0 ? l : indent + l)),
+    ...field('Check:', singleLine(f.checkId), indent),
+    ...field('Was:', f.message, indent),
+  ];
+}
+
+/** The on-demand event and the CLI command that re-run this cluster's audit. */
+export function rerunEvent(report: ClusterReport): { clusters: string[]; notify: 'always' } {
+  return { clusters: [report.name], notify: 'always' };
+}
+
+function rerunInstructions(report: ClusterReport, ctx: EmailContext): string[] {
+  const event = rerunEvent(report);
+  const eventJson = JSON.stringify(event);
+  const fn = ctx.functionName ? singleLine(ctx.functionName) : '<auditor-function-name>';
+  // Cluster names are validated by the config schema ([A-Za-z0-9_-]), so the event is safe to
+  // paste into a single-quoted shell argument; sanitise anyway in case that ever changes.
+  const payload = singleLine(eventJson).replace(/'/g, `'\\''`);
+  return [
+    'Re-run this audit on demand:',
+    `  Lambda console: function ${fn}, Test tab, event JSON:`,
+    `    ${singleLine(eventJson)}`,
+    '  AWS CLI:',
+    `    aws lambda invoke --function-name ${fn} \\`,
+    ...(ctx.region ? [`      --region ${singleLine(ctx.region)} \\`] : []),
+    `      --cli-binary-format raw-in-base64-out \\`,
+    `      --payload '${payload}' \\`,
+    `      response.json`,
+    `  Add "dryRun": true to the event to see the report without archiving or alerting.`,
+  ];
+}
+
+/**
+ * `[eks-datadog-auditor] golang-cluster: 2 critical, 1 high (2 new, 1 resolved)`: printable
+ * ASCII, no line breaks, under 100 characters (the cluster name is shortened when needed).
+ */
+export function renderSubject(report: ClusterReport, drift: Drift | undefined): string {
+  const counts = describeCounts(failingCounts(report.findings));
+  const state =
+    report.status === 'ERROR'
+      ? `AUDIT INCOMPLETE${counts ? `, ${counts}` : ''}`
+      : report.status === 'FAIL'
+        ? counts
+        : 'all passed';
+  const change = !drift
+    ? ''
+    : drift.firstRun
+      ? ' (first run)'
+      : drift.new.length || drift.resolved.length
+        ? ` (${drift.new.length} new, ${drift.resolved.length} resolved)`
+        : ' (no change)';
+  const tail = `: ${asciiLine(state)}${change}`;
+  let name = asciiLine(report.name) || 'cluster';
+  const room = SUBJECT_MAX - SUBJECT_PREFIX.length - 1 - tail.length;
+  if (name.length > room) name = `${name.slice(0, Math.max(1, room - 3))}...`;
+  return `${SUBJECT_PREFIX} ${name}${tail}`.slice(0, SUBJECT_MAX);
+}
