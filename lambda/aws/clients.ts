@@ -1,0 +1,112 @@
+/**
+ * AWS SDK v3 clients for one cluster's region, sharing one credential source. Endpoints follow the
+ * SDK's own resolution, so `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` (and the shared
+ * config file's `endpoint_url`) work without anything of ours on top.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  MetadataBearer,
+  Pluggable,
+} from '@smithy/types';
+
+export interface AwsClients {
+  region: string;
+  eks: EKSClient;
+  ec2: EC2Client;
+  secretsManager: SecretsManagerClient;
+  sts: STSClient;
+  /** Memoized: the EKS token signer calls it directly, outside any client's own cache. */
+  credentials: AwsCredentialIdentityProvider;
+  /** API operations sent through these clients (one per `send`, retries not counted). */
+  calls: { count: number };
+}
+
+export interface AwsClientOptions {
+  region: string;
+  /** Role to assume first (cross-account); the default chain's credentials call AssumeRole. */
+  roleArn?: string;
+  sessionName?: string;
+}
+
+/** Attempts per operation, first try included: throttling and 5xx get a few backed-off retries. */
+export const AWS_MAX_ATTEMPTS = 4;
+const RETRY_MODE = 'standard';
+const DEFAULT_SESSION_NAME = 'eks-datadog-auditor';
+/** Refresh temporary credentials this long before they expire. */
+const CREDENTIAL_REFRESH_MS = 5 * 60_000;
+
+export function createAwsClients(opts: AwsClientOptions): AwsClients {
+  const credentials = memoizeCredentials(
+    opts.roleArn
+      ? fromTemporaryCredentials({
+          params: {
+            RoleArn: opts.roleArn,
+            RoleSessionName: opts.sessionName ?? DEFAULT_SESSION_NAME,
+          },
+          masterCredentials: fromNodeProviderChain(),
+          clientConfig: { region: opts.region, maxAttempts: AWS_MAX_ATTEMPTS },
+        })
+      : fromNodeProviderChain(),
+  );
+  const calls = { count: 0 };
+  const config = {
+    region: opts.region,
+    credentials,
+    maxAttempts: AWS_MAX_ATTEMPTS,
+    retryMode: RETRY_MODE,
+  };
+  return {
+    region: opts.region,
+    eks: countCalls(new EKSClient(config), calls),
+    ec2: countCalls(new EC2Client(config), calls),
+    secretsManager: countCalls(new SecretsManagerClient(config), calls),
+    sts: countCalls(new STSClient(config), calls),
+    credentials,
+    calls,
+  };
+}
+
+/** Counts operations at the initialize step, so SDK retries of one call count once. */
+function countCalls<
+  C extends { middlewareStack: { use(p: Pluggable<object, MetadataBearer>): void } },
+>(client: C, calls: { count: number }): C {
+  client.middlewareStack.use({
+    applyToStack(stack) {
+      stack.add(
+        (next) => async (args) => {
+          calls.count += 1;
+          return next(args);
+        },
+        { step: 'initialize', name: 'auditorCallCounter' },
+      );
+    },
+  });
+  return client;
+}
+
+/**
+ * Caches credentials until shortly before they expire; concurrent callers share one refresh, so
+ * a burst of token requests makes one AssumeRole call, not one each.
+ */
+export function memoizeCredentials(
+  provider: AwsCredentialIdentityProvider,
+  now: () => number = Date.now,
+): AwsCredentialIdentityProvider {
+  let cached: AwsCredentialIdentity | undefined;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  const fresh = (c: AwsCredentialIdentity) =>
+    !c.expiration || c.expiration.getTime() - now() > CREDENTIAL_REFRESH_MS;
+  return async () => {
+    if (cached && fresh(cached)) return cached;
+    pending ??= provider()
+      .then((c) => (cached = c))
+      .finally(() => (pending = undefined));
+    return pending;
+  };
+}
