@@ -1,12 +1,35 @@
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, type ClusterSnapshot, type SecretLookup } from '../../snapshot.js';
-import { externalSecretTarget } from '../../kube/secret-refs.js';
+import type { CheckResult, Severity } from '../../findings.js';
+import {
+  itemsOf,
+  type ClusterSnapshot,
+  type Container,
+  type Pod,
+  type SecretLookup,
+} from '../../snapshot.js';
+import { externalSecretTarget, isDatadogContainer } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
-import { datadogEnvSecretRefs } from './consumers.js';
+import {
+  TOKEN_ENV,
+  datadogEnvSecretRefs,
+  secretLookups,
+  templateLabel,
+  workloadIndex,
+} from './consumers.js';
+
+/** Variables whose absence leaves the agent unable to authenticate at all. */
+const CREDENTIAL_ENVS = new Set([TOKEN_ENV, 'DD_API_KEY']);
+
+interface Candidate {
+  name: string;
+  /** `ExternalSecret golang/golang-secrets` when an ExternalSecret writes it. */
+  writer?: string;
+  exists: boolean;
+}
 
 /**
- * Every `DD_*` secretKeyRef of a running pod names a Secret that exists in the pod's namespace and
- * has the key. The field report's app referenced `go-secrets` while ESO created `golang-secrets`.
+ * Every `DD_*` secretKeyRef (and every envFrom secretRef of a Datadog container) of a running pod
+ * names a Secret that exists in the pod's namespace and has the key. The field report's app
+ * referenced `go-secrets` while ESO created `golang-secrets`.
  */
 export const tokenRefResolves: Check = {
   id: 'token-ref-resolves',
@@ -19,67 +42,65 @@ export const tokenRefResolves: Check = {
     'Point the secretKeyRef at the Secret your ExternalSecret creates, or fix the ExternalSecret target name.',
   requires: ['kube.pods'],
   run(snapshot: ClusterSnapshot): CheckResult[] {
-    const lookups = new Map<string, SecretLookup>();
-    for (const l of snapshot.kube.secrets) lookups.set(`${l.namespace}/${l.name}`, l);
-    const targetsByNamespace = new Map<string, { name: string; keys: string[] }[]>();
-    for (const es of itemsOf(snapshot.kube.externalSecrets)) {
-      const ns = es.meta.namespace ?? '';
-      const list = targetsByNamespace.get(ns) ?? [];
-      list.push({ name: externalSecretTarget(es), keys: es.data.map((d) => d.secretKey) });
-      targetsByNamespace.set(ns, list);
-    }
-
+    const lookups = secretLookups(snapshot);
+    const workloads = workloadIndex(snapshot);
     const results: CheckResult[] = [];
-    for (const ref of datadogEnvSecretRefs(snapshot)) {
-      const { pod, container, env } = ref;
+
+    for (const { pod, container, env } of datadogEnvSecretRefs(snapshot)) {
       const ns = pod.meta.namespace ?? '';
-      const secretName = env.secretKeyRef!.name;
-      const key = env.secretKeyRef!.key;
+      const { name: secretName, key, optional } = env.secretKeyRef;
       const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
-      const where = `container ${container.name} env ${env.name}`;
-      const lookup = lookups.get(`${ns}/${secretName}`);
+      const at = `Pod ${ns}/${pod.meta.name} (${templateLabel(pod, workloads)}) container ${container.name} env ${env.name}`;
+      const field = `${env.name}.valueFrom.secretKeyRef`;
       const messageKey = `${container.name}.${env.name}`;
+      const lookup = lookups.get(`${ns}/${secretName}`);
+
       if (!lookup || lookup.result.status === 'error') {
-        results.push({
-          status: 'ERROR',
-          resource,
-          messageId: `unreadable:${messageKey}`,
-          message: `Could not read Secret ${ns}/${secretName} referenced by ${where}${
-            lookup?.result.status === 'error' ? `: ${lookup.result.error.message}` : ''
-          }.`,
-          remediation: `Grant the auditor "get" on secrets/${secretName} in namespace ${ns} and re-run.`,
-        });
+        results.push(unreadable(resource, `unreadable:${messageKey}`, ns, secretName, at, lookup));
         continue;
       }
+      const consequence = optional
+        ? `The ref is optional, so the container starts without ${env.name}${
+            CREDENTIAL_ENVS.has(env.name) ? ' and cannot authenticate' : ''
+          }.`
+        : 'The container cannot start (CreateContainerConfigError).';
+      const severity: Severity | undefined = optional
+        ? CREDENTIAL_ENVS.has(env.name)
+          ? 'high'
+          : 'medium'
+        : undefined;
+
       if (lookup.result.status === 'not-found') {
-        const hint = closestSecret(
-          secretName,
-          key,
-          ns,
-          targetsByNamespace.get(ns) ?? [],
-          snapshot.kube.secrets.filter((l) => l.namespace === ns),
-        );
+        const hint = closestSecret(snapshot, lookups, ns, secretName, key);
         results.push({
           status: 'FAIL',
+          ...(severity ? { severity } : {}),
           resource,
-          messageId: `missing-secret:${messageKey}`,
-          message: `Pod ${ns}/${pod.meta.name} ${where} references Secret "${secretName}" (key "${key}"), which does not exist in namespace ${ns}.${
-            hint ? ` Closest existing secret with key "${key}": "${hint}".` : ''
+          messageId: `${optional ? 'missing-optional-secret' : 'missing-secret'}:${messageKey}`,
+          message: `${at} references Secret "${secretName}" (key "${key}"), which does not exist in namespace ${ns}. ${consequence}${
+            hint
+              ? ` Closest Secret with key "${key}" in ${ns}: "${hint.name}"${describeCandidate(hint)}.`
+              : ` No Secret in ${ns} is known to have key "${key}".`
           }`,
           remediation: hint
-            ? `Set ${env.name}.valueFrom.secretKeyRef.name to "${hint}" in the pod template of ${ownerLabel(pod)}, or rename the ExternalSecret target to "${secretName}".`
-            : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with target.name "${secretName}" and secretKey "${key}"), or fix ${env.name}.valueFrom.secretKeyRef.name in ${ownerLabel(pod)}.`,
+            ? `Set ${field}.name to "${hint.name}" in the pod template of ${templateLabel(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
+            : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${templateLabel(pod, workloads)}.`,
         });
         continue;
       }
-      if (!(key in lookup.result.secret.data)) {
-        const keys = Object.keys(lookup.result.secret.data).sort();
+      const data = lookup.result.secret.data;
+      if (!(key in data)) {
+        const keys = Object.keys(data).sort();
+        const near = closestKey(key, keys);
         results.push({
           status: 'FAIL',
+          ...(severity ? { severity } : {}),
           resource,
-          messageId: `missing-key:${messageKey}`,
-          message: `Pod ${ns}/${pod.meta.name} ${where} references key "${key}" of Secret ${ns}/${secretName}, which has keys [${keys.join(', ')}] but not "${key}".`,
-          remediation: `Add secretKey "${key}" to the ExternalSecret that writes ${ns}/${secretName}, or set ${env.name}.valueFrom.secretKeyRef.key to one of [${keys.join(', ')}].`,
+          messageId: `${optional ? 'missing-optional-key' : 'missing-key'}:${messageKey}`,
+          message: `${at} references key "${key}" of Secret ${ns}/${secretName}, which has keys [${keys.join(', ')}] but not "${key}". ${consequence}`,
+          remediation: `Add secretKey "${key}" to the ExternalSecret that writes ${ns}/${secretName}, or set ${field}.key${
+            near ? ` to "${near}"` : ` to one of [${keys.join(', ')}]`
+          } in ${templateLabel(pod, workloads)}.`,
         });
         continue;
       }
@@ -87,45 +108,140 @@ export const tokenRefResolves: Check = {
         status: 'PASS',
         resource,
         messageId: `resolves:${messageKey}`,
-        message: `Pod ${ns}/${pod.meta.name} ${where} resolves to Secret ${ns}/${secretName} key "${key}".`,
+        message: `${at} resolves to Secret ${ns}/${secretName} key "${key}".`,
         remediation: '',
       });
     }
+
+    results.push(...envFromResults(snapshot, lookups));
     return results;
   },
 };
 
-function ownerLabel(pod: {
-  meta: { ownerReferences: { kind: string; name: string }[]; name: string };
-}): string {
-  const owner = pod.meta.ownerReferences[0];
-  return owner ? `${owner.kind} ${owner.name}` : `Pod ${pod.meta.name}`;
+function envFromResults(
+  snapshot: ClusterSnapshot,
+  lookups: Map<string, SecretLookup>,
+): CheckResult[] {
+  const workloads = workloadIndex(snapshot);
+  const results: CheckResult[] = [];
+  for (const pod of itemsOf(snapshot.kube.pods)) {
+    if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
+    const ns = pod.meta.namespace ?? '';
+    for (const container of [...pod.spec.initContainers, ...pod.spec.containers]) {
+      if (!isDatadogContainer(container)) continue;
+      for (const f of container.envFrom) {
+        if (!f.secretRef) continue;
+        results.push(envFromResult(pod, container, f.secretRef, ns, lookups, workloads));
+      }
+    }
+  }
+  return results;
 }
 
-/** A secret in the namespace that has the wanted key, preferring the most similar name. */
+function envFromResult(
+  pod: Pod,
+  container: Container,
+  ref: { name: string; optional?: boolean },
+  ns: string,
+  lookups: Map<string, SecretLookup>,
+  workloads: ReturnType<typeof workloadIndex>,
+): CheckResult {
+  const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
+  const at = `Pod ${ns}/${pod.meta.name} (${templateLabel(pod, workloads)}) container ${container.name} envFrom`;
+  const messageKey = `${container.name}.envFrom.${ref.name}`;
+  const lookup = lookups.get(`${ns}/${ref.name}`);
+  if (!lookup || lookup.result.status === 'error') {
+    return unreadable(resource, `unreadable:${messageKey}`, ns, ref.name, at, lookup);
+  }
+  if (lookup.result.status === 'not-found') {
+    return {
+      status: 'FAIL',
+      ...(ref.optional ? { severity: 'medium' as const } : {}),
+      resource,
+      messageId: `${ref.optional ? 'missing-optional-envfrom-secret' : 'missing-envfrom-secret'}:${messageKey}`,
+      message: `${at} reads Secret "${ref.name}", which does not exist in namespace ${ns}. ${
+        ref.optional
+          ? 'The ref is optional, so the container starts without any of its variables.'
+          : 'The container cannot start (CreateContainerConfigError).'
+      }`,
+      remediation: `Create Secret ${ns}/${ref.name} (an ExternalSecret with spec.target.name "${ref.name}"), or fix envFrom[].secretRef.name of container ${container.name} in ${templateLabel(pod, workloads)}.`,
+    };
+  }
+  return {
+    status: 'PASS',
+    resource,
+    messageId: `envfrom-resolves:${messageKey}`,
+    message: `${at} reads Secret ${ns}/${ref.name}, which exists.`,
+    remediation: '',
+  };
+}
+
+function unreadable(
+  resource: { kind: string; namespace: string; name: string },
+  messageId: string,
+  ns: string,
+  secretName: string,
+  at: string,
+  lookup: SecretLookup | undefined,
+): CheckResult {
+  return {
+    status: 'ERROR',
+    resource,
+    messageId,
+    message: `Could not read Secret ${ns}/${secretName} referenced by ${at}${
+      lookup?.result.status === 'error' ? `: ${lookup.result.error.message}` : ''
+    }.`,
+    remediation: `Grant the auditor "get" on secrets/${secretName} in namespace ${ns} and re-run.`,
+  };
+}
+
+function describeCandidate(c: Candidate): string {
+  if (c.writer && c.exists) return ` (written by ${c.writer})`;
+  if (c.writer) return ` (target of ${c.writer}; not created yet)`;
+  return '';
+}
+
+/** A Secret in the namespace that has (or will have) the wanted key, with the most similar name. */
 function closestSecret(
+  snapshot: ClusterSnapshot,
+  lookups: Map<string, SecretLookup>,
+  ns: string,
   wanted: string,
   key: string,
-  _ns: string,
-  targets: { name: string; keys: string[] }[],
-  lookups: SecretLookup[],
-): string | undefined {
-  const candidates = new Set<string>();
-  for (const t of targets) if (t.keys.includes(key) && t.name !== wanted) candidates.add(t.name);
-  for (const l of lookups) {
-    if (l.result.status === 'found' && key in l.result.secret.data && l.name !== wanted)
-      candidates.add(l.name);
+): Candidate | undefined {
+  const candidates = new Map<string, Candidate>();
+  for (const l of lookups.values()) {
+    if (l.namespace !== ns || l.name === wanted) continue;
+    if (l.result.status === 'found' && key in l.result.secret.data) {
+      candidates.set(l.name, { name: l.name, exists: true });
+    }
   }
-  let best: string | undefined;
+  for (const es of itemsOf(snapshot.kube.externalSecrets)) {
+    if (es.meta.namespace !== ns) continue;
+    const target = externalSecretTarget(es);
+    if (target === wanted || !es.data.some((d) => d.secretKey === key)) continue;
+    const l = lookups.get(`${ns}/${target}`);
+    candidates.set(target, {
+      name: target,
+      writer: `ExternalSecret ${ns}/${es.meta.name}`,
+      exists: l?.result.status === 'found',
+    });
+  }
+  let best: Candidate | undefined;
   let bestScore = Infinity;
-  for (const c of [...candidates].sort()) {
-    const score = editDistance(wanted, c);
+  for (const c of [...candidates.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const score = editDistance(wanted, c.name);
     if (score < bestScore) {
       best = c;
       bestScore = score;
     }
   }
   return best;
+}
+
+function closestKey(wanted: string, keys: string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_.]/g, '');
+  return keys.find((k) => norm(k) === norm(wanted));
 }
 
 export function editDistance(a: string, b: string): number {

@@ -1,0 +1,266 @@
+import type { CheckResult } from '../../findings.js';
+import { digestsEqual } from '../../secret-digest.js';
+import type { ClusterSnapshot, SecretDigest, TokenSource } from '../../snapshot.js';
+import type { Check } from '../check.js';
+import {
+  SYNC_BACKOFF_MS,
+  ago,
+  esLabel,
+  forceSyncCommand,
+  msBetween,
+  refreshMode,
+  tokenExternalSecretYaml,
+} from '../external-secrets/eso.js';
+import { formatDuration } from '../external-secrets/go-duration.js';
+import {
+  clusterAgentKeys,
+  describeUsers,
+  podLabels,
+  restartCommands,
+  tokenSecretKeys,
+  type TokenSecretKey,
+} from './consumers.js';
+
+type Source =
+  { available: true; src: TokenSource; digest: SecretDigest } | { available: false; why: string };
+
+function sourceOf(snapshot: ClusterSnapshot): Source {
+  const c = snapshot.aws.tokenSource;
+  const id = snapshot.settings.tokenSecretId;
+  if (c.status === 'not-installed') return { available: false, why: `${id} was not read` };
+  if (c.status === 'error')
+    return { available: false, why: `${id} could not be read (${c.error.code})` };
+  if (c.value.valueKind !== 'string' || !c.value.current) {
+    return { available: false, why: `${id} holds no usable token (see token-source)` };
+  }
+  return { available: true, src: c.value, digest: c.value.current };
+}
+
+function where(k: TokenSecretKey): string {
+  return `Secret ${k.namespace}/${k.secret} key "${k.key}"`;
+}
+
+function readers(k: TokenSecretKey): string {
+  if (k.users.length > 0) return `Read by ${describeUsers(k.users)}.`;
+  const es = k.mappings[0]?.es ?? k.writers[0];
+  return `No pod reads it${es ? ` (written by ${esLabel(es)})` : ''}.`;
+}
+
+function resultFor(
+  k: TokenSecretKey,
+  status: 'PASS' | 'FAIL',
+  messageId: string,
+  message: string,
+  remediation = '',
+  severity?: 'critical' | 'medium',
+): CheckResult {
+  return {
+    status,
+    ...(severity ? { severity } : {}),
+    resource: { kind: 'Secret', namespace: k.namespace, name: k.secret },
+    messageId: `${messageId}:${k.key}`,
+    message,
+    remediation,
+  };
+}
+
+/**
+ * Every Secret key that holds the Cluster Agent token carries the same bytes as Secrets Manager;
+ * the Cluster Agent answers any other token with 403 `invalid session token`. When Secrets Manager
+ * cannot be read, the consumers are still compared with the Cluster Agent and with each other.
+ * A mismatch shortly after a change in Secrets Manager is a sync in progress (medium) until the
+ * ExternalSecret's refreshInterval plus a small backoff has passed; then it is critical.
+ */
+export const tokenConsumersMatch: Check = {
+  id: 'token-consumers-match',
+  area: 'token',
+  title: 'Every consumer of the Cluster Agent token holds the same token as Secrets Manager',
+  severity: 'critical',
+  resourceType: 'Secret',
+  risk: 'The Cluster Agent compares the bearer token byte for byte: an agent whose Secret holds a different token gets 403 invalid session token on every call and loses cluster metadata, cluster checks and external metrics.',
+  remediation:
+    'Sync every token Secret from the one Secrets Manager secret (force-sync the ExternalSecret, fix its data[] mapping), then restart the pods that read it.',
+  requires: ['kube.pods'],
+  run(snapshot: ClusterSnapshot): CheckResult[] {
+    const keys = tokenSecretKeys(snapshot).filter((k) => k.digest);
+    const source = sourceOf(snapshot);
+    const caKeys = clusterAgentKeys(keys);
+    const caDigest = caKeys[0]?.digest;
+    const caLabel = caKeys[0] ? where(caKeys[0]) : undefined;
+
+    /** Running pods whose token differs from `digest`: the ones a Cluster Agent on it rejects. */
+    const podsRejectedBy = (digest: SecretDigest): string[] =>
+      keys
+        .filter((o) => !digestsEqual(o.digest, digest))
+        .flatMap((o) => podLabels(o.users.filter((u) => u.role !== 'cluster-agent' && u.pod)));
+
+    const results: CheckResult[] = [];
+    for (const k of keys) {
+      const isCa = k.users.some((u) => u.role === 'cluster-agent');
+      if (!source.available) {
+        results.push(compareWithoutSource(k, keys, source.why, caDigest, caLabel, isCa));
+        continue;
+      }
+      if (digestsEqual(k.digest, source.digest)) {
+        results.push(
+          resultFor(
+            k,
+            'PASS',
+            'matches-source',
+            `${where(k)} matches the Cluster Agent token in Secrets Manager (${source.src.secretId}). ${readers(k)}`,
+          ),
+        );
+        continue;
+      }
+      results.push(mismatch(snapshot, k, source.src, isCa, caDigest, podsRejectedBy));
+    }
+    return results;
+  },
+};
+
+function impact(
+  k: TokenSecretKey,
+  isCa: boolean,
+  caDigest: SecretDigest | undefined,
+  podsRejectedBy: (d: SecretDigest) => string[],
+): string {
+  const pods = podLabels(k.users.filter((u) => u.role !== 'cluster-agent'));
+  if (isCa) {
+    const rejected = podsRejectedBy(k.digest!);
+    return rejected.length
+      ? `This is the Cluster Agent's own token: it answers 403 invalid session token to every agent holding another token, including pods ${rejected.join(', ')}.`
+      : "This is the Cluster Agent's own token: agents synced from Secrets Manager will be answered 403 invalid session token.";
+  }
+  const podText = pods.length
+    ? `pods ${pods.join(', ')}`
+    : 'pods started from it (none running now)';
+  if (caDigest && digestsEqual(k.digest, caDigest)) {
+    return `It still equals the Cluster Agent's token, so calls succeed for now; once either side syncs, ${podText} get 403 invalid session token.`;
+  }
+  if (caDigest) {
+    return `It also differs from the Cluster Agent's token: ${podText} get 403 invalid session token now.`;
+  }
+  return `${podText[0]!.toUpperCase()}${podText.slice(1)} get 403 invalid session token from a Cluster Agent that uses the Secrets Manager token.`;
+}
+
+function mismatch(
+  snapshot: ClusterSnapshot,
+  k: TokenSecretKey,
+  src: TokenSource,
+  isCa: boolean,
+  caDigest: SecretDigest | undefined,
+  podsRejectedBy: (d: SecretDigest) => string[],
+): CheckResult {
+  const head = `${where(k)} differs from the Cluster Agent token in Secrets Manager (${src.secretId}).${
+    src.pending && digestsEqual(k.digest, src.pending)
+      ? ' It equals the AWSPENDING version: someone wrote the token before the rotation finished.'
+      : ''
+  } ${readers(k)} ${impact(k, isCa, caDigest, podsRejectedBy)}`;
+  const restart = restartCommands(k.users);
+  const restartText = restart.length ? ` Then restart the readers: ${restart.join('; ')}.` : '';
+  const es = k.mappings[0]?.es ?? k.writers[0];
+
+  if (!es) {
+    return resultFor(
+      k,
+      'FAIL',
+      'mismatch',
+      `${head} No ExternalSecret writes this Secret, so it never follows Secrets Manager.`,
+      `Let ESO write ${k.namespace}/${k.secret} from Secrets Manager (delete the hand-made Secret first, or use creationPolicy: Merge):\n${tokenExternalSecretYaml(snapshot, k.namespace, k.secret, k.key)}\n${restartText.trim()}`,
+    );
+  }
+
+  const mode = refreshMode(es);
+  const fixMapping = `If it still differs after the sync, fix the data[] entry with secretKey "${k.key}" of ${esLabel(es)} (remoteRef.key ${snapshot.settings.tokenSecretId}${
+    snapshot.settings.tokenSecretProperty
+      ? `, remoteRef.property ${snapshot.settings.tokenSecretProperty}`
+      : ''
+  }).`;
+  const syncNow = `Sync now: ${forceSyncCommand(es)}.${restartText} ${fixMapping}`;
+  if (mode.kind !== 'periodic') {
+    return resultFor(
+      k,
+      'FAIL',
+      'mismatch',
+      `${head} ${esLabel(es)} has ${mode.label}, so it does not pick up changes in Secrets Manager by itself.`,
+      `Set spec.refreshInterval of ${esLabel(es)} to a period such as 1h (and remove refreshPolicy CreatedOnce/OnChange). ${syncNow}`,
+    );
+  }
+
+  const changed = src.lastChangedDate;
+  const age = msBetween(changed, snapshot.collectedAt);
+  const refreshedAfterChange = (msBetween(changed, es.status.refreshTime) ?? -1) >= 0;
+  const grace = mode.intervalMs + SYNC_BACKOFF_MS;
+  if (changed && age !== undefined && !refreshedAfterChange && age < grace) {
+    const due = new Date(Date.parse(changed) + grace).toISOString();
+    return resultFor(
+      k,
+      'FAIL',
+      'sync-pending',
+      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), less than ${esLabel(es)}'s ${mode.label} plus ${formatDuration(SYNC_BACKOFF_MS)} backoff ago, so ESO has probably not refreshed yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
+      `Nothing is broken yet if the Secret matches by ${due}. To sync now: ${forceSyncCommand(es)}.${restartText}`,
+      'medium',
+    );
+  }
+  const when = changed
+    ? refreshedAfterChange
+      ? `${esLabel(es)} last refreshed at ${es.status.refreshTime}, after Secrets Manager changed at ${changed}, yet the value differs: it reads another remote key or property, or something else writes this Secret.`
+      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), more than ${mode.label} plus ${formatDuration(SYNC_BACKOFF_MS)} backoff ago, and ${esLabel(es)} has not synced it${
+          es.status.refreshTime ? ` (last refresh ${es.status.refreshTime})` : ''
+        }: see externalsecret-synced.`
+    : `Secrets Manager's last change time is unknown, so no sync grace applies.`;
+  return resultFor(k, 'FAIL', 'mismatch', `${head} ${when}`, syncNow);
+}
+
+function compareWithoutSource(
+  k: TokenSecretKey,
+  keys: TokenSecretKey[],
+  why: string,
+  caDigest: SecretDigest | undefined,
+  caLabel: string | undefined,
+  isCa: boolean,
+): CheckResult {
+  const unavailable = `Secrets Manager unavailable (${why}), so the token consumers were compared with each other.`;
+  if (caDigest) {
+    if (digestsEqual(k.digest, caDigest)) {
+      return resultFor(
+        k,
+        'PASS',
+        isCa ? 'cluster-agent-reference' : 'matches-cluster-agent',
+        `${where(k)} ${isCa ? "is the Cluster Agent's token" : `equals the Cluster Agent's token (${caLabel})`}. ${readers(k)} ${unavailable}`,
+      );
+    }
+    const pods = podLabels(k.users.filter((u) => u.role !== 'cluster-agent'));
+    return resultFor(
+      k,
+      'FAIL',
+      'differs-from-cluster-agent',
+      `${where(k)} differs from the Cluster Agent's token (${caLabel}). ${readers(k)} ${
+        pods.length
+          ? `Pods ${pods.join(', ')} get 403 invalid session token.`
+          : 'Pods started from it will get 403 invalid session token.'
+      } ${unavailable}`,
+      `Make both Secrets come from the same Secrets Manager secret (${
+        (k.mappings[0]?.es ?? k.writers[0])
+          ? `check the data[] entry with secretKey "${k.key}" of ${esLabel((k.mappings[0]?.es ?? k.writers[0])!)}`
+          : `create an ExternalSecret for ${k.namespace}/${k.secret}`
+      }), then restart the readers${restartCommands(k.users).length ? `: ${restartCommands(k.users).join('; ')}` : ''}.`,
+    );
+  }
+  const others = keys.filter((o) => o !== k && !digestsEqual(o.digest, k.digest));
+  if (others.length === 0) {
+    return resultFor(
+      k,
+      'PASS',
+      'consistent',
+      `${where(k)} equals every other token Secret found. ${readers(k)} ${unavailable} No Cluster Agent token reference was found.`,
+    );
+  }
+  return resultFor(
+    k,
+    'FAIL',
+    'consumers-diverge',
+    `${where(k)} differs from ${others.map(where).join(', ')}: at most one of them can match the Cluster Agent, the others get 403 invalid session token. ${readers(k)} ${unavailable}`,
+    'Sync every token Secret from the same Secrets Manager secret with ExternalSecrets, then restart the agent pods.',
+  );
+}
