@@ -1,7 +1,25 @@
 import type { Check } from './check.js';
 import { tokenRefResolves } from './token/token-ref-resolves.js';
+import { tokenSource } from './token/token-source.js';
+import { tokenConsumersMatch } from './token/token-consumers-match.js';
+import { tokenNotPlaintext } from './token/token-not-plaintext.js';
+import { tokenNotChartGenerated } from './token/token-not-chart-generated.js';
+import { tokenStaleInPods } from './token/token-stale-in-pods.js';
+import { externalsecretSynced } from './external-secrets/externalsecret-synced.js';
+import { externalsecretFresh } from './external-secrets/externalsecret-fresh.js';
+import { externalsecretMapping } from './external-secrets/externalsecret-mapping.js';
 
 /** Every check the auditor runs, in report order. A new check is one file plus one line here. */
-export const CHECKS: readonly Check[] = [tokenRefResolves];
+export const CHECKS: readonly Check[] = [
+  tokenSource,
+  tokenConsumersMatch,
+  tokenRefResolves,
+  tokenNotPlaintext,
+  tokenNotChartGenerated,
+  tokenStaleInPods,
+  externalsecretSynced,
+  externalsecretFresh,
+  externalsecretMapping,
+];
 
 export type { Check } from './check.js';
