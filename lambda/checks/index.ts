@@ -8,6 +8,14 @@ import { tokenStaleInPods } from './token/token-stale-in-pods.js';
 import { externalsecretSynced } from './external-secrets/externalsecret-synced.js';
 import { externalsecretFresh } from './external-secrets/externalsecret-fresh.js';
 import { externalsecretMapping } from './external-secrets/externalsecret-mapping.js';
+import { fargateProfileHealth } from './fargate/fargate-profile-health.js';
+import { fargateProfileCoverage } from './fargate/fargate-profile-coverage.js';
+import { fargateSubnetsPrivate } from './fargate/fargate-subnets-private.js';
+import { fargateExecutionRoleMapped } from './fargate/fargate-execution-role-mapped.js';
+import { sgClusterAgentPort } from './network/sg-cluster-agent-port.js';
+import { mixedClusterNodeSg } from './network/mixed-cluster-node-sg.js';
+import { sgControlPlanePath } from './network/sg-control-plane-path.js';
+import { endpointReachableFromFargate } from './network/endpoint-reachable-from-fargate.js';
 
 /** Every check the auditor runs, in report order. A new check is one file plus one line here. */
 export const CHECKS: readonly Check[] = [
@@ -20,6 +28,14 @@ export const CHECKS: readonly Check[] = [
   externalsecretSynced,
   externalsecretFresh,
   externalsecretMapping,
+  fargateProfileHealth,
+  fargateProfileCoverage,
+  fargateSubnetsPrivate,
+  fargateExecutionRoleMapped,
+  sgClusterAgentPort,
+  mixedClusterNodeSg,
+  sgControlPlanePath,
+  endpointReachableFromFargate,
 ];
 
 export type { Check } from './check.js';
