@@ -1,0 +1,216 @@
+/**
+ * The permissions Datadog's agents need, as lists of API requests the RBAC evaluator can answer.
+ *
+ * - Node agent on EKS Fargate: Datadog's documented ClusterRole for sidecars. The agent reaches the
+ *   kubelet through the API server (`/api/v1/nodes/<node>/proxy`), hence `nodes/proxy`.
+ * - Cluster Agent: the core rules of the Helm chart's Cluster Agent ClusterRole, plus leader
+ *   election on its named lease when `DD_LEADER_ELECTION` is on.
+ */
+import type { Severity } from '../findings.js';
+import type { ClusterAgent } from '../checks/agent-discovery.js';
+import type { Container, PolicyRule } from '../snapshot.js';
+import type { Decision, Permissions } from './evaluator.js';
+import { resourceLabel, type AccessRequest } from './match.js';
+
+export interface ContractItem {
+  /** Stable id, part of message ids: `nodes/proxy`, `endpointslices.discovery.k8s.io`. */
+  id: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  verbs: string[];
+  /** Namespace the permission is needed in; absent means every namespace (or cluster-scoped). */
+  namespace?: string;
+  /** Object name when only one object is needed (a leader-election lease). */
+  name?: string;
+  severity: Severity;
+  /** What breaks without it. */
+  why: string;
+}
+
+const NODE_SUBRESOURCE_WHY: Record<string, string> = {
+  metrics: 'kubelet metrics (kubernetes.* and container metrics) are not collected',
+  spec: 'the kubelet spec (node capacity) cannot be read',
+  stats: 'kubelet stats (kubernetes.cpu.*, kubernetes.memory.*) are not collected',
+  proxy:
+    'on Fargate the agent reaches the kubelet only through /api/v1/nodes/<node>/proxy; without it the kubelet check, pod tags and container metrics all fail',
+  pods: 'the pod list from the kubelet (autodiscovery, pod tags) cannot be read',
+  healthz: 'the kubelet health check fails',
+};
+
+/** Datadog's EKS Fargate ClusterRole for agent sidecars, item by item. */
+export const FARGATE_AGENT_CONTRACT: readonly ContractItem[] = [
+  {
+    id: 'nodes',
+    group: '',
+    resource: 'nodes',
+    verbs: ['get', 'list'],
+    severity: 'high',
+    why: 'the agent cannot read its node object (node labels and host tags are missing)',
+  },
+  {
+    id: 'namespaces',
+    group: '',
+    resource: 'namespaces',
+    verbs: ['get', 'list'],
+    severity: 'high',
+    why: 'namespace labels and annotations cannot become tags',
+  },
+  {
+    id: 'endpoints',
+    group: '',
+    resource: 'endpoints',
+    verbs: ['get', 'list'],
+    severity: 'high',
+    why: 'the agent logs "endpoints is forbidden" and loses service tags and endpoint checks',
+  },
+  ...['metrics', 'spec', 'stats', 'proxy', 'pods', 'healthz'].map((sub): ContractItem => ({
+    id: `nodes/${sub}`,
+    group: '',
+    resource: 'nodes',
+    subresource: sub,
+    verbs: ['get'],
+    severity: sub === 'proxy' ? 'critical' : 'high',
+    why: NODE_SUBRESOURCE_WHY[sub]!,
+  })),
+];
+
+/** Default lease name of the Cluster Agent's leader election (`leader_lease_name`). */
+export const DEFAULT_LEADER_LEASE = 'datadog-leader-election';
+
+function envValue(c: Container | undefined, name: string): string | undefined {
+  if (!c) return undefined;
+  let value: string | undefined;
+  for (const e of c.env) if (e.name === name) value = e.value;
+  return value;
+}
+
+const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+
+/** The Helm chart's core Cluster Agent rules, plus leader election when the Cluster Agent uses it. */
+export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
+  const list = (resource: string, why: string, group = ''): ContractItem => ({
+    id: resourceLabel(group, resource),
+    group,
+    resource,
+    verbs: ['get', 'list', 'watch'],
+    severity: 'high',
+    why,
+  });
+  const items: ContractItem[] = [
+    list('services', 'service metadata (kube_service tags) and cluster checks on services stop'),
+    list('endpoints', 'endpoint checks and service tags stop working'),
+    list('pods', 'pod metadata for the node agents (the metadata mapper) is missing'),
+    list('nodes', 'node labels and cluster-level node metadata are missing'),
+    list('namespaces', 'namespace labels and annotations cannot become tags'),
+    list(
+      'endpointslices',
+      'the Cluster Agent cannot watch EndpointSlices (endpoint checks, service mapping)',
+      'discovery.k8s.io',
+    ),
+    {
+      id: 'events',
+      group: '',
+      resource: 'events',
+      verbs: ['create'],
+      severity: 'high',
+      why: 'the Cluster Agent cannot record Kubernetes events',
+    },
+  ];
+  const main = ca.containers[0];
+  const leaderElection = envValue(main, 'DD_LEADER_ELECTION');
+  if (leaderElection !== undefined && TRUE.has(leaderElection.trim())) {
+    const lease = envValue(main, 'DD_LEADER_LEASE_NAME') || DEFAULT_LEADER_LEASE;
+    const onConfigMap = envValue(main, 'DD_LEADER_ELECTION_DEFAULT_RESOURCE') === 'configmap';
+    const group = onConfigMap ? '' : 'coordination.k8s.io';
+    const resource = onConfigMap ? 'configmaps' : 'leases';
+    const why = `leader election fails, so no Cluster Agent replica becomes leader (no cluster checks, no external metrics)`;
+    items.push(
+      {
+        id: `${resourceLabel(group, resource)}:create`,
+        group,
+        resource,
+        verbs: ['create'],
+        namespace: ca.namespace,
+        severity: 'high',
+        why,
+      },
+      {
+        id: `${resourceLabel(group, resource)}:leader-lease`,
+        group,
+        resource,
+        verbs: ['get', 'update'],
+        namespace: ca.namespace,
+        name: lease,
+        severity: 'high',
+        why,
+      },
+    );
+  }
+  return items;
+}
+
+export function requestsOf(item: ContractItem): AccessRequest[] {
+  return item.verbs.map((verb) => ({
+    verb,
+    group: item.group,
+    resource: item.resource,
+    ...(item.subresource ? { subresource: item.subresource } : {}),
+    ...(item.namespace !== undefined ? { namespace: item.namespace } : {}),
+    ...(item.name ? { name: item.name } : {}),
+  }));
+}
+
+/** `get, list on endpoints in every namespace`, `get on nodes/proxy`. */
+export function describeItem(item: ContractItem, verbs: string[] = item.verbs): string {
+  const what = resourceLabel(item.group, item.resource, item.subresource);
+  const named = item.name ? ` "${item.name}"` : '';
+  const where =
+    item.namespace !== undefined
+      ? ` in namespace ${item.namespace}`
+      : item.resource === 'nodes' || item.resource === 'namespaces'
+        ? ''
+        : ' in every namespace';
+  return `${verbs.map((v) => `"${v}"`).join(', ')} on ${what}${named}${where}`;
+}
+
+export interface ItemVerdict {
+  item: ContractItem;
+  /** Verb -> decision. */
+  decisions: Map<string, Decision>;
+  missingVerbs: string[];
+}
+
+export function evaluateContract(
+  permissions: Permissions,
+  items: readonly ContractItem[],
+): ItemVerdict[] {
+  return items.map((item) => {
+    const decisions = new Map<string, Decision>();
+    for (const req of requestsOf(item)) decisions.set(req.verb, permissions.check(req));
+    const missingVerbs = item.verbs.filter((v) => !decisions.get(v)!.allowed);
+    return { item, decisions, missingVerbs };
+  });
+}
+
+/** Contract items as compact rules (grouped by API group, verbs and resourceNames), for YAML. */
+export function rulesFor(items: readonly ContractItem[]): PolicyRule[] {
+  const byKey = new Map<string, PolicyRule>();
+  for (const item of items) {
+    const key = [item.group, item.verbs.join(','), item.name ?? ''].join('\u0000');
+    const resource = item.subresource ? `${item.resource}/${item.subresource}` : item.resource;
+    const rule = byKey.get(key);
+    if (rule) {
+      if (!rule.resources.includes(resource)) rule.resources.push(resource);
+    } else {
+      byKey.set(key, {
+        apiGroups: [item.group],
+        resources: [resource],
+        verbs: [...item.verbs],
+        resourceNames: item.name ? [item.name] : [],
+        nonResourceURLs: [],
+      });
+    }
+  }
+  return [...byKey.values()];
+}
