@@ -1,0 +1,255 @@
+/**
+ * Collects the Kubernetes half of a ClusterSnapshot through a KubePort: every listed kind of
+ * KUBE_KINDS (paged, bounded concurrency), then only the Secrets those objects name, each read
+ * by name and reduced to digests at once. One kind failing never stops the others: its failure
+ * is recorded in the snapshot for the checks to report.
+ */
+import type { KubernetesOptions } from '../config.js';
+import type {
+  AuditSettings,
+  Collected,
+  CollectionFailure,
+  CollectionStats,
+  KubeKey,
+  KubeSnapshot,
+  SecretLookup,
+} from '../snapshot.js';
+import {
+  convertEndpointSlices,
+  convertExternalSecret,
+  convertNamespace,
+  convertNode,
+  convertPod,
+  convertRole,
+  convertRoleBinding,
+  convertSecretStore,
+  convertSecurityGroupPolicy,
+  convertService,
+  convertServiceAccount,
+  convertWorkload,
+  type Raw,
+} from './convert.js';
+import { KUBE_KINDS, qualifiedResource } from './kinds.js';
+import { listAll, mapLimit, withRetry, type RetryPolicy } from './list.js';
+import { KubeApiError, type KubeKindSpec, type KubePort } from './port.js';
+import { referencedSecrets } from './secret-refs.js';
+import { convertSecret } from './secrets.js';
+
+/** Kinds listed at once. Small: each list is already paged and the API server is shared. */
+export const LIST_CONCURRENCY = 6;
+
+interface KindReader {
+  /** Converts one item as its page arrives. */
+  map: (raw: Raw, apiVersion: string) => unknown;
+  /** Combines the converted items (EndpointSlices merge per Service). */
+  finish?: (items: unknown[]) => unknown[];
+}
+
+/** How each listed kind becomes snapshot values; every list kind of KUBE_KINDS has one. */
+export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
+  namespaces: { map: convertNamespace },
+  nodes: { map: convertNode },
+  pods: { map: convertPod },
+  deployments: { map: (r) => convertWorkload('Deployment', r) },
+  daemonsets: { map: (r) => convertWorkload('DaemonSet', r) },
+  statefulsets: { map: (r) => convertWorkload('StatefulSet', r) },
+  services: { map: convertService },
+  endpoints: { map: (r) => r, finish: (raws) => convertEndpointSlices(raws) },
+  serviceAccounts: { map: convertServiceAccount },
+  clusterRoles: { map: (r) => convertRole('ClusterRole', r) },
+  clusterRoleBindings: { map: (r) => convertRoleBinding('ClusterRoleBinding', r) },
+  roles: { map: (r) => convertRole('Role', r) },
+  roleBindings: { map: (r) => convertRoleBinding('RoleBinding', r) },
+  // Built-in list items carry no apiVersion; CRD items do, but fill it for v1 vs v1beta1 anyway.
+  externalSecrets: {
+    map: (r, apiVersion) =>
+      convertExternalSecret({ ...r, apiVersion: r?.apiVersion ?? apiVersion }),
+  },
+  secretStores: { map: (r) => convertSecretStore('SecretStore', r) },
+  clusterSecretStores: { map: (r) => convertSecretStore('ClusterSecretStore', r) },
+  securityGroupPolicies: { map: convertSecurityGroupPolicy },
+};
+
+/** Failures that are about reaching the cluster, not about one kind. */
+const CLUSTER_LEVEL = new Set(['Unauthorized', 'TLS', 'Network', 'Timeout']);
+
+export interface CollectKubeDeps {
+  /** Retry timing, for tests. */
+  retry?: Partial<RetryPolicy>;
+}
+
+function failureOf(spec: KubeKindSpec, err: unknown): CollectionFailure {
+  const kind = qualifiedResource(spec);
+  if (err instanceof KubeApiError) {
+    return {
+      source: 'kubernetes',
+      kind,
+      ...(err.status !== undefined ? { status: err.status } : {}),
+      code: err.code,
+      message: err.message,
+    };
+  }
+  // A converter choking on an odd object: say which kind, not what the object held.
+  return {
+    source: 'kubernetes',
+    kind,
+    code: 'BadResponse',
+    message: `could not read ${kind}: ${err instanceof Error ? err.name : 'error'} while converting an object`,
+  };
+}
+
+async function collectKind(
+  port: KubePort,
+  spec: KubeKindSpec,
+  options: KubernetesOptions,
+  deps: CollectKubeDeps,
+): Promise<Collected<unknown[]>> {
+  const reader = KIND_READERS[spec.key as KubeKey];
+  if (!reader) {
+    return {
+      status: 'error',
+      error: {
+        source: 'kubernetes',
+        kind: qualifiedResource(spec),
+        code: 'NotCollected',
+        message: `the collector has no reader for ${qualifiedResource(spec)} (${spec.key})`,
+      },
+    };
+  }
+  try {
+    const result = await listAll(port, spec, {
+      pageSize: options.pageSize,
+      map: reader.map,
+      ...(deps.retry ? { retry: deps.retry } : {}),
+    });
+    if (result.status === 'not-installed') return result;
+    return { status: 'ok', value: reader.finish ? reader.finish(result.items) : result.items };
+  } catch (err) {
+    return { status: 'error', error: failureOf(spec, err) };
+  }
+}
+
+export async function collectKube(
+  port: KubePort,
+  settings: AuditSettings,
+  options: KubernetesOptions,
+  deps: CollectKubeDeps = {},
+): Promise<KubeSnapshot> {
+  const listed = KUBE_KINDS.filter((k) => k.verbs.includes('list'));
+  const results = new Map<string, Collected<unknown[]>>();
+
+  // Namespaces first, as a probe: when the cluster cannot be reached or rejects the credentials,
+  // every other kind would fail the same way after its own retries. Record them without asking.
+  const [probe, ...rest] = listed;
+  if (probe) {
+    const first = await collectKind(port, probe, options, deps);
+    results.set(probe.key, first);
+    if (first.status === 'error' && CLUSTER_LEVEL.has(first.error.code)) {
+      for (const spec of rest) {
+        results.set(spec.key, {
+          status: 'error',
+          error: {
+            ...first.error,
+            kind: qualifiedResource(spec),
+            message: `not requested: ${first.error.message}`,
+          },
+        });
+      }
+    }
+  }
+  const pending = rest.filter((k) => !results.has(k.key));
+  const collected = await mapLimit(pending, LIST_CONCURRENCY, (spec) =>
+    collectKind(port, spec, options, deps),
+  );
+  pending.forEach((spec, i) => results.set(spec.key, collected[i]!));
+
+  const get = <T>(key: KubeKey) =>
+    (results.get(key) ?? {
+      status: 'error',
+      error: {
+        source: 'kubernetes',
+        kind: key,
+        code: 'NotCollected',
+        message: `${key} is not in the list of collected kinds`,
+      },
+    }) as Collected<T[]>;
+  const kube: Omit<KubeSnapshot, 'secrets'> = {
+    namespaces: get('namespaces'),
+    nodes: get('nodes'),
+    pods: get('pods'),
+    deployments: get('deployments'),
+    daemonsets: get('daemonsets'),
+    statefulsets: get('statefulsets'),
+    services: get('services'),
+    endpoints: get('endpoints'),
+    serviceAccounts: get('serviceAccounts'),
+    clusterRoles: get('clusterRoles'),
+    clusterRoleBindings: get('clusterRoleBindings'),
+    roles: get('roles'),
+    roleBindings: get('roleBindings'),
+    externalSecrets: get('externalSecrets'),
+    secretStores: get('secretStores'),
+    clusterSecretStores: get('clusterSecretStores'),
+    securityGroupPolicies: get('securityGroupPolicies'),
+  };
+  return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps) };
+}
+
+const SECRETS_SPEC = KUBE_KINDS.find((k) => k.key === 'secrets')!;
+
+/** GETs each referenced Secret by name and keeps only its digests. */
+async function collectSecrets(
+  port: KubePort,
+  kube: Omit<KubeSnapshot, 'secrets'>,
+  settings: AuditSettings,
+  options: KubernetesOptions,
+  deps: CollectKubeDeps,
+): Promise<SecretLookup[]> {
+  const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
+  const refs = [
+    ...referencedSecrets(
+      {
+        pods: items(kube.pods),
+        workloads: [
+          ...items(kube.deployments),
+          ...items(kube.daemonsets),
+          ...items(kube.statefulsets),
+        ],
+        externalSecrets: items(kube.externalSecrets),
+      },
+      settings,
+    ).values(),
+  ];
+  return mapLimit(refs, options.secretConcurrency, async (ref): Promise<SecretLookup> => {
+    try {
+      // The raw Secret goes straight into convertSecret and is dropped there; only digests leave.
+      const secret = await withRetry(async () => {
+        const raw = await port.getSecret(ref.namespace, ref.name);
+        return raw === null ? null : convertSecret(raw);
+      }, deps.retry);
+      return {
+        ...ref,
+        result: secret ? { status: 'found', secret } : { status: 'not-found' },
+      };
+    } catch (err) {
+      return {
+        ...ref,
+        result: {
+          status: 'error',
+          error: {
+            ...failureOf(SECRETS_SPEC, err),
+            namespace: ref.namespace,
+            name: ref.name,
+          },
+        },
+      };
+    }
+  });
+}
+
+/** The request counts a snapshot's stats carry. */
+export function kubeRequestCounts(
+  port: KubePort,
+): Pick<CollectionStats, 'kubeListPages' | 'kubeGets'> {
+  return { kubeListPages: port.counters.listPages, kubeGets: port.counters.gets };
+}

@@ -1,0 +1,74 @@
+/** Helpers shared by the Kubernetes I/O tests: inline YAML fixtures, access, raw HTTPS requests. */
+import { request } from 'node:https';
+import { parseAllDocuments } from 'yaml';
+import type { KubernetesOptions } from '../../lambda/config.js';
+import type { KubeAccess } from '../../lambda/kube/client.js';
+import type { Raw } from '../../lambda/kube/convert.js';
+import type { RetryPolicy } from '../../lambda/kube/list.js';
+import type { TestApiServer } from '../support/kube-api-server.js';
+
+/** Multi-document YAML -> objects. */
+export function yamlDocs(text: string): Raw[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter(Boolean);
+}
+
+export const OPTIONS: KubernetesOptions = {
+  pageSize: 500,
+  secretConcurrency: 4,
+  requestTimeoutMs: 5000,
+};
+
+/** Retries without real waiting, for tests that are about what is retried, not when. */
+export const FAST_RETRY: Partial<RetryPolicy> = { baseDelayMs: 1, maxDelayMs: 2 };
+
+export function tokenAccess(
+  server: TestApiServer,
+  overrides: Partial<Extract<KubeAccess, { kind: 'token' }>> = {},
+): KubeAccess {
+  return {
+    kind: 'token',
+    clusterName: 'test-cluster',
+    server: server.url,
+    caData: server.caData,
+    token: async () => server.token,
+    ...overrides,
+  };
+}
+
+/** A GET straight to the test server, trusting its CA. */
+export function rawGet(
+  server: TestApiServer,
+  path: string,
+  token: string | null = server.token,
+): Promise<{ status: number; body: Raw; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}${path}`,
+      { ca: server.caPem, headers: token ? { authorization: `Bearer ${token}` } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: Raw;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body, text });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Paths (without query) the server saw, in order. */
+export function pathsSeen(server: TestApiServer): string[] {
+  return server.requests.map((r) => r.path);
+}
