@@ -17,7 +17,7 @@ const UNIT_MS: Record<string, number> = {
 
 /** Milliseconds, or undefined when Go would reject the string. Negative durations parse, as in Go. */
 export function parseGoDuration(text: string): number | undefined {
-  let s = text.trim();
+  let s = text;
   if (s === '') return undefined;
   let sign = 1;
   if (s[0] === '-' || s[0] === '+') {
@@ -45,7 +45,7 @@ export function parseGoDuration(text: string): number | undefined {
 
 /** `1h30m`-style rendering for messages (whole seconds; sub-second intervals are shown in ms). */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms > 0 && ms < 1000) return `${Math.round(ms)}ms`;
   let rest = Math.round(ms / 1000);
   const h = Math.floor(rest / 3600);
   rest -= h * 3600;

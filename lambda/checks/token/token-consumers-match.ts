@@ -197,15 +197,15 @@ function mismatch(
       k,
       'FAIL',
       'sync-pending',
-      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), less than ${esLabel(es)}'s ${mode.label} plus ${formatDuration(SYNC_BACKOFF_MS)} backoff ago, so ESO has probably not refreshed yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
-      `Nothing is broken yet if the Secret matches by ${due}. To sync now: ${forceSyncCommand(es)}.${restartText}`,
+      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)} (${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff), so ESO has probably not refreshed it yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
+      `ESO should sync it by ${due}. To sync now: ${forceSyncCommand(es)}.${restartText}`,
       'medium',
     );
   }
   const when = changed
     ? refreshedAfterChange
       ? `${esLabel(es)} last refreshed at ${es.status.refreshTime}, after Secrets Manager changed at ${changed}, yet the value differs: it reads another remote key or property, or something else writes this Secret.`
-      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), more than ${mode.label} plus ${formatDuration(SYNC_BACKOFF_MS)} backoff ago, and ${esLabel(es)} has not synced it${
+      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), past the sync grace of ${esLabel(es)} (${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff), and it has not synced the change${
           es.status.refreshTime ? ` (last refresh ${es.status.refreshTime})` : ''
         }: see externalsecret-synced.`
     : `Secrets Manager's last change time is unknown, so no sync grace applies.`;

@@ -178,8 +178,8 @@ function judge(
       remediation: `Let the rotation finish (or cancel it: aws secretsmanager cancel-rotate-secret --secret-id ${id}); after it completes, restart the agent pods so they read the new token.`,
     });
   }
-  if (results.length === 0) {
-    results.push({
+  if (results.every((r) => r.severity === 'info')) {
+    results.unshift({
       status: 'PASS',
       resource,
       messageId: 'valid',
