@@ -16,6 +16,11 @@ import { sgClusterAgentPort } from './network/sg-cluster-agent-port.js';
 import { mixedClusterNodeSg } from './network/mixed-cluster-node-sg.js';
 import { sgControlPlanePath } from './network/sg-control-plane-path.js';
 import { endpointReachableFromFargate } from './network/endpoint-reachable-from-fargate.js';
+import { fargateSidecarMode } from './wiring/fargate-sidecar-mode.js';
+import { clusterAgentUrl } from './wiring/cluster-agent-url.js';
+import { rbacAgentContract } from './rbac/rbac-agent-contract.js';
+import { rbacClusterAgentContract } from './rbac/rbac-cluster-agent-contract.js';
+import { rbacAgentExcess } from './rbac/rbac-agent-excess.js';
 
 /** Every check the auditor runs, in report order. A new check is one file plus one line here. */
 export const CHECKS: readonly Check[] = [
@@ -36,6 +41,11 @@ export const CHECKS: readonly Check[] = [
   mixedClusterNodeSg,
   sgControlPlanePath,
   endpointReachableFromFargate,
+  fargateSidecarMode,
+  clusterAgentUrl,
+  rbacAgentContract,
+  rbacClusterAgentContract,
+  rbacAgentExcess,
 ];
 
 export type { Check } from './check.js';

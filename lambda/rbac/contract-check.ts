@@ -183,6 +183,9 @@ export function contractResults(
           contract: subject.contract,
           missing: missing.map((v) => v.item),
           defaultRoleName: opts.defaultRoleName,
+          dangling: dangling
+            .filter((d) => d.serviceAccount.namespace === sa.namespace)
+            .map((d) => ({ binding: d.resolved, serviceAccount: d.serviceAccount })),
         }),
       );
       const withoutRole = permissions.bindingsWithoutRole.map(
@@ -204,10 +207,13 @@ export function contractResults(
                 `${bindingLabel(d.resolved.binding)} grants it to ${saLabel(d.serviceAccount)}, which does not exist (the pods run as ${saLabel(sa)})`,
             ),
         ];
+        const applying = permissions.bindings
+          .filter((b) => b.role)
+          .map((b) => `${bindingLabel(b.binding)} -> ${roleLabel(b.role!)}`);
         const because = reasons.length
           ? ` ${reasons.join('; ')}.`
-          : permissions.bindings.length
-            ? ` None of the ${permissions.bindings.length} binding(s) that apply to it grants this.`
+          : applying.length
+            ? ` The binding(s) that apply to it do not grant it: ${applying.slice(0, 3).join('; ')}${applying.length > 3 ? ` and ${applying.length - 3} more` : ''}.`
             : ' No RoleBinding or ClusterRoleBinding applies to it.';
         results.push({
           status: 'FAIL',

@@ -12,7 +12,7 @@ import { rulesFor, requestsOf, type ContractItem } from './contracts.js';
 import {
   bindingLabel,
   roleLabel,
-  type AppliedBinding,
+  type ResolvedBinding,
   type Permissions,
   type ServiceAccountRef,
 } from './evaluator.js';
@@ -114,20 +114,63 @@ function coverage(role: Role, contract: readonly ContractItem[]): number {
   return contract.filter((item) => roleGrants(role, item)).length;
 }
 
-/** The ClusterRole already used for this contract: bound cluster-wide first, then the best cover. */
+interface Target {
+  binding: RoleBinding;
+  role: Role;
+  /** The RoleBinding's namespace; absent for a ClusterRoleBinding. */
+  namespace?: string;
+  /** Set when the binding names a ServiceAccount that does not exist instead of this one. */
+  danglingSubject?: ServiceAccountRef;
+}
+
+/**
+ * The ClusterRole already used for this contract: the best cover, bound cluster-wide first, bound
+ * to this ServiceAccount before bound to a ServiceAccount that does not exist.
+ */
 function existingTarget(
   permissions: Permissions,
+  dangling: readonly { binding: ResolvedBinding; serviceAccount: ServiceAccountRef }[],
   contract: readonly ContractItem[],
-): { applied: AppliedBinding; role: Role } | undefined {
-  let best: { applied: AppliedBinding; role: Role; score: number } | undefined;
-  for (const applied of permissions.bindings) {
-    const role = applied.role;
-    if (!role || role.kind !== 'ClusterRole' || role.aggregationSelectors.length > 0) continue;
+): Target | undefined {
+  const candidates: Target[] = [
+    ...permissions.bindings.flatMap((a) =>
+      a.role
+        ? [
+            {
+              binding: a.binding,
+              role: a.role,
+              ...(a.namespace !== undefined ? { namespace: a.namespace } : {}),
+            },
+          ]
+        : [],
+    ),
+    ...dangling.flatMap((d) =>
+      d.binding.role
+        ? [
+            {
+              binding: d.binding.binding,
+              role: d.binding.role,
+              ...(d.binding.binding.kind === 'RoleBinding'
+                ? { namespace: d.binding.binding.meta.namespace ?? '' }
+                : {}),
+              danglingSubject: d.serviceAccount,
+            },
+          ]
+        : [],
+    ),
+  ];
+  let best: { target: Target; score: number } | undefined;
+  for (const target of candidates) {
+    const role = target.role;
+    if (role.kind !== 'ClusterRole' || role.aggregationSelectors.length > 0) continue;
     if (role.meta.name.startsWith('system:') || role.meta.name === 'cluster-admin') continue;
-    const score = coverage(role, contract) * 2 + (applied.namespace === undefined ? 1 : 0);
-    if (score > 1 && (!best || score > best.score)) best = { applied, role, score };
+    const cover = coverage(role, contract);
+    if (cover === 0) continue;
+    const score =
+      cover * 4 + (target.namespace === undefined ? 2 : 0) + (target.danglingSubject ? 0 : 1);
+    if (!best || score > best.score) best = { target, score };
   }
-  return best;
+  return best?.target;
 }
 
 export interface ContractFix {
@@ -143,10 +186,12 @@ export function contractFix(opts: {
   missing: readonly ContractItem[];
   /** Name for a new ClusterRole when none to extend: `datadog-agent-fargate`. */
   defaultRoleName: string;
+  /** Bindings in the ServiceAccount's namespace written for a ServiceAccount that does not exist. */
+  dangling?: readonly { binding: ResolvedBinding; serviceAccount: ServiceAccountRef }[];
 }): ContractFix {
   const { serviceAccount: sa, permissions, contract, missing, defaultRoleName } = opts;
   const saLabel = `ServiceAccount ${sa.namespace}/${sa.name}`;
-  const target = existingTarget(permissions, contract);
+  const target = existingTarget(permissions, opts.dangling ?? [], contract);
   if (!target) {
     const bindingName = `${defaultRoleName}-${sa.namespace}-${sa.name}`;
     return {
@@ -154,7 +199,7 @@ export function contractFix(opts: {
       yaml: `${clusterRoleYaml(defaultRoleName, rulesFor(contract))}\n---\n${clusterRoleBindingYaml(bindingName, defaultRoleName, [saSubject(sa)])}`,
     };
   }
-  const { applied, role } = target;
+  const { role } = target;
   const toAdd = missing.filter((item) => !roleGrants(role, item));
   const roleYaml = toAdd.length
     ? `${clusterRoleYaml(role.meta.name, [...role.rules, ...rulesFor(toAdd)])}\n---\n`
@@ -163,20 +208,23 @@ export function contractFix(opts: {
   const ownerNote = owner
     ? ` (${roleLabel(role)} is managed by ${owner}: make the same change in its source, or the next sync reverts it)`
     : '';
-  if (applied.binding.kind === 'ClusterRoleBinding') {
-    const b = applied.binding;
+  if (target.binding.kind === 'ClusterRoleBinding') {
+    const b = target.binding;
     const namesSa = b.subjects.some(
       (s) => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace,
     );
     const subjects = namesSa ? b.subjects : [...b.subjects, saSubject(sa)];
+    const rulesNote = toAdd.length ? ` and the missing rules to ${roleLabel(role)}` : '';
     return {
-      summary: `Add the missing rules to ${roleLabel(role)}, which ${bindingLabel(b)} binds to ${saLabel}${ownerNote}`,
+      summary: target.danglingSubject
+        ? `${bindingLabel(b)} binds ${roleLabel(role)} to ServiceAccount ${target.danglingSubject.namespace}/${target.danglingSubject.name}, which does not exist: add ${saLabel} to its subjects${rulesNote}${ownerNote}`
+        : `Add the missing rules to ${roleLabel(role)}, which ${bindingLabel(b)} binds to ${saLabel}${ownerNote}`,
       yaml: `${roleYaml}${clusterRoleBindingYaml(b.meta.name, role.meta.name, subjects)}`,
     };
   }
   const bindingName = `${role.meta.name}-${sa.namespace}-${sa.name}`;
   return {
-    summary: `${bindingLabel(applied.binding)} grants ${roleLabel(role)} only inside namespace ${applied.namespace}: bind the role cluster-wide with ClusterRoleBinding ${bindingName}${toAdd.length ? ' and add the missing rules' : ''}${ownerNote}`,
+    summary: `${bindingLabel(target.binding)} grants ${roleLabel(role)} only inside namespace ${target.namespace}: bind the role cluster-wide with ClusterRoleBinding ${bindingName}${toAdd.length ? ' and add the missing rules' : ''}${ownerNote}`,
     yaml: `${roleYaml}${clusterRoleBindingYaml(bindingName, role.meta.name, [saSubject(sa)])}`,
   };
 }
