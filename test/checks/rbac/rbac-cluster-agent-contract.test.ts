@@ -44,7 +44,7 @@ describe('rbac-cluster-agent-contract', () => {
           y
             .replace('verbs: [get, update]', 'verbs: [get, update, create]')
             .replace(
-              /  - apiGroups: \[coordination.k8s.io\]\n    resources: \[leases\]\n    verbs: \[create\]\n/,
+              / {2}- apiGroups: \[coordination.k8s.io\]\n {4}resources: \[leases\]\n {4}verbs: \[create\]\n/,
               '',
             ),
         ),
@@ -56,7 +56,7 @@ describe('rbac-cluster-agent-contract', () => {
       docs: [
         ...clusterAgent({ env: [] }),
         ...chartRbac((y) =>
-          y.replace(/  - apiGroups: \[coordination.k8s.io\][\s\S]*?verbs: \[create\]\n/, ''),
+          y.replace(/ {2}- apiGroups: \[coordination.k8s.io\][\s\S]*?verbs: \[create\]\n/, ''),
         ),
       ],
       expected: ['PASS contract-met'],
@@ -66,7 +66,7 @@ describe('rbac-cluster-agent-contract', () => {
       docs: [
         ...clusterAgent(),
         ...chartRbac((y) =>
-          y.replace(/  - apiGroups: \[coordination.k8s.io\][\s\S]*?verbs: \[create\]\n/, ''),
+          y.replace(/ {2}- apiGroups: \[coordination.k8s.io\][\s\S]*?verbs: \[create\]\n/, ''),
         ),
         ...manifests(`
 apiVersion: rbac.authorization.k8s.io/v1
