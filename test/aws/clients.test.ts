@@ -2,7 +2,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import 'aws-sdk-client-mock-jest';
-import { createAwsClients, memoizeCredentials } from '../../lambda/aws/clients.js';
+import {
+  AWS_MAX_ATTEMPTS,
+  createAwsClients,
+  memoizeCredentials,
+} from '../../lambda/aws/clients.js';
+import { describeCluster } from '../../lambda/aws/collect.js';
 import {
   loadAwsFixture,
   mockAwsFromFixture,
@@ -44,6 +49,15 @@ describe('createAwsClients against a local endpoint', () => {
           authorization: String(req.headers.authorization ?? ''),
           body,
         });
+        const fault = FAULTS[req.url ?? ''];
+        if (fault) {
+          res.writeHead(fault.status, {
+            'content-type': 'application/json',
+            'x-amzn-errortype': fault.name,
+          });
+          res.end(JSON.stringify({ message: fault.message }));
+          return;
+        }
         if (body.includes('Action=AssumeRole')) {
           res.writeHead(200, { 'content-type': 'text/xml' });
           res.end(ASSUME_ROLE_XML);
@@ -85,6 +99,25 @@ describe('createAwsClients against a local endpoint', () => {
     expect(clients.calls.count).toBe(1);
   });
 
+  it.each([
+    ['a 503', 'unavailable', 'ServerError', 503],
+    ['throttling', 'throttled', 'Throttled', 429],
+  ])(
+    'retries %s a bounded number of times, then records it as a failure',
+    async (_what, name, code, status) => {
+      const clients = createAwsClients({ region: 'eu-west-1' });
+
+      const { cluster } = await describeCluster(clients, name);
+
+      expect(requests).toHaveLength(AWS_MAX_ATTEMPTS);
+      expect(clients.calls.count).toBe(1);
+      expect(cluster).toMatchObject({
+        status: 'error',
+        error: { kind: 'eks:DescribeCluster', name, code, status },
+      });
+    },
+  );
+
   it('signs EKS calls with the credentials of the assumed role, fetched from the STS override', async () => {
     process.env.AWS_ENDPOINT_URL_STS = process.env.AWS_ENDPOINT_URL_EKS;
     const roleArn = 'arn:aws:iam::210987654321:role/eks-datadog-auditor-read';
@@ -98,6 +131,15 @@ describe('createAwsClients against a local endpoint', () => {
     expect(requests[1]?.authorization).toContain('Credential=ASIALOCALASSUMED0001/');
   });
 });
+
+const FAULTS: Record<string, { status: number; name: string; message: string }> = {
+  '/clusters/unavailable': {
+    status: 503,
+    name: 'ServiceUnavailableException',
+    message: 'Service unavailable',
+  },
+  '/clusters/throttled': { status: 429, name: 'ThrottlingException', message: 'Rate exceeded' },
+};
 
 const ASSUME_ROLE_XML = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
