@@ -151,9 +151,10 @@ export function renderEmail(
     out.push('');
     para(
       `... ${omitted} more finding${omitted === 1 ? '' : 's'} not shown (message size limit), see ${
-        ctx.archiveLocation ? singleLine(ctx.archiveLocation) : 'the archived report'
-      }.`,
+        ctx.archiveLocation ? 'the full report:' : 'the archived report.'
+      }`,
     );
+    if (ctx.archiveLocation) out.push(`  ${singleLine(ctx.archiveLocation)}`);
   }
   if (report.status === 'PASS' && all.resolved.length === 0) {
     out.push('');
@@ -210,24 +211,31 @@ function hardWrap(line: string, width: number): string[] {
   return out;
 }
 
+/** `n. text`, wrapped with continuation lines under the text. */
+function numbered(n: number, text: string, indent: string): string[] {
+  return wrapWords(text, EMAIL_WIDTH - indent.length).map((l, i) =>
+    i === 0 ? `${n}. ${l}` : `${indent}${l}`,
+  );
+}
+
 function renderFinding(f: Finding, n: number): string[] {
-  const head = `${n}. [${f.severity.toUpperCase()}${f.status === 'ERROR' ? ', NOT EVALUATED' : ''}] ${singleLine(resourceLabel(f.resource))}`;
+  const head = `[${f.severity.toUpperCase()}${f.status === 'ERROR' ? ', NOT EVALUATED' : ''}] ${singleLine(resourceLabel(f.resource))}`;
   const indent = ' '.repeat(String(n).length + 2);
   return [
-    ...wrapWords(head, EMAIL_WIDTH).map((l, i) => (i === 0 ? l : indent + l)),
+    ...numbered(n, head, indent),
     ...field('Check:', singleLine(f.checkId), indent),
-    ...field('What:', f.message, indent),
+    ...field('What:', singleLine(f.message), indent),
     ...(f.remediation.trim() ? field('Fix:', f.remediation, indent) : []),
   ];
 }
 
 function renderResolved(f: Finding, n: number): string[] {
-  const head = `${n}. [${f.severity.toUpperCase()}] ${singleLine(resourceLabel(f.resource))}`;
+  const head = `[${f.severity.toUpperCase()}] ${singleLine(resourceLabel(f.resource))}`;
   const indent = ' '.repeat(String(n).length + 2);
   return [
-    ...wrapWords(head, EMAIL_WIDTH).map((l, i) => (i === 0 ? l : indent + l)),
+    ...numbered(n, head, indent),
     ...field('Check:', singleLine(f.checkId), indent),
-    ...field('Was:', f.message, indent),
+    ...field('Was:', singleLine(f.message), indent),
   ];
 }
 
@@ -253,7 +261,8 @@ function rerunInstructions(report: ClusterReport, ctx: EmailContext): string[] {
     `      --cli-binary-format raw-in-base64-out \\`,
     `      --payload '${payload}' \\`,
     `      response.json`,
-    `  Add "dryRun": true to the event to see the report without archiving or alerting.`,
+    `  Add "dryRun": true to the event to get the report back without archiving`,
+    `  or alerting.`,
   ];
 }
 

@@ -237,16 +237,29 @@ export function buildPublishInput(
 
   let Message = build(total);
   if (utf8(Message) > budget) {
-    // Largest number of whole findings that fits: size grows with k, so bisect.
-    let lo = 0;
-    let hi = total - 1;
+    // Largest number of whole findings that fits. Size grows with k: gallop up from a few
+    // findings (cheap renders), then bisect between the last fit and the first miss.
+    const fits = (k: number) => utf8(build(k)) <= budget;
     let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (utf8(build(mid)) <= budget) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+    let miss = total;
+    if (fits(0)) {
+      best = 0;
+      for (let k = 8; k < total; k *= 2) {
+        if (!fits(k)) {
+          miss = k;
+          break;
+        }
+        best = k;
+      }
+      let lo = best + 1;
+      let hi = miss - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (fits(mid)) {
+          best = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
     }
     if (best < 0) {
       throw new PublishError(

@@ -4,7 +4,10 @@
  * whose fence outgrows any backticks inside.
  */
 import { resourceLabel, type Finding } from '../findings.js';
-import { markdownCodeBlock, markdownInline } from './sanitize.js';
+import { markdownCodeBlock, markdownInline, singleLine } from './sanitize.js';
+
+/** Single-line fields (names, messages): a newline in one is hostile, shown as `\\n`. */
+const md = (value: unknown) => markdownInline(singleLine(value));
 import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 
@@ -24,11 +27,10 @@ export function renderMarkdown(
   drift?: Record<string, Drift>,
   opts: MarkdownOptions = {},
 ): string {
-  const md = markdownInline;
   const out: string[] = [
     '# eks-datadog-auditor report',
     '',
-    `Run \`${md(report.runId)}\` (${md(report.trigger)}), started ${md(report.startedAt)}, finished ${md(report.finishedAt)}.`,
+    `Run ${md(report.runId)} (${md(report.trigger)}), started ${md(report.startedAt)}, finished ${md(report.finishedAt)}.`,
     '',
     '| Cluster | Status | Failing | Passed |',
     '| --- | --- | --- | --- |',
@@ -48,7 +50,6 @@ function renderCluster(
   drift: Drift | undefined,
   opts: MarkdownOptions,
 ): string[] {
-  const md = markdownInline;
   const out: string[] = [
     `## ${md(cluster.name)}${cluster.region ? ` (${md(cluster.region)})` : ''}: ${VERDICT[cluster.status]}`,
     '',
@@ -98,7 +99,8 @@ function renderCluster(
     });
   }
   if (drift && drift.resolved.length > 0) {
-    out.push('', '### Resolved since the previous report', '');
+    if (out[out.length - 1] !== '') out.push('');
+    out.push('### Resolved since the previous report', '');
     for (const f of drift.resolved) out.push(`- ${resolvedLine(f)}`);
   }
   if (opts.showPass) {
@@ -114,7 +116,7 @@ function renderCluster(
 }
 
 function resolvedLine(f: Finding): string {
-  return `${f.severity} ${markdownInline(resourceLabel(f.resource))} (${markdownInline(f.checkId)}): ${markdownInline(f.message)}`;
+  return `${f.severity} ${md(resourceLabel(f.resource))} (${md(f.checkId)}): ${md(f.message)}`;
 }
 
 /** Code blocks inside a numbered list item need the item's indentation. */

@@ -141,7 +141,7 @@ function renderCluster(
   rows.forEach((f, i) => {
     const resCell = wrapWords(labels[i]!, resW);
     const checkCell = wrapWords(checks[i]!, checkW);
-    const msgCell = wrapParagraphs(multiLine(f.message), msgW);
+    const msgCell = wrapWords(singleLine(f.message), msgW);
     const height = Math.max(resCell.length, checkCell.length, msgCell.length);
     for (let line = 0; line < height; line++) {
       const first = line === 0;

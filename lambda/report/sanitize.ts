@@ -188,18 +188,27 @@ export function wrapWords(
   return lines.length ? lines : [''];
 }
 
+/** Characters after which a long token (a field path, an ARN, a URL) breaks most readably. */
+const SOFT_BREAK_AFTER = new Set(['/', '.', ',', ']', ')', '-', ':', '=', '&', '?']);
+
 function splitAtWidth(word: string, width: number): [string, string] {
-  let head = '';
-  let used = 0;
   const chars = [...word];
-  let i = 0;
-  for (; i < chars.length; i++) {
-    const w = displayWidth(chars[i]!);
+  let fit = 0;
+  let used = 0;
+  for (; fit < chars.length; fit++) {
+    const w = displayWidth(chars[fit]!);
     if (used + w > width) break;
-    head += chars[i];
     used += w;
   }
-  return [head, chars.slice(i).join('')];
+  // Prefer the last soft break in the second half of the line over a cut mid-word.
+  let cut = fit;
+  for (let i = fit - 1; i >= Math.ceil(fit / 2); i--) {
+    if (SOFT_BREAK_AFTER.has(chars[i]!)) {
+      cut = i + 1;
+      break;
+    }
+  }
+  return [chars.slice(0, cut).join(''), chars.slice(cut).join('')];
 }
 
 // eslint-disable-next-line no-control-regex
