@@ -186,6 +186,24 @@ export function discoverAgents(snapshot: ClusterSnapshot): AgentDiscovery {
   return { ...(clusterAgent ? { clusterAgent } : {}), agents, nodesByName };
 }
 
+/**
+ * A cluster checks runner: the agent image running checks the Cluster Agent dispatches
+ * (`DD_CLC_RUNNER_ENABLED`, or the chart's/operator's labels). It never reads the kubelet, so the
+ * Fargate sidecar rules (kubelet proxy mode, the Fargate ClusterRole) do not apply to it.
+ */
+export function isClusterChecksRunner(a: AgentContainer): boolean {
+  const labels = a.pod?.meta.labels ?? a.workload?.template.meta.labels ?? {};
+  if (
+    labels['app.kubernetes.io/component'] === 'clusterchecks-agent' ||
+    labels['agent.datadoghq.com/component'] === 'cluster-checks-runner'
+  ) {
+    return true;
+  }
+  let enabled: string | undefined;
+  for (const e of a.container.env) if (e.name === 'DD_CLC_RUNNER_ENABLED') enabled = e.value;
+  return /^(1|t|true)$/i.test(enabled?.trim() ?? '');
+}
+
 /** Human label for where an agent runs: `Pod golang/app-7d9f` or `Deployment golang/app`. */
 export function agentLocation(a: AgentContainer): string {
   return a.pod

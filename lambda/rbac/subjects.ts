@@ -3,7 +3,12 @@
  * sidecar keeps the pod's ServiceAccount, so on Fargate it is the application's ServiceAccount
  * that needs the agent's permissions.
  */
-import { agentLocation, discoverAgents, type AgentDiscovery } from '../checks/agent-discovery.js';
+import {
+  agentLocation,
+  discoverAgents,
+  isClusterChecksRunner,
+  type AgentDiscovery,
+} from '../checks/agent-discovery.js';
 import type { ClusterSnapshot } from '../snapshot.js';
 import { clusterAgentContract, FARGATE_AGENT_CONTRACT, type ContractItem } from './contracts.js';
 import type { ServiceAccountRef } from './evaluator.js';
@@ -19,7 +24,7 @@ export interface ContractSubject {
 export function fargateAgentSubjects(discovery: AgentDiscovery): ContractSubject[] {
   const bySa = new Map<string, ContractSubject>();
   for (const a of discovery.agents) {
-    if (!a.onFargate) continue;
+    if (!a.onFargate || isClusterChecksRunner(a)) continue;
     const key = `${a.namespace}/${a.serviceAccountName}`;
     const location = agentLocation(a);
     const entry = bySa.get(key);

@@ -1,6 +1,11 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
-import { agentLocation, discoverAgents, type AgentContainer } from '../agent-discovery.js';
+import {
+  agentLocation,
+  discoverAgents,
+  isClusterChecksRunner,
+  type AgentContainer,
+} from '../agent-discovery.js';
 import type { Check } from '../check.js';
 import { agentResource, envVar, opaqueSources, parseBool, whereToSet } from './agent-env.js';
 
@@ -117,7 +122,8 @@ export const fargateSidecarMode: Check = {
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const results: CheckResult[] = [];
     for (const a of discoverAgents(snapshot).agents) {
-      if (!a.onFargate) continue;
+      // Cluster checks runners never read the kubelet, so proxy mode does not apply to them.
+      if (!a.onFargate || isClusterChecksRunner(a)) continue;
       const where = `Container ${a.container.name} in ${agentLocation(a)}`;
       const failures = [eksFargate(a, where), nodeName(a, where)].filter(
         (r): r is CheckResult => r !== undefined,
