@@ -238,7 +238,6 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     report = await runDemoAudit({
       fixture: v.fixture ?? 'field-report',
       progress: io.stderr,
-      now: io.now,
     });
   } else {
     const config = configFromFlags(v, io);
