@@ -375,7 +375,10 @@ async function pages<T>(fetch: (nextToken: string | undefined) => Promise<Page<T
   return out;
 }
 
-/** Runs fn over items with at most `limit` in flight, keeping order. */
+/**
+ * Runs fn over items with at most `limit` in flight, keeping order. After the first failure no
+ * new item starts: the kind is failed anyway, and more calls would only add to the throttling.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -383,10 +386,16 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let nextIndex = 0;
+  let failed = false;
   const worker = async () => {
-    while (nextIndex < items.length) {
+    while (!failed && nextIndex < items.length) {
       const i = nextIndex++;
-      results[i] = await fn(items[i] as T);
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

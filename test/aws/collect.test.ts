@@ -217,6 +217,20 @@ describe('collectAwsCluster', () => {
     expect(result.tokenSource.status).toBe('ok');
   });
 
+  it('stops describing profiles after the first failure instead of adding to the throttling', async () => {
+    const fixture = healthy();
+    const names = Array.from({ length: 100 }, (_, i) => `fp-${i}`);
+    fixture.ListFargateProfiles = { fargateProfileNames: names };
+    fixture.Faults = { DescribeFargateProfile: { name: 'ThrottlingException' } };
+    const clients = serve(fixture);
+
+    await collectAwsCluster(clients, 'healthy', DEFAULT_SETTINGS);
+
+    expect(mocks.eks.commandCalls(DescribeFargateProfileCommand).length).toBeLessThanOrEqual(
+      DESCRIBE_CONCURRENCY,
+    );
+  });
+
   it('records access entries as not installed on a CONFIG_MAP cluster', async () => {
     const fixture = healthy();
     fixture.DescribeCluster.cluster.accessConfig = { authenticationMode: 'CONFIG_MAP' };
