@@ -149,7 +149,8 @@ function collectTargets(
     const sidecar = a.pod ? a.pod.spec.containers.some((c) => !isNodeAgentContainer(c)) : false;
     if (!a.onFargate && !(pending && (sidecar || !readyEc2))) continue;
     const pinnedByTemplate = Boolean(a.workload?.template.meta.labels[FARGATE_PROFILE_LABEL]);
-    if (a.pod) add(podTarget(a.pod, 'Datadog agent sidecar', pinnedByTemplate));
+    if (a.pod)
+      add(podTarget(a.pod, sidecar ? 'Datadog agent sidecar' : 'Datadog agent', pinnedByTemplate));
     else
       add({
         resource: { kind: a.workload!.kind, namespace: a.namespace, name: a.workload!.meta.name },
@@ -157,7 +158,7 @@ function collectTargets(
         namespace: a.namespace,
         labels: a.workload!.template.meta.labels,
         pinnedByTemplate,
-        what: 'Datadog agent sidecar template',
+        what: 'Datadog agent pod template',
       });
   }
   const nodes = discovery.nodesByName;

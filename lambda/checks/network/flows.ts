@@ -193,13 +193,14 @@ export function ingressCommand(
   traffic: Traffic,
   peer: { groupId?: string; cidr?: string },
 ): string {
-  const base = `aws ec2 authorize-security-group-ingress${regionFlag(snapshot)} --group-id ${groupId}`;
+  const base = `aws ec2 authorize-security-group-ingress --group-id ${groupId}`;
+  const region = regionFlag(snapshot);
   if (peer.groupId)
-    return `${base} --protocol ${traffic.protocol} --port ${traffic.port} --source-group ${peer.groupId}`;
+    return `${base} --protocol ${traffic.protocol} --port ${traffic.port} --source-group ${peer.groupId}${region}`;
   const cidr = peer.cidr ?? '<agent-subnet-cidr>';
   if (cidr.includes(':'))
-    return `${base} --ip-permissions 'IpProtocol=${traffic.protocol},FromPort=${traffic.port},ToPort=${traffic.port},Ipv6Ranges=[{CidrIpv6=${cidr}}]'`;
-  return `${base} --protocol ${traffic.protocol} --port ${traffic.port} --cidr ${cidr}`;
+    return `${base} --ip-permissions 'IpProtocol=${traffic.protocol},FromPort=${traffic.port},ToPort=${traffic.port},Ipv6Ranges=[{CidrIpv6=${cidr}}]'${region}`;
+  return `${base} --protocol ${traffic.protocol} --port ${traffic.port} --cidr ${cidr}${region}`;
 }
 
 /** `aws ec2 authorize-security-group-egress ...` (egress takes only --ip-permissions). */
@@ -214,7 +215,7 @@ export function egressCommand(
     : peer.cidr?.includes(':')
       ? `Ipv6Ranges=[{CidrIpv6=${peer.cidr}}]`
       : `IpRanges=[{CidrIp=${peer.cidr ?? '<cluster-agent-subnet-cidr>'}}]`;
-  return `aws ec2 authorize-security-group-egress${regionFlag(snapshot)} --group-id ${groupId} --ip-permissions 'IpProtocol=${traffic.protocol},FromPort=${traffic.port},ToPort=${traffic.port},${target}'`;
+  return `aws ec2 authorize-security-group-egress --group-id ${groupId} --ip-permissions 'IpProtocol=${traffic.protocol},FromPort=${traffic.port},ToPort=${traffic.port},${target}'${regionFlag(snapshot)}`;
 }
 
 /** Why a verdict was allowed, in words: `sg-0abc allows tcp 5005 from sg-0abc (self)`. */

@@ -105,7 +105,7 @@ export const mixedClusterNodeSg: Check = {
           status: 'FAIL',
           resource,
           messageId: `${ids}-ingress-denied`,
-          message: `${situation} ${groupLabelOf(target, ctx)} does not admit TCP ${traffic.port} from ${groupLabelOf(source, ctx)}, so agent calls to the Cluster Agent time out.`,
+          message: `${situation} ${capitalised(groupLabelOf(target, ctx))} does not admit TCP ${traffic.port} from ${groupLabelOf(source, ctx)}, so agent calls to the Cluster Agent time out.`,
           remediation: `${ingressCommand(snapshot, target, traffic, { groupId: source })}${
             first.caOn === 'ec2'
               ? ` (or attach the cluster security group ${clusterSg} to ${ng.label}'s launch template)`
@@ -122,7 +122,7 @@ export const mixedClusterNodeSg: Check = {
           status: 'FAIL',
           resource,
           messageId: `${ids}-egress-denied`,
-          message: `${situation} ${groupLabelOf(own, ctx)} has no egress rule allowing TCP ${traffic.port} to ${groupLabelOf(dest, ctx)}.`,
+          message: `${situation} ${capitalised(groupLabelOf(own, ctx))} has no egress rule allowing TCP ${traffic.port} to ${groupLabelOf(dest, ctx)}.`,
           remediation: egressCommand(snapshot, own, traffic, { groupId: dest }),
         });
       }
@@ -156,4 +156,8 @@ export const mixedClusterNodeSg: Check = {
 
 function groupLabelOf(id: string, ctx: Parameters<typeof groupsLabel>[1]): string {
   return `security group ${groupsLabel([id], ctx)}`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
