@@ -26,8 +26,8 @@ export interface EksTokenOptions {
   clusterName: string;
   region: string;
   credentials: AwsCredentialIdentityProvider | AwsCredentialIdentity;
-  /** Clock; tests pin it. */
-  now?: () => Date;
+  /** Signing time: a Date, or a clock (what EksTokenProvider needs to notice time passing). */
+  now?: Date | (() => Date);
   /** STS endpoint URL; by default the one the SDK resolves for this region (honours overrides). */
   stsEndpoint?: string;
 }
@@ -38,7 +38,7 @@ export interface EksToken {
 }
 
 export async function createEksToken(opts: EksTokenOptions): Promise<EksToken> {
-  const now = (opts.now ?? (() => new Date()))();
+  const now = currentTime(opts.now);
   const endpoint = new URL(
     opts.stsEndpoint ?? (await resolveStsEndpoint(opts.region, opts.credentials)),
   );
@@ -84,7 +84,7 @@ export class EksTokenProvider {
   constructor(private readonly opts: EksTokenOptions) {}
 
   async get(): Promise<string> {
-    const now = (this.opts.now ?? (() => new Date()))();
+    const now = currentTime(this.opts.now);
     if (this.cached && this.cached.expiresAt.getTime() - now.getTime() > REFRESH_MARGIN_MS) {
       return this.cached.token;
     }
@@ -138,6 +138,11 @@ export async function resolveStsEndpoint(
   }
   if (!resolved) throw new Error(`could not resolve the STS endpoint for region ${region}`);
   return resolved;
+}
+
+function currentTime(now: EksTokenOptions['now']): Date {
+  if (now instanceof Date) return now;
+  return now ? now() : new Date();
 }
 
 /** RFC 3986 query encoding, keys sorted, as SigV4 canonicalises it. */

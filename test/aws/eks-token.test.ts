@@ -63,7 +63,7 @@ describe('createEksToken', () => {
       clusterName: 'healthy',
       region: 'eu-west-1',
       credentials: CREDS,
-      now: () => NOW,
+      now: NOW,
     });
     const signature = decodeEksToken(token).searchParams.get('X-Amz-Signature');
 
