@@ -85,6 +85,8 @@ export interface TestApiServer {
   caData: string;
   token: string;
   requests: RecordedRequest[];
+  /** TCP connections accepted so far (connection reuse tests). */
+  readonly connections: number;
   inject(fault: Fault): void;
   clearFaults(): void;
   setToken(t: string): void;
@@ -472,7 +474,13 @@ class Store {
     }
     const obj = structuredClone(manifest);
     const { group, version } = splitApiVersion(String(obj.apiVersion ?? 'v1'));
-    if (!BUILTIN_GROUPS.has(group)) this.serve(group, version);
+    if (!BUILTIN_GROUPS.has(group)) {
+      this.serve(group, version);
+      // A CRD group comes with all its kinds installed (ESO brings ExternalSecret and the stores).
+      for (const r of KNOWN_CRD_RESOURCES.filter((k) => k.group === group)) {
+        this.resources.set(`${r.group}/${r.resource}`, r);
+      }
+    }
     const info = resourceFor(group, String(obj.kind));
     const rkey = `${group}/${info.resource}`;
     this.resources.set(rkey, info);
@@ -565,7 +573,9 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
       } else res.destroy();
     });
   });
+  let connections = 0;
   server.on('connection', (s: Socket) => {
+    connections += 1;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -879,6 +889,9 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
       return token;
     },
     requests,
+    get connections() {
+      return connections;
+    },
     inject(fault: Fault) {
       faults.push({ ...fault, remaining: fault.times ?? Number.POSITIVE_INFINITY });
     },
