@@ -6,6 +6,7 @@ import {
   itemsOf,
   type ClusterSnapshot,
   type Container,
+  type FargateProfile,
   type Node,
   type Pod,
   type Service,
@@ -39,6 +40,32 @@ export function isNodeAgentContainer(c: Container): boolean {
     /datadoghq\/agent|datadog\/agent/i.test(c.image) ||
     /^datadog-agent/i.test(c.name) ||
     (names.has('DD_API_KEY') && [...names].some((n) => n.startsWith('DD_CLUSTER_AGENT_')))
+  );
+}
+
+/** EKS Fargate profile namespace selectors accept `*` and `?` wildcards. */
+function globMatches(pattern: string, value: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(value);
+}
+
+/** True when a Fargate profile would schedule a pod with these labels in this namespace. */
+export function fargateProfileSelects(
+  profiles: FargateProfile[],
+  namespace: string,
+  labels: Record<string, string>,
+): boolean {
+  return profiles.some(
+    (p) =>
+      p.status !== 'DELETING' &&
+      p.selectors.some(
+        (sel) =>
+          globMatches(sel.namespace, namespace) &&
+          Object.entries(sel.labels).every(([k, v]) => k in labels && globMatches(v, labels[k]!)),
+      ),
   );
 }
 
@@ -169,7 +196,9 @@ export function discoverAgents(snapshot: ClusterSnapshot): AgentDiscovery {
       });
     }
   }
-  // Templates without running pods still carry the wiring that the next pod will get.
+  // Templates without running pods still carry the wiring that the next pod will get; whether that
+  // pod lands on Fargate is decided by the Fargate profiles' selectors.
+  const profiles = snapshot.aws?.fargateProfiles ? itemsOf(snapshot.aws.fargateProfiles) : [];
   for (const w of workloadList) {
     if (coveredWorkloads.has(w)) continue;
     for (const container of w.template.spec.containers) {
@@ -179,7 +208,11 @@ export function discoverAgents(snapshot: ClusterSnapshot): AgentDiscovery {
         namespace: w.meta.namespace ?? '',
         container,
         serviceAccountName: w.template.spec.serviceAccountName,
-        onFargate: Boolean(w.template.meta.labels[FARGATE_PROFILE_LABEL]),
+        onFargate:
+          Boolean(w.template.meta.labels[FARGATE_PROFILE_LABEL]) ||
+          // Fargate runs no DaemonSet pods, whatever the profiles select.
+          (w.kind !== 'DaemonSet' &&
+            fargateProfileSelects(profiles, w.meta.namespace ?? '', w.template.meta.labels)),
       });
     }
   }

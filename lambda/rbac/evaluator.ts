@@ -113,6 +113,8 @@ export interface RbacInput {
   roleBindings: RoleBinding[];
 }
 
+const INDEX_CACHE = new WeakMap<ClusterSnapshot, RbacIndex>();
+
 const saKey = (ns: string, name: string) => `sa\u0000${ns}\u0000${name}`;
 const userKey = (name: string) => `user\u0000${name}`;
 const groupKey = (name: string) => `group\u0000${name}`;
@@ -130,6 +132,16 @@ export class RbacIndex {
     for (const r of input.roles) this.roles.set(`${r.meta.namespace ?? ''}/${r.meta.name}`, r);
     for (const b of input.clusterRoleBindings) this.add(b);
     for (const b of input.roleBindings) this.add(b);
+  }
+
+  /** One index per snapshot, shared by the checks that run over it (snapshots are not mutated). */
+  static forSnapshot(snapshot: ClusterSnapshot): RbacIndex {
+    let index = INDEX_CACHE.get(snapshot);
+    if (!index) {
+      index = RbacIndex.fromSnapshot(snapshot);
+      INDEX_CACHE.set(snapshot, index);
+    }
+    return index;
   }
 
   static fromSnapshot(snapshot: ClusterSnapshot): RbacIndex {
@@ -275,7 +287,8 @@ export class Permissions {
     return [...this.clusterWide, ...[...this.byNamespace.values()].flat()];
   }
 
-  allows(req: AccessRequest): boolean {
+  allows(request: AccessRequest): boolean {
+    const req = normalise(request);
     return this.candidates(req).some((r) => ruleAllows(r.rule, req));
   }
 
@@ -290,18 +303,19 @@ export class Permissions {
     for (const [ns, rules] of this.byNamespace) {
       if (ns === req.namespace) continue;
       for (const r of rules) {
-        if (ruleMatchesIgnoringName(r.rule, req))
+        if (ruleMatchesIgnoringName(r.rule, req)) {
           nearMisses.push({ rule: r, reason: 'namespaced-binding' });
+        }
       }
     }
     return { allowed: false, grantedBy, nearMisses };
   }
 
+  /** Rules that can grant a normalised request: cluster-wide ones plus its namespace's. */
   private candidates(req: AccessRequest): BoundRule[] {
-    const ns = normalise(req).namespace;
-    if (ns === undefined) return this.clusterWide;
-    const local = this.byNamespace.get(ns);
-    return local ? [...this.clusterWide, ...local] : this.clusterWide;
+    if (req.namespace === undefined) return this.clusterWide;
+    const local = this.byNamespace.get(req.namespace);
+    return local ? this.clusterWide.concat(local) : this.clusterWide;
   }
 }
 

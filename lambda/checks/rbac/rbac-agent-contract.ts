@@ -28,7 +28,7 @@ export const rbacAgentContract: Check = {
     'kube.roleBindings',
   ],
   run(snapshot: ClusterSnapshot): CheckResult[] {
-    return contractResults(snapshot, RbacIndex.fromSnapshot(snapshot), {
+    return contractResults(snapshot, RbacIndex.forSnapshot(snapshot), {
       subjects: fargateAgentSubjects(discoverAgents(snapshot)),
       defaultRoleName: 'datadog-agent-fargate',
       whose: 'the Datadog agent',

@@ -68,7 +68,7 @@ export const rbacAgentExcess: Check = {
     'kube.roleBindings',
   ],
   run(snapshot: ClusterSnapshot): CheckResult[] {
-    const index = RbacIndex.fromSnapshot(snapshot);
+    const index = RbacIndex.forSnapshot(snapshot);
     const bySa = new Map<string, { sa: ServiceAccountRef; runs: string[] }>();
     for (const a of discoverAgents(snapshot).agents) {
       const key = `${a.namespace}/${a.serviceAccountName}`;

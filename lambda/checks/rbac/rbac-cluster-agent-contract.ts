@@ -29,7 +29,7 @@ export const rbacClusterAgentContract: Check = {
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const subject = clusterAgentSubject(discoverAgents(snapshot));
     if (!subject) return [];
-    return contractResults(snapshot, RbacIndex.fromSnapshot(snapshot), {
+    return contractResults(snapshot, RbacIndex.forSnapshot(snapshot), {
       subjects: [subject],
       defaultRoleName: 'datadog-cluster-agent-core',
       whose: 'the Cluster Agent',

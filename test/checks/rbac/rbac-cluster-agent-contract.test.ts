@@ -103,6 +103,19 @@ subjects: [{kind: ServiceAccount, name: datadog-agent-cluster-agent}]
       ],
     },
     {
+      name: 'leader election on a ConfigMap needs configmaps create and get/update on the named one',
+      docs: [
+        ...clusterAgent({
+          env: [
+            { name: 'DD_LEADER_ELECTION', value: 'true' },
+            { name: 'DD_LEADER_ELECTION_DEFAULT_RESOURCE', value: 'configmap' },
+          ],
+        }),
+        ...manifests(CLUSTER_AGENT_RBAC),
+      ],
+      expected: ['FAIL missing:configmaps:create', 'FAIL missing:configmaps:leader-lease'],
+    },
+    {
       name: 'no Cluster Agent, no result',
       docs: manifests(CLUSTER_AGENT_RBAC),
       expected: [],

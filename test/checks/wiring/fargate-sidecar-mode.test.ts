@@ -1,6 +1,6 @@
 import { fargateSidecarMode } from '../../../lambda/checks/wiring/fargate-sidecar-mode.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
-import { snapshotFromManifests } from '../../support/snapshot-builder.js';
+import { ok, snapshotFromManifests } from '../../support/snapshot-builder.js';
 import { fargateApp, sidecarEnv, summary, type EnvEntry } from '../../rbac/world.js';
 
 const nodename = (e: Partial<EnvEntry>): EnvEntry => ({
@@ -150,4 +150,32 @@ describe('fargate-sidecar-mode', () => {
     const [fail] = fargateSidecarMode.run(snapshotFromManifests(docs));
     expect(fail!.remediation).toContain('agentSidecarInjection');
   });
+
+  it.each([
+    ['golang', {}, 1],
+    ['gol*', { app: 'app' }, 1],
+    ['golang', { app: 'other' }, 0],
+    ['java', {}, 0],
+  ])(
+    'evaluates a Deployment without pods when Fargate profile selector %s %j selects its template',
+    (namespace, labels, expected) => {
+      const docs = fargateApp({ deployment: true, env: [] }).filter((d) => d.kind !== 'Pod');
+      const snapshot = snapshotFromManifests(docs, {
+        aws: {
+          fargateProfiles: ok([
+            {
+              name: 'fp',
+              status: 'ACTIVE',
+              subnets: [],
+              selectors: [{ namespace, labels }],
+              healthIssues: [],
+            },
+          ]),
+        },
+      });
+      expect(fargateSidecarMode.run(snapshot).filter((r) => r.status === 'FAIL')).toHaveLength(
+        expected * 2,
+      );
+    },
+  );
 });
