@@ -4,7 +4,7 @@
  * full evidence is and how to re-run.
  */
 import { resourceLabel, type Finding } from '../findings.js';
-import { asciiLine, multiLine, singleLine, wrapWords } from './sanitize.js';
+import { asciiLine, singleLine, textBlocks, wrapWords } from './sanitize.js';
 import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
 import type { ClusterReport, Drift } from './types.js';
 
@@ -184,31 +184,35 @@ function bullet(out: string[], text: string): void {
 function field(label: string, text: string, indent: string): string[] {
   const pad = `${indent}${label.padEnd(6)} `;
   const lines: string[] = [];
-  let first = true;
-  for (const raw of multiLine(text).split('\n')) {
-    // Indented lines are snippets (YAML, commands): kept as they are, never re-flowed.
-    const wrapped =
-      /^\s/.test(raw) && raw.trim()
-        ? hardWrap(raw.trimEnd(), EMAIL_WIDTH - pad.length)
-        : wrapWords(raw, EMAIL_WIDTH - pad.length);
-    for (const l of wrapped) {
-      lines.push(`${first ? pad : ' '.repeat(pad.length)}${l}`.trimEnd());
-      first = false;
-    }
+  for (const l of wrapWords(singleLine(text), EMAIL_WIDTH - pad.length)) {
+    lines.push(`${lines.length === 0 ? pad : ' '.repeat(pad.length)}${l}`.trimEnd());
   }
   return lines;
 }
 
-/** Snippet lines longer than the width are split (and marked) rather than overflowing. */
-function hardWrap(line: string, width: number): string[] {
-  if ([...line].length <= width) return [line];
-  const chars = [...line];
-  const out: string[] = [];
-  for (let i = 0; i < chars.length; i += width - 1) {
-    const part = chars.slice(i, i + width - 1).join('');
-    out.push(i + width - 1 < chars.length ? `${part}\\` : part);
+/**
+ * The fix: prose wrapped under the label; code blocks set off by a blank line at a fixed indent
+ * and never re-flowed, so YAML and commands can be copied as they are (a code line longer than
+ * the width overflows rather than being broken).
+ */
+function fixField(text: string, indent: string): string[] {
+  const pad = `${indent}${'Fix:'.padEnd(6)} `;
+  const cont = ' '.repeat(pad.length);
+  const codeIndent = `${indent}    `;
+  const lines: string[] = [];
+  for (const block of textBlocks(text)) {
+    if (block.code) {
+      lines.push('', ...block.lines.map((l) => `${codeIndent}${l}`), '');
+      continue;
+    }
+    for (const para of block.lines) {
+      for (const l of wrapWords(para, EMAIL_WIDTH - pad.length)) {
+        lines.push(`${lines.length === 0 ? pad : cont}${l}`.trimEnd());
+      }
+    }
   }
-  return out;
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines.filter((l, i) => !(l === '' && lines[i - 1] === ''));
 }
 
 /** `n. text`, wrapped with continuation lines under the text. */
@@ -225,7 +229,7 @@ function renderFinding(f: Finding, n: number): string[] {
     ...numbered(n, head, indent),
     ...field('Check:', singleLine(f.checkId), indent),
     ...field('What:', singleLine(f.message), indent),
-    ...(f.remediation.trim() ? field('Fix:', f.remediation, indent) : []),
+    ...(f.remediation.trim() ? fixField(f.remediation, indent) : []),
   ];
 }
 

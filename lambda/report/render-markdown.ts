@@ -4,7 +4,7 @@
  * whose fence outgrows any backticks inside.
  */
 import { resourceLabel, type Finding } from '../findings.js';
-import { markdownCodeBlock, markdownInline, singleLine } from './sanitize.js';
+import { markdownCodeBlock, markdownInline, singleLine, textBlocks } from './sanitize.js';
 
 /** Single-line fields (names, messages): a newline in one is hostile, shown as `\\n`. */
 const md = (value: unknown) => markdownInline(singleLine(value));
@@ -95,7 +95,7 @@ function renderCluster(
         `${i + 1}. **${f.severity}** ${md(resourceLabel(f.resource))}: ${md(f.message)}`,
         '',
       );
-      if (f.remediation.trim()) out.push(indent(markdownCodeBlock(f.remediation)), '');
+      if (f.remediation.trim()) out.push(...remediation(f.remediation), '');
     });
   }
   if (drift && drift.resolved.length > 0) {
@@ -117,6 +117,18 @@ function renderCluster(
 
 function resolvedLine(f: Finding): string {
   return `${f.severity} ${md(resourceLabel(f.resource))} (${md(f.checkId)}): ${md(f.message)}`;
+}
+
+/** Prose as escaped text, snippets in fenced code blocks, all indented into the list item. */
+function remediation(text: string): string[] {
+  const out: string[] = [];
+  for (const block of textBlocks(text)) {
+    if (block.code) out.push(indent(markdownCodeBlock(block.lines.join('\n'), 'yaml')), '');
+    else if (block.lines.join(''))
+      out.push(`   ${block.lines.map((l) => markdownInline(l)).join(' ')}`, '');
+  }
+  while (out[out.length - 1] === '') out.pop();
+  return out;
 }
 
 /** Code blocks inside a numbered list item need the item's indentation. */

@@ -3,7 +3,7 @@
  * its fix. PASS rows are hidden unless asked for, but always counted.
  */
 import { resourceLabel, type Finding, type Severity } from '../findings.js';
-import { displayWidth, multiLine, padToWidth, singleLine, wrapWords } from './sanitize.js';
+import { displayWidth, padToWidth, singleLine, textBlocks, wrapWords } from './sanitize.js';
 import {
   describeCounts,
   emptyCounts,
@@ -168,7 +168,7 @@ function renderCluster(
     }
     if (isFailing(f) && f.remediation.trim()) {
       const pad = ' '.repeat(INDENT.length + marker + sevW + 1 + statW + 1);
-      const fix = wrapParagraphs(multiLine(f.remediation), width - pad.length - 5);
+      const fix = wrapParagraphs(f.remediation, width - pad.length - 5);
       fix.forEach((l, n) =>
         lines.push(`${pad}${n === 0 ? paint(SGR.dim, 'fix:') : '    '} ${l}`.trimEnd()),
       );
@@ -187,15 +187,14 @@ function renderCluster(
   return lines;
 }
 
-/** Prose lines are word-wrapped; indented lines (YAML snippets) are kept as they are. */
+/** Prose is word-wrapped; code blocks (YAML, commands) are kept as they are. */
 export function wrapParagraphs(text: string, width: number): string[] {
   const out: string[] = [];
-  for (const raw of text.split('\n')) {
-    if (/^\s/.test(raw) && raw.trim()) out.push(raw.trimEnd());
-    else out.push(...wrapWords(raw, width));
+  for (const block of textBlocks(text)) {
+    if (block.code) out.push(...block.lines.map((l) => `  ${l}`));
+    else for (const line of block.lines) out.push(...wrapWords(line, width));
   }
-  while (out.length > 1 && out[out.length - 1] === '') out.pop();
-  return out;
+  return out.length ? out : [''];
 }
 
 function driftNote(drift: Drift): string {

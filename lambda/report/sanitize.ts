@@ -218,3 +218,39 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 export function stripSgr(text: string): string {
   return text.replace(ANSI, '');
 }
+
+/** A run of prose (to re-flow) or of code (YAML, commands: kept verbatim, never re-flowed). */
+export interface TextBlock {
+  code: boolean;
+  lines: string[];
+}
+
+/**
+ * Splits a remediation into prose and code. Code is any indented line, and every line after a
+ * prose line ending in `:` up to the next blank line (check authors introduce snippets that way:
+ * "Apply with `kubectl apply -f -`:"). Control characters are made visible first.
+ */
+export function textBlocks(value: unknown): TextBlock[] {
+  const blocks: TextBlock[] = [];
+  let inCode = false;
+  for (const raw of multiLine(value).split('\n')) {
+    const line = raw.trimEnd();
+    if (!line.trim()) {
+      inCode = false;
+      blocks.push({ code: false, lines: [''] });
+      continue;
+    }
+    const code = inCode || /^\s/.test(line);
+    const last = blocks[blocks.length - 1];
+    if (last && last.code === code && !(last.lines.length === 1 && last.lines[0] === '')) {
+      last.lines.push(line);
+    } else {
+      blocks.push({ code, lines: [line] });
+    }
+    if (!code && line.endsWith(':')) inCode = true;
+  }
+  // Leading and trailing blank blocks carry nothing.
+  while (blocks.length && blocks[0]!.lines.join('') === '') blocks.shift();
+  while (blocks.length && blocks[blocks.length - 1]!.lines.join('') === '') blocks.pop();
+  return blocks;
+}

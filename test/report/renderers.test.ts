@@ -31,10 +31,21 @@ function fieldDrift() {
   return { current, drift: diffReports(current, previous), resolved };
 }
 
-/** Lines over 80 columns are allowed only when they are one unbreakable token (a URI). */
-function overlong(text: string): string[] {
-  return text.split('\n').filter((l) => displayWidth(l) > 80 && /\S\s+\S/.test(l.trim()));
+/**
+ * Lines over 80 columns are allowed only when they are one unbreakable token (a URI) or a code
+ * line copied verbatim from a remediation (YAML must not be broken).
+ */
+function overlong(text: string, codeLines: string[] = []): string[] {
+  return text
+    .split('\n')
+    .filter((l) => displayWidth(l) > 80 && /\S\s+\S/.test(l.trim()))
+    .filter(
+      (l) => !codeLines.some((c) => l.endsWith(c) && /^ +$/.test(l.slice(0, l.length - c.length))),
+    );
 }
+
+const remediationLines = (r: { findings: { remediation: string }[] }) =>
+  r.findings.flatMap((f) => f.remediation.split('\n'));
 
 describe('renderTable', () => {
   const report = auditReport([clusterReport(fieldReportFindings())]);
@@ -172,7 +183,12 @@ describe('renderMarkdown', () => {
     expect(out).toMatch(
       /\| 1 \| critical \| FAIL \| golang\/Pod\/golang-app \| token-ref-resolves \| .* \| new \|/,
     );
-    expect(out).toContain('```text\n   In the golang-app Deployment');
+    expect(out).toContain(
+      '   In the golang-app Deployment, set containers\\[datadog-agent\\].env\\[DD\\_CLUSTER',
+    );
+    expect(out).toContain(
+      '   ```yaml\n       valueFrom:\n         secretKeyRef:\n           name: golang-secrets',
+    );
     expect(out).toContain('### Resolved since the previous report');
   });
 
@@ -186,7 +202,7 @@ describe('renderMarkdown', () => {
       // 7 cell borders: the escaped pipes (\|) of hostile names do not count.
       expect(row.replace(/\\\|/g, '').split('|')).toHaveLength(8);
     }
-    const outsideCode = out.replace(/```text[\s\S]*?```/g, '');
+    const outsideCode = out.replace(/```yaml\n[\s\S]*?\n *```/g, '');
     expect(outsideCode).not.toMatch(/<script|<img/);
     expect(outsideCode).not.toContain('[link](');
     expect(out).not.toMatch(CONTROL_CHARS);
@@ -211,7 +227,10 @@ describe('renderEmail', () => {
       '   What:  Container datadog-agent env DD_CLUSTER_AGENT_AUTH_TOKEN references',
     );
     expect(out).toContain('   Fix:   In the golang-app Deployment');
-    expect(out).toContain('                  name: golang-secrets');
+    // The snippet is set off at a fixed indent and keeps its own indentation.
+    expect(out).toContain(
+      '   Fix:   In the golang-app Deployment, set containers[datadog-agent].\n          env[DD_CLUSTER_AGENT_AUTH_TOKEN].valueFrom.secretKeyRef.name to\n          golang-secrets:\n\n           valueFrom:\n             secretKeyRef:\n               name: golang-secrets\n',
+    );
     expect(out).toContain('3. [MEDIUM] FargateProfile/golang');
     expect(out).toContain('   Was:   Fargate profile golang selected no pods.');
   });
@@ -230,9 +249,8 @@ describe('renderEmail', () => {
   it('fits 80 columns', () => {
     const { current, drift } = fieldDrift();
     expect(overlong(renderEmail(current, drift, CTX))).toEqual([]);
-    expect(
-      overlong(renderEmail(clusterReport(hostileFindings(), { name: 'hostile' }), undefined, CTX)),
-    ).toEqual([]);
+    const hostile = clusterReport(hostileFindings(), { name: 'hostile' });
+    expect(overlong(renderEmail(hostile, undefined, CTX), remediationLines(hostile))).toEqual([]);
   });
 
   it('says AUDIT INCOMPLETE with the reasons when the cluster status is ERROR', () => {

@@ -5,6 +5,7 @@ import {
   markdownInline,
   multiLine,
   singleLine,
+  textBlocks,
   truncateToWidth,
   wrapWords,
 } from '../../lambda/report/sanitize.js';
@@ -112,5 +113,26 @@ describe('display width and wrapping', () => {
   it('leaves long tokens whole when asked (URIs to copy)', () => {
     const uri = `s3://bucket/${'k'.repeat(90)}`;
     expect(wrapWords(uri, 40, { breakLongWords: false })).toEqual([uri]);
+  });
+});
+
+describe('textBlocks', () => {
+  it('separates prose from a snippet introduced by a colon, up to the next blank line', () => {
+    const blocks = textBlocks(
+      'Add this rule to ClusterRole x:\napiVersion: v1\n  kind: ClusterRole\n\nThen re-run the audit.',
+    );
+    expect(blocks).toEqual([
+      { code: false, lines: ['Add this rule to ClusterRole x:'] },
+      { code: true, lines: ['apiVersion: v1', '  kind: ClusterRole'] },
+      { code: false, lines: [''] },
+      { code: false, lines: ['Then re-run the audit.'] },
+    ]);
+  });
+
+  it('treats indented lines as code and makes control characters visible in both', () => {
+    expect(textBlocks('Fix \u001b[2J now\n    name: a\u0007')).toEqual([
+      { code: false, lines: ['Fix \\x1b[2J now'] },
+      { code: true, lines: ['    name: a\\x07'] },
+    ]);
   });
 });
