@@ -13,7 +13,8 @@ function isEsoManaged(secret: SecretSnapshot, hasWriter: boolean): boolean {
     Object.keys(secret.meta.annotations).some((k) =>
       k.startsWith('reconcile.external-secrets.io/'),
     ) ||
-    secret.managedFields.some((m) => m.manager === 'external-secrets')
+    // `externalsecrets.external-secrets.io/<name>` since ESO 0.9, `external-secrets` before.
+    secret.managedFields.some((m) => /(^|\.)external-secrets(\.io\/|$)/.test(m.manager))
   );
 }
 

@@ -3,6 +3,16 @@
  * field report (Cluster Agent in `datadog`, a Fargate app with an agent sidecar in `golang`, both
  * fed by ExternalSecrets), which each test bends into the case it needs.
  */
+import type { Check } from '../../../lambda/checks/check.js';
+import { externalsecretFresh } from '../../../lambda/checks/external-secrets/externalsecret-fresh.js';
+import { externalsecretMapping } from '../../../lambda/checks/external-secrets/externalsecret-mapping.js';
+import { externalsecretSynced } from '../../../lambda/checks/external-secrets/externalsecret-synced.js';
+import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
+import { tokenNotChartGenerated } from '../../../lambda/checks/token/token-not-chart-generated.js';
+import { tokenNotPlaintext } from '../../../lambda/checks/token/token-not-plaintext.js';
+import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
+import { tokenSource } from '../../../lambda/checks/token/token-source.js';
+import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
 import type { CheckResult } from '../../../lambda/findings.js';
 import { digestSecret } from '../../../lambda/secret-digest.js';
 import type { ClusterSnapshot, TokenSource } from '../../../lambda/snapshot.js';
@@ -15,6 +25,19 @@ export const CANARY = {
   apiKey: 'CANARY-dd-api-key-4e5f6a7b8c9d0e1f2a3b',
   appKey: 'CANARY-dd-app-key-9a8b7c6d5e4f3a2b1c0d',
 } as const;
+
+/** The checks of issue 3 (token and ExternalSecret areas). */
+export const TOKEN_CHECKS: readonly Check[] = [
+  tokenSource,
+  tokenConsumersMatch,
+  tokenRefResolves,
+  tokenNotPlaintext,
+  tokenNotChartGenerated,
+  tokenStaleInPods,
+  externalsecretSynced,
+  externalsecretFresh,
+  externalsecretMapping,
+];
 
 export const COLLECTED_AT = '2026-11-24T02:00:00.000Z';
 /** When Secrets Manager last changed in the default world (long before the audit). */

@@ -27,7 +27,10 @@ const helmAnnotations = {
 };
 
 /** The chart's own token Secret, as `helm install` without tokenExistingSecret leaves it. */
-function chartSecret(labels = helmLabels, annotations = helmAnnotations): Raw {
+function chartSecret(
+  labels: Record<string, string> = helmLabels,
+  annotations: Record<string, string> = helmAnnotations,
+): Raw {
   return secret(
     'datadog',
     'datadog-agent-cluster-agent',
@@ -76,11 +79,24 @@ describe('token-not-chart-generated', () => {
       expected: ['PASS existing-secret:token datadog/datadog-agent-cluster-agent'],
     },
     {
-      name: 'a hand-made Secret with a chart-like name but no Helm metadata passes',
+      name: 'a Helm-labelled <release>-cluster-agent Secret written by current ESO (field manager only) passes',
       docs: [
         ...caOnChartSecret(),
-        chartSecret({} as typeof helmLabels, {} as typeof helmAnnotations),
+        secret(
+          'datadog',
+          'datadog-agent-cluster-agent',
+          { token: CANARY.token },
+          {
+            labels: helmLabels,
+            manager: 'externalsecrets.external-secrets.io/datadog-agent-cluster-agent',
+          },
+        ),
       ],
+      expected: ['PASS existing-secret:token datadog/datadog-agent-cluster-agent'],
+    },
+    {
+      name: 'a hand-made Secret with a chart-like name but no Helm metadata passes',
+      docs: [...caOnChartSecret(), chartSecret({}, {})],
       expected: ['PASS existing-secret:token datadog/datadog-agent-cluster-agent'],
     },
     {
