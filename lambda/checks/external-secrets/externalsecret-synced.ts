@@ -35,7 +35,8 @@ function reasonAdvice(es: ExternalSecret, reason: string | undefined): string {
 export const externalsecretSynced: Check = {
   id: 'externalsecret-synced',
   area: 'external-secrets',
-  title: 'ExternalSecrets feeding the Cluster Agent token are Ready, and so are their stores',
+  title:
+    'ExternalSecrets feeding the Cluster Agent token or Datadog keys are Ready, and so are their stores',
   severity: 'high',
   resourceType: 'ExternalSecret',
   risk: 'An ExternalSecret that is not Ready stops updating its Secret: the token stays missing (pods cannot start) or stale (403 invalid session token after the next rotation).',
