@@ -51,6 +51,14 @@ function parseHost(host: string, podNamespace: string): HostTarget {
   return { kind: 'other', host: h };
 }
 
+/** The URL as it may appear in a report: credentials in the userinfo part are masked. */
+export function redactUrl(raw: string): string {
+  return raw.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i,
+    (_m, scheme: string | undefined) => `${scheme ?? ''}***@`,
+  );
+}
+
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
   const keys = Object.keys(selector);
   return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
@@ -158,7 +166,7 @@ export const clusterAgentUrl: Check = {
 function describeRoute(a: AgentContainer, ctx: Context): string {
   const url = envVar(a.container, 'DD_CLUSTER_AGENT_URL')?.value;
   return url
-    ? `DD_CLUSTER_AGENT_URL=${url} names a Service with a ready endpoint on the command port ${ctx.cmdPort}`
+    ? `DD_CLUSTER_AGENT_URL=${redactUrl(url)} names a Service with a ready endpoint on the command port ${ctx.cmdPort}`
     : `the Service named by DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME in namespace ${a.namespace} has a ready endpoint on the command port ${ctx.cmdPort}`;
 }
 
@@ -246,11 +254,12 @@ function evaluateAgent(
     );
   }
 
+  const shown = redactUrl(rawUrl);
   if (/^http:\/\//i.test(rawUrl)) {
     return [
       fail(
         'url-not-https',
-        `sets DD_CLUSTER_AGENT_URL="${rawUrl}": the agent refuses it ("cannot get cluster agent endpoint, not a https scheme"); the Cluster Agent serves only https.`,
+        `sets DD_CLUSTER_AGENT_URL="${shown}": the agent refuses it ("cannot get cluster agent endpoint, not a https scheme"); the Cluster Agent serves only https.`,
         setUrl,
       ),
     ];
@@ -262,7 +271,7 @@ function evaluateAgent(
     return [
       fail(
         'url-invalid',
-        `sets DD_CLUSTER_AGENT_URL="${rawUrl}", which is not a valid URL.`,
+        `sets DD_CLUSTER_AGENT_URL="${shown}", which is not a valid URL.`,
         setUrl,
       ),
     ];
@@ -271,7 +280,7 @@ function evaluateAgent(
     return [
       fail(
         'url-not-https',
-        `sets DD_CLUSTER_AGENT_URL="${rawUrl}" with scheme ${url.protocol.replace(':', '')}: the agent accepts only https.`,
+        `sets DD_CLUSTER_AGENT_URL="${shown}" with scheme ${url.protocol.replace(':', '')}: the agent accepts only https.`,
         setUrl,
       ),
     ];
@@ -312,7 +321,7 @@ function evaluateAgent(
     return [
       fail(
         'service-missing',
-        `sets DD_CLUSTER_AGENT_URL="${rawUrl}", but Service ${host.namespace}/${host.service} does not exist.`,
+        `sets DD_CLUSTER_AGENT_URL="${shown}", but Service ${host.namespace}/${host.service} does not exist.`,
         setUrl,
       ),
     ];

@@ -1,3 +1,4 @@
+import { rbacAgentContract } from '../../../lambda/checks/rbac/rbac-agent-contract.js';
 import { rbacAgentExcess } from '../../../lambda/checks/rbac/rbac-agent-excess.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
 import { snapshotFromManifests } from '../../support/snapshot-builder.js';
@@ -135,5 +136,19 @@ subjects: ${SA_GOLANG_DEFAULT}
       'Remove ServiceAccount golang/default from the subjects of ClusterRoleBinding dd-all',
     );
     expect(fail!.remediation).toContain('nodes/proxy');
+  });
+
+  it('a wildcard role both satisfies the Fargate contract and is reported as excess', () => {
+    const snapshot = snapshotFromManifests([
+      ...fargateApp(),
+      ...manifests(
+        role('everything', '[{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]') +
+          clusterRoleBinding('dd-all', 'everything', SA_GOLANG_DEFAULT),
+      ),
+    ]);
+    expect(summary(rbacAgentContract.run(snapshot))).toEqual(['PASS contract-met']);
+    expect(summary(rbacAgentExcess.run(snapshot))).toEqual([
+      'FAIL excess:ClusterRoleBinding//dd-all',
+    ]);
   });
 });

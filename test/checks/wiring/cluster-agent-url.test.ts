@@ -208,4 +208,22 @@ describe('cluster-agent-url', () => {
     );
     expect(summary(results)).toEqual(['ERROR endpoints-unknown:datadog-agent']);
   });
+
+  it('never repeats credentials written into the URL', () => {
+    const results = clusterAgentUrl.run(
+      snapshotFromManifests([
+        ...clusterAgent(),
+        ...app(
+          url(
+            'http://dd:CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c@datadog-agent-cluster-agent.datadog.svc:5005',
+          ),
+        ),
+      ]),
+    );
+    expect(summary(results)).toEqual(['FAIL url-not-https:datadog-agent']);
+    expect(JSON.stringify(results)).not.toContain('CANARY');
+    expect(results[0]!.message).toContain(
+      'http://***@datadog-agent-cluster-agent.datadog.svc:5005',
+    );
+  });
 });
