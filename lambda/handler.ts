@@ -9,6 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import { newRunId, runAudit, type AuditDeps, type AuditLogger } from './audit.js';
+import { AWS_MAX_ATTEMPTS } from './aws/clients.js';
 import { CHECKS } from './checks/index.js';
 import { collectCluster } from './collect.js';
 import {
@@ -244,7 +245,10 @@ export function createHandler(deps: HandlerDeps) {
     }
 
     const runId = deps.newRunId();
-    deps.logger.appendKeys({ runId });
+    deps.logger.appendKeys({
+      runId,
+      ...(context?.awsRequestId ? { requestId: context.awsRequestId } : {}),
+    });
     try {
       return await run(
         deps,
@@ -257,7 +261,7 @@ export function createHandler(deps: HandlerDeps) {
       );
     } finally {
       deps.metrics.flush();
-      deps.logger.removeKeys(['runId', 'cluster']);
+      deps.logger.removeKeys(['runId', 'requestId', 'cluster']);
     }
   };
 }
@@ -484,8 +488,9 @@ export function defaultDeps(): HandlerDeps {
       checks: CHECKS,
       now: () => new Date(),
     }),
-    s3: new S3Client({ maxAttempts: 4 }),
-    sns: new SNSClient({ maxAttempts: 4 }),
+    // Bounded SDK retries (the shared AWS attempt count); then the invocation fails.
+    s3: new S3Client({ maxAttempts: AWS_MAX_ATTEMPTS }),
+    sns: new SNSClient({ maxAttempts: AWS_MAX_ATTEMPTS }),
     logger: handlerLogger(),
     metrics: auditMetrics(),
     newRunId: () => newRunId(new Date()),

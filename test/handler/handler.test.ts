@@ -347,6 +347,14 @@ describe('handler: on-demand runs', () => {
     });
   });
 
+  it('names the invoked function in the re-run instructions', async () => {
+    const h = harness();
+    await h.handler({ clusters: ['golang-cluster'] }, { functionName: 'auditor-prod' });
+    const email = JSON.parse(h.snsMock.commandCalls(PublishCommand)[0]!.args[0].input.Message!).email;
+    expect(email).toContain('aws lambda invoke --function-name auditor-prod \\');
+    expect(email).toContain('Lambda console: function auditor-prod, Test tab');
+  });
+
   it('publishes every cluster with notify=always, even unchanged and passing ones', async () => {
     const h = harness();
     await h.handler({});
@@ -445,7 +453,7 @@ describe('handler: with the shared audit', () => {
 });
 
 describe('handler: logs', () => {
-  it('carries the run id on every line and the cluster on per-cluster lines, and never a finding text', async () => {
+  it('carries the run and request ids on every line and the cluster on per-cluster lines, and never a finding text', async () => {
     const canary = 'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c';
     const h = harness({
       findings: {
@@ -455,10 +463,11 @@ describe('handler: logs', () => {
         payments: [],
       },
     });
-    await h.handler({});
+    await h.handler({}, { awsRequestId: 'req-1', functionName: 'auditor-prod' });
     const afterValidation = h.logger.records;
     expect(afterValidation.length).toBeGreaterThan(3);
-    for (const r of afterValidation) expect(r.keys.runId).toBe(RUN1);
+    for (const r of afterValidation)
+      expect(r.keys).toMatchObject({ runId: RUN1, requestId: 'req-1' });
     const perCluster = afterValidation.filter((r) => r.message === 'cluster reported');
     expect(perCluster.map((r) => r.keys.cluster)).toEqual(['golang-cluster', 'payments']);
     expect(JSON.stringify(h.logger.records)).not.toContain(canary);
