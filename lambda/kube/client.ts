@@ -173,12 +173,12 @@ function codeForStatus(status: number): string {
   return CODE_BY_STATUS[status] ?? (status >= 500 ? 'ServerError' : `HTTP${status}`);
 }
 
-function hintFor(code: string, path: string, timeoutMs: number): string {
+function hintFor(code: string, verb: string, path: string, timeoutMs: number): string {
   switch (code) {
     case 'Unauthorized':
       return 'the credentials were rejected; check the auditor role’s EKS access entry or the kubeconfig user';
     case 'Forbidden':
-      return `grant the auditor this verb on ${path} (see infra/kubernetes/auditor-rbac.yaml)`;
+      return `the auditor may not ${verb} ${path}; apply infra/kubernetes/auditor-rbac.yaml to grant it`;
     case 'TLS':
       return 'the server certificate does not verify against the cluster CA; verification is never skipped';
     case 'Timeout':
@@ -260,6 +260,7 @@ const BUILTIN_LISTERS: Record<string, Lister> = {
 
 /** What one request left behind for the caller: the parsed body, or what went wrong. */
 interface Exchange {
+  verb: 'list' | 'get';
   path: string;
   json?: Raw;
   errorText?: string;
@@ -294,7 +295,7 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
   const counters = { listPages: 0, gets: 0 };
 
   const fail = (x: Exchange, status: number | undefined, code: string, detail: string) => {
-    const hint = hintFor(code, x.path, timeoutMs);
+    const hint = hintFor(code, x.verb, x.path, timeoutMs);
     return new KubeApiError(
       `Kubernetes API of cluster ${access.clusterName}: GET ${x.path} failed: ${
         status ? `HTTP ${status} ` : ''
@@ -311,10 +312,24 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
       new Observable(
         (async () => {
           x.path = new URL(ctx.getUrl()).pathname;
-          ctx.setSignal(AbortSignal.timeout(timeoutMs));
           if (access.kind === 'token') {
-            ctx.setHeaderParam('Authorization', `Bearer ${await access.token()}`);
+            let token: string;
+            try {
+              token = await access.token();
+            } catch (err) {
+              // Not retried as a network error: without a token every request fails the same way.
+              x.failure = fail(
+                x,
+                undefined,
+                'Unauthorized',
+                `could not get a token: ${sanitize((err as Error)?.message ?? String(err))}`,
+              );
+              throw x.failure;
+            }
+            ctx.setHeaderParam('Authorization', `Bearer ${token}`);
           }
+          // Started after the token is in hand: the budget is for the API server alone.
+          ctx.setSignal(AbortSignal.timeout(timeoutMs));
           if (dispatcher) ctx.setDispatcher(dispatcher as never);
           else dispatcher = ctx.getDispatcher();
           return ctx;
@@ -384,8 +399,12 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     return fail(x, undefined, 'Network', sanitize(net?.code ?? net?.message ?? 'request failed'));
   };
 
-  async function call(path: string, run: (o: ConfigurationOptions) => Promise<unknown>) {
-    const x: Exchange = { path };
+  async function call(
+    verb: Exchange['verb'],
+    path: string,
+    run: (o: ConfigurationOptions) => Promise<unknown>,
+  ) {
+    const x: Exchange = { verb, path };
     try {
       await run({ middleware: [middlewareFor(x)], middlewareMergeStrategy: 'append' });
     } catch (err) {
@@ -425,6 +444,7 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
       }
       counters.listPages += 1;
       const body = await call(
+        'list',
         `/${kind.group ? `apis/${apiVersion}` : 'api/v1'}/${kind.resource}`,
         run,
       );
@@ -439,7 +459,7 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     async getSecret(namespace: string, name: string): Promise<Raw | null> {
       counters.gets += 1;
       try {
-        return await call(`/api/v1/namespaces/${namespace}/secrets/${name}`, (o) =>
+        return await call('get', `/api/v1/namespaces/${namespace}/secrets/${name}`, (o) =>
           apis.core.readNamespacedSecret({ namespace, name }, o),
         );
       } catch (err) {

@@ -60,17 +60,18 @@ export async function withRetry<T>(
   policy: Partial<RetryPolicy> = {},
 ): Promise<T> {
   const p = { ...DEFAULT_RETRY, ...policy };
-  let attempts = 0;
   let unauthorizedRetried = false;
   let transient = 0;
   let throttled = 0;
-  // Bounded: each branch that loops increments a counter with a fixed ceiling.
-  for (;;) {
-    attempts += 1;
+  // Each retry branch below spends from its own fixed budget, so this bound is never the one hit.
+  const maxAttempts = 2 + p.transientRetries + p.throttleRetries;
+  let last: KubeApiError | undefined;
+  for (let attempts = 1; attempts <= maxAttempts; attempts++) {
     try {
       return await op();
     } catch (err) {
       if (!(err instanceof KubeApiError)) throw err;
+      last = err;
       if (err.status === 401 && !unauthorizedRetried) {
         unauthorizedRetried = true;
         continue;
@@ -97,6 +98,7 @@ export async function withRetry<T>(
       throw gaveUp(err, attempts);
     }
   }
+  throw gaveUp(last!, maxAttempts);
 }
 
 function backoff(p: RetryPolicy, n: number): number {

@@ -124,6 +124,23 @@ describe('Kubernetes client adapter (client-node against the test API server)', 
       expect(told).toBe(1);
     });
 
+    it('reports a token source that fails as Unauthorized without sending the request', async () => {
+      const p = port(
+        tokenAccess(server, {
+          token: async () => {
+            throw new Error(
+              'ExpiredTokenException: the security token included in the request is expired',
+            );
+          },
+        }),
+        OPTIONS,
+      );
+      const err = await expectKubeError(p.listPage(pods, { limit: 10 }));
+      expect(err).toMatchObject({ status: undefined, code: 'Unauthorized' });
+      expect(err.message).toMatch(/could not get a token: ExpiredTokenException/);
+      expect(server.requests).toEqual([]);
+    });
+
     it('asks the token source before every request, so a refreshed token is used', async () => {
       let current = 'good-token';
       const p = port(
@@ -195,7 +212,11 @@ describe('Kubernetes client adapter (client-node against the test API server)', 
 
   describe('failures become KubeApiError naming cluster, path and status', () => {
     it.each([
-      [403, 'Forbidden', /grant the auditor/],
+      [
+        403,
+        'Forbidden',
+        /the auditor may not list \/api\/v1\/pods; apply infra\/kubernetes\/auditor-rbac.yaml/,
+      ],
       [404, 'NotFound', /HTTP 404 NotFound/],
       [410, 'Gone', /HTTP 410 Gone/],
       [500, 'ServerError', /HTTP 500 ServerError/],
