@@ -11,6 +11,7 @@ import type { ClusterAgent } from '../checks/agent-discovery.js';
 import type { Container, PolicyRule } from '../snapshot.js';
 import type { Decision, Permissions } from './evaluator.js';
 import { resourceLabel, type AccessRequest } from './match.js';
+import { isClusterScoped } from './scope.js';
 
 export interface ContractItem {
   /** Stable id, part of message ids: `nodes/proxy`, `endpointslices.discovery.k8s.io`. */
@@ -168,7 +169,7 @@ export function describeItem(item: ContractItem, verbs: string[] = item.verbs): 
   const where =
     item.namespace !== undefined
       ? ` in namespace ${item.namespace}`
-      : item.resource === 'nodes' || item.resource === 'namespaces'
+      : isClusterScoped(item.group, item.resource)
         ? ''
         : ' in every namespace';
   return `${verbs.map((v) => `"${v}"`).join(', ')} on ${what}${named}${where}`;
