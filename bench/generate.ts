@@ -425,7 +425,7 @@ function appNamespace(
 }
 
 /** AWS answers in the aws.json fixture format (see test/fixtures/README.md). */
-function awsResponses(clusterName: string): Raw {
+export function awsResponses(clusterName: string): Raw {
   const clusterSg = 'sg-0c1a5de0000000001';
   return {
     region: 'eu-west-1',
@@ -559,14 +559,15 @@ function awsResponses(clusterName: string): Raw {
 }
 
 /**
- * N application namespaces. Broken on purpose: every 97th namespace references a Secret that does
- * not exist, every 101st holds the old token, every 211th lacks the agent ClusterRoleBinding.
+ * N application namespaces. Broken on purpose (so even N = 10 has one of each): namespaces 7, 104,
+ * 201, ... reference a Secret that does not exist; 3, 104, 205, ... hold the old token; 5, 216, ...
+ * lack the agent ClusterRoleBinding.
  */
 export function generateCluster(n: number, clusterName = `bench-${n}`): SyntheticCluster {
   const manifests = clusterWide();
   const broken: BrokenCounts = { danglingRef: 0, staleToken: 0, missingBinding: 0 };
   for (let i = 1; i <= n; i++) {
-    const b = { dangling: i % 97 === 0, stale: i % 101 === 0, unbound: i % 211 === 0 };
+    const b = { dangling: i % 97 === 7, stale: i % 101 === 3, unbound: i % 211 === 5 };
     broken.danglingRef += Number(b.dangling);
     broken.staleToken += Number(b.stale);
     broken.missingBinding += Number(b.unbound);

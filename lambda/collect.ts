@@ -31,7 +31,7 @@ export interface CollectOptions {
   kubeAccess?: KubeAccess;
   /** Factories, for tests and the benchmark. */
   awsClients?: (region: string, roleArn?: string) => AwsClients;
-  kubePort?: (access: KubeAccess, config: AuditorConfig) => KubePort;
+  kubePort?: (access: KubeAccess, config: AuditorConfig) => KubePort & { close?: () => Promise<void> };
   now?: () => Date;
 }
 
@@ -130,10 +130,17 @@ export async function collectCluster(
   }
 
   const port = (opts.kubePort ?? ((a, c) => createKubePort(a, c.kubernetes)))(access!, config);
-  const [kube, awsCluster] = await Promise.all([
-    collectKube(port, settings, config.kubernetes),
-    clients ? collectAwsCluster(clients, cluster.name, settings) : Promise.resolve(undefined),
-  ]);
+  let kube: ClusterSnapshot['kube'];
+  let awsCluster: Awaited<ReturnType<typeof collectAwsCluster>> | undefined;
+  try {
+    [kube, awsCluster] = await Promise.all([
+      collectKube(port, settings, config.kubernetes),
+      clients ? collectAwsCluster(clients, cluster.name, settings) : Promise.resolve(undefined),
+    ]);
+  } finally {
+    // The port holds a connection pool to this cluster's API server; nothing else uses it.
+    await port.close?.();
+  }
   assertReachable(kube, cluster.name);
   if (clients && awsCluster) {
     Object.assign(aws, awsCluster);

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { newRunId, runAudit } from '../../lambda/audit.js';
+import { createAwsClients } from '../../lambda/aws/clients.js';
 import { CHECKS } from '../../lambda/checks/index.js';
 import type { Check } from '../../lambda/checks/check.js';
 import { collectCluster } from '../../lambda/collect.js';
@@ -33,7 +34,9 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
   const now = opts.now ?? (() => new Date(DEFAULT_COLLECTED_AT));
   const awsFixture = loadAwsFixture(dir);
   const server = await startTestApiServer({ manifests: loadManifests(dir) });
-  const aws = mockAwsFromFixture(awsFixture);
+  // Mocked calls skip the SDK middleware that counts them, so the mock counts into the clients' counter.
+  const awsCalls = { count: 0 };
+  const aws = mockAwsFromFixture(awsFixture, { counter: awsCalls });
   try {
     await opts.beforeAudit?.(server);
     progress(
@@ -53,6 +56,10 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
         collect: (cluster, cfg) =>
           collectCluster(cluster, cfg, {
             now,
+            awsClients: (region, roleArn) => ({
+              ...createAwsClients({ region, ...(roleArn ? { roleArn } : {}) }),
+              calls: awsCalls,
+            }),
             kubeAccess: {
               kind: 'token',
               clusterName: cluster.name,

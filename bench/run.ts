@@ -1,0 +1,287 @@
+/**
+ * `npm run bench`: the full audit against synthetic clusters of growing size, each in a fresh
+ * process against a local test API server in another process, at 0 ms and 20 ms per-request
+ * latency; a kubectl loop doing the token check alone as the baseline; and the Lambda bundle's size
+ * and cold import time. Prints one table and writes bench/results.json (not committed).
+ *
+ *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
+ *                    [--page-size N] [--skip-baseline] [--skip-bundle]
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { esbuildOptions } from '../infra/bundling.js';
+import { awsResponses, BENCH_TOKEN } from './generate.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10,100,1000,5000' },
+    latency: { type: 'string', default: '0,20' },
+    'secret-concurrency': { type: 'string', default: '' },
+    'page-size': { type: 'string', default: '500' },
+    'skip-baseline': { type: 'boolean', default: false },
+    'skip-bundle': { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+const latencies = values.latency.split(',').map(Number);
+const pageSize = Number(values['page-size']);
+const tsx = join(process.cwd(), 'node_modules/.bin/tsx');
+// Inside the project, so bundles can still require() what the test mocks load at run time.
+mkdirSync(join(process.cwd(), 'node_modules', '.cache'), { recursive: true });
+const work = mkdtempSync(join(process.cwd(), 'node_modules', '.cache', 'bench-'));
+
+/** The default secret GET concurrency, unless overridden on the command line. */
+async function defaultSecretConcurrency(): Promise<number> {
+  if (values['secret-concurrency']) return Number(values['secret-concurrency']);
+  const { auditorConfigSchema } = await import('../lambda/config.js');
+  return auditorConfigSchema.parse({ clusters: [{ name: 'x' }] }).kubernetes.secretConcurrency;
+}
+
+interface ServerHandle {
+  info: { url: string; caData: string; token: string; kubeconfig: string; objects: number };
+  stats(): Promise<{
+    listPages: number;
+    gets: number;
+    discovery: number;
+    total: number;
+    byPath: Record<string, number>;
+  }>;
+  stop(): void;
+}
+
+async function startServer(n: number, latencyMs: number): Promise<ServerHandle> {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    tsx,
+    ['bench/server-child.ts', String(n), String(latencyMs), work],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const queue: ((line: string) => void)[] = [];
+  lines.on('line', (line) => queue.shift()?.(line));
+  const next = () => new Promise<string>((resolve) => queue.push(resolve));
+  const info = JSON.parse(await next());
+  return {
+    info,
+    stats: async () => {
+      child.stdin.write('stats\n');
+      return JSON.parse(await next());
+    },
+    stop: () => {
+      child.stdin.write('exit\n');
+      child.stdin.end();
+    },
+  };
+}
+
+interface AuditFigures {
+  wallMs: number;
+  collectMs: number;
+  kubeListPages: number;
+  kubeGets: number;
+  awsCalls: number;
+  findings: number;
+  fail: number;
+  error: number;
+  failingByCheck: Record<string, number>;
+  peakRssMb: number;
+}
+
+/**
+ * The audit process runs as an esbuild bundle on plain node, like the Lambda: under tsx its RSS
+ * would mostly be the TypeScript loader's.
+ */
+async function bundleAuditChild(): Promise<string> {
+  const outfile = join(work, 'audit-child.mjs');
+  await build({
+    ...esbuildOptions(outfile),
+    entryPoints: ['bench/audit-child.ts'],
+    minify: false,
+    sourcemap: false,
+    metafile: false,
+  });
+  return outfile;
+}
+
+function runAuditChild(bundle: string, args: object): AuditFigures {
+  const out = spawnSync(process.execPath, [bundle, JSON.stringify(args)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (out.status !== 0)
+    throw new Error(`audit process failed (${out.status}): ${out.stderr.slice(-2000)}`);
+  return JSON.parse(out.stdout.trim().split('\n').pop()!);
+}
+
+/** What a user would script by hand for the token check alone, one kubectl call per namespace. */
+function kubectlBaseline(
+  kubeconfig: string,
+): { wallMs: number; mismatches: number } | { skipped: string } {
+  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0) {
+    return { skipped: 'kubectl not found on PATH' };
+  }
+  const script = `
+set -u
+expected=$(printf %s "$SM_TOKEN" | sha256sum | cut -d' ' -f1)
+mismatches=0
+for ns in $(kubectl get namespaces -o jsonpath='{.items[*].metadata.name}'); do
+  case "$ns" in app-*) ;; *) continue ;; esac
+  got=$(kubectl -n "$ns" get secret datadog-token -o jsonpath='{.data.token}' 2>/dev/null | base64 -d | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$expected" ] || mismatches=$((mismatches+1))
+done
+echo "$mismatches"
+`;
+  const t0 = performance.now();
+  const out = spawnSync('bash', ['-c', script], {
+    encoding: 'utf8',
+    env: { ...process.env, KUBECONFIG: kubeconfig, SM_TOKEN: BENCH_TOKEN },
+  });
+  const wallMs = performance.now() - t0;
+  if (out.status !== 0) return { skipped: `kubectl loop failed: ${out.stderr.slice(-300)}` };
+  return { wallMs: Math.round(wallMs), mismatches: Number(out.stdout.trim()) };
+}
+
+async function bundleFigures(): Promise<{
+  bytes: number;
+  coldImportMs: number[];
+  medianMs: number;
+  topInputs: [string, number][];
+}> {
+  const outfile = join(work, 'bundle', 'index.mjs');
+  mkdirSync(join(work, 'bundle'), { recursive: true });
+  const result = await build(esbuildOptions(outfile));
+  const bytes = statSync(outfile).size;
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(
+    result.metafile!.outputs[outfile.replace(process.cwd() + '/', '')]?.inputs ?? {},
+  )) {
+    const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? '(own code)';
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytesInOutput);
+  }
+  const probe = `
+const t0 = performance.now();
+process.env.AUDITOR_CONFIG = JSON.stringify({ region: 'eu-west-1', clusters: [{ name: 'c' }] });
+process.env.AWS_REGION = 'eu-west-1';
+const mod = await import(${JSON.stringify(outfile)});
+if (typeof mod.handler !== 'function') throw new Error('bundle exports no handler');
+process.stdout.write(String(performance.now() - t0));
+`;
+  const coldImportMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+      encoding: 'utf8',
+    });
+    if (out.status !== 0) throw new Error(`bundle import failed: ${out.stderr.slice(-1000)}`);
+    coldImportMs.push(Math.round(Number(out.stdout)));
+  }
+  const sorted = [...coldImportMs].sort((a, b) => a - b);
+  return {
+    bytes,
+    coldImportMs,
+    medianMs: sorted[2]!,
+    topInputs: [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8),
+  };
+}
+
+const pad = (v: unknown, w: number) => String(v).padStart(w);
+
+async function main(): Promise<void> {
+  const secretConcurrency = await defaultSecretConcurrency();
+  const awsDir = join(work, 'aws');
+  mkdirSync(awsDir, { recursive: true });
+  writeFileSync(join(awsDir, 'aws.json'), JSON.stringify(awsResponses('bench')));
+
+  const auditBundle = await bundleAuditChild();
+  const rows: Record<string, unknown>[] = [];
+  const baselines: Record<string, unknown>[] = [];
+  console.error(
+    `bench: page size ${pageSize}, secret GET concurrency ${secretConcurrency}, node ${process.version}`,
+  );
+  for (const latencyMs of latencies) {
+    for (const n of sizes) {
+      const server = await startServer(n, latencyMs);
+      try {
+        const figures = runAuditChild(auditBundle, {
+          ...server.info,
+          n,
+          awsDir,
+          pageSize,
+          secretConcurrency,
+        });
+        const requests = await server.stats();
+        const row = {
+          namespaces: n,
+          latencyMs,
+          objects: server.info.objects,
+          ...figures,
+          serverListPages: requests.listPages,
+          serverGets: requests.gets,
+          serverDiscovery: requests.discovery,
+          requestsPerNamespace: Number((requests.total / n).toFixed(2)),
+        };
+        rows.push(row);
+        console.error(
+          `bench: N=${n} latency=${latencyMs}ms wall=${figures.wallMs}ms rss=${figures.peakRssMb}MB`,
+        );
+        if (n === 100 && !values['skip-baseline']) {
+          const base = kubectlBaseline(server.info.kubeconfig);
+          baselines.push({
+            namespaces: n,
+            latencyMs,
+            ...base,
+            oursMs: figures.wallMs,
+            ratio: 'wallMs' in base ? Number((base.wallMs / figures.wallMs).toFixed(1)) : null,
+          });
+        }
+      } finally {
+        server.stop();
+      }
+    }
+  }
+  const bundle = values['skip-bundle'] ? undefined : await bundleFigures();
+
+  const header = `${pad('N', 6)} ${pad('lat', 4)} ${pad('wall ms', 8)} ${pad('list pages', 10)} ${pad('GETs', 6)} ${pad('AWS', 4)} ${pad('RSS MB', 7)} ${pad('findings', 8)} ${pad('FAIL', 5)} ${pad('req/ns', 7)}`;
+  const lines = [header, '-'.repeat(header.length)];
+  for (const r of rows) {
+    lines.push(
+      `${pad(r.namespaces, 6)} ${pad(r.latencyMs, 4)} ${pad(r.wallMs, 8)} ${pad(r.serverListPages, 10)} ${pad(r.serverGets, 6)} ${pad(r.awsCalls, 4)} ${pad(r.peakRssMb, 7)} ${pad(r.findings, 8)} ${pad(r.fail, 5)} ${pad(r.requestsPerNamespace, 7)}`,
+    );
+  }
+  for (const b of baselines) {
+    lines.push(
+      'wallMs' in b
+        ? `kubectl loop, token check only, N=${b.namespaces} at ${b.latencyMs} ms: ${b.wallMs} ms vs ours ${b.oursMs} ms (full audit): ${b.ratio}x`
+        : `kubectl baseline skipped: ${b.skipped}`,
+    );
+  }
+  if (bundle) {
+    lines.push(
+      `bundle: ${(bundle.bytes / 1024 / 1024).toFixed(2)} MB minified; cold import + handler construction median ${bundle.medianMs} ms (runs: ${bundle.coldImportMs.join(', ')})`,
+      `bundle by package: ${bundle.topInputs.map(([p, b]) => `${p} ${(b / 1024).toFixed(0)} KB`).join(', ')}`,
+    );
+  }
+  console.log(lines.join('\n'));
+  writeFileSync(
+    join(process.cwd(), 'bench', 'results.json'),
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        node: process.version,
+        pageSize,
+        secretConcurrency,
+        rows,
+        baselines,
+        bundle,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+await main();
