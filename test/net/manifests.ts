@@ -11,7 +11,14 @@ import type {
   SecurityGroup,
   SgRule,
 } from '../../lambda/snapshot.js';
-import { emptyAws, ok } from '../support/snapshot-builder.js';
+import type { Check } from '../../lambda/checks/check.js';
+import type { CheckResult } from '../../lambda/findings.js';
+import {
+  emptyAws,
+  ok,
+  snapshotFromManifests,
+  type BuildOptions,
+} from '../support/snapshot-builder.js';
 
 export const CLUSTER_SG = 'sg-0c1a5e7e2d3f4a5b6';
 export const NODE_SG = 'sg-0e2c0de0000000001';
@@ -110,10 +117,10 @@ export function clusterAgent(o: Partial<PodOpts> = {}): Raw[] {
     pod({
       namespace: 'datadog',
       name: 'datadog-agent-cluster-agent-7d9f8c6b5-abcde',
-      labels: { app: 'datadog-agent-cluster-agent', ...(o.labels ?? {}) },
       containers: [clusterAgentContainer],
       serviceAccountName: 'datadog-agent-cluster-agent',
       ...o,
+      labels: { app: 'datadog-agent-cluster-agent', ...(o.labels ?? {}) },
     } as PodOpts),
     {
       apiVersion: 'v1',
@@ -286,4 +293,19 @@ export function baseAws(over: Partial<AwsSnapshot> = {}): Partial<AwsSnapshot> {
     subnets: ok(subnets),
     ...over,
   };
+}
+
+/** Runs one check over manifests plus AWS parts and returns its raw results. */
+export function runOn(
+  check: Check,
+  docs: Raw[],
+  aws: Partial<AwsSnapshot> = baseAws(),
+  opts: Omit<BuildOptions, 'aws'> = {},
+): CheckResult[] {
+  return check.run(snapshotFromManifests(docs, { ...opts, aws }));
+}
+
+/** `STATUS:messageId` per result, the shape the check tables assert on. */
+export function outcomes(results: CheckResult[]): string[] {
+  return results.map((r) => `${r.status}:${r.messageId}`);
 }
