@@ -1,0 +1,24 @@
+import { App, Validations } from 'aws-cdk-lib';
+import cdkNag from 'cdk-nag';
+import { AUDITOR_APP_CONTEXT, AuditorStack } from './auditor-stack.js';
+import { DEFAULT_CONFIG_FILE, loadDeploymentConfig } from './config.js';
+
+// `npx cdk deploy` (or `-c configFile=other.json`): one configuration file, validated before any
+// construct exists, so a bad field fails synth with its name.
+const app = new App({ context: AUDITOR_APP_CONTEXT });
+const configFile =
+  (app.node.tryGetContext('configFile') as string | undefined) ?? DEFAULT_CONFIG_FILE;
+const config = loadDeploymentConfig(configFile);
+
+new AuditorStack(app, config.deploy.stackName, {
+  config,
+  description: 'eks-datadog-auditor: scheduled read-only audit of Datadog on EKS Fargate',
+  env: {
+    account: process.env.CDK_DEFAULT_ACCOUNT,
+    region: config.region ?? process.env.CDK_DEFAULT_REGION,
+  },
+});
+
+// cdk-nag 3 runs as a synthesis validation plugin: any unacknowledged finding fails synth.
+// (cdk-nag is CommonJS; Node's ESM loader does not see its re-exports as named exports.)
+Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
