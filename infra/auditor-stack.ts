@@ -28,23 +28,28 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ConfigError, settingsFor } from '../lambda/config.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.js';
 import { AUDITOR_GROUP } from '../lambda/rbac-manifest.js';
+import { ARCHIVE_PREFIX } from '../lambda/report/archive.js';
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, HANDLER_ENTRY } from './bundling.js';
 import { functionConfigOf, type DeploymentConfig } from './config.js';
 
 /** Where the archive keeps reports; the function may read and write nothing else in the bucket. */
-export const REPORTS_PREFIX = 'reports/';
-export const POWERTOOLS_SERVICE_NAME = 'eks-datadog-auditor';
-export const METRICS_NAMESPACE = 'EksDatadogAuditor';
+export const REPORTS_PREFIX = ARCHIVE_PREFIX;
+export const POWERTOOLS_SERVICE_NAME = SERVICE_NAME;
+export { METRICS_NAMESPACE };
 /**
  * Powertools Metrics adds a `service` dimension to every EMF metric (POWERTOOLS_SERVICE_NAME), so
  * the alarms must name it too: CloudWatch matches metrics by their exact dimension set.
  */
 export const METRICS_DIMENSIONS = { service: POWERTOOLS_SERVICE_NAME };
-/** Count, emitted once per run that finished (whatever it found). */
+/**
+ * Count 1 per run that completed (archived and published, whatever it found), emitted by the
+ * handler with only the default `service` dimension: the no-successful-audit alarm watches it.
+ */
 export const METRIC_AUDITS_SUCCEEDED = 'AuditsSucceeded';
 /** Failing findings of severity critical, per cluster (dimensions service + cluster). */
-export const METRIC_CRITICAL_FINDINGS = 'CriticalFindings';
+export const METRIC_CRITICAL_FINDINGS = METRIC.CriticalFindings;
 /**
  * What the schedule sends the function: an EventBridge Scheduler envelope, which the handler's
  * parseEvent treats as a scheduled run over every cluster (an on-demand event would be validated).
