@@ -7,6 +7,7 @@ import { collectAwsCluster, collectAwsNetwork, describeCluster } from './aws/col
 import { EksTokenProvider } from './aws/eks-token.js';
 import { settingsFor, type AuditorConfig, type ClusterConfig } from './config.js';
 import { createKubePort, type KubeAccess } from './kube/client.js';
+import { collectAccessReviews } from './kube/access-reviews.js';
 import { collectKube } from './kube/collect.js';
 import type { KubePort } from './kube/port.js';
 import type { AwsSnapshot, ClusterSnapshot, Collected } from './snapshot.js';
@@ -31,7 +32,10 @@ export interface CollectOptions {
   kubeAccess?: KubeAccess;
   /** Factories, for tests and the benchmark. */
   awsClients?: (region: string, roleArn?: string) => AwsClients;
-  kubePort?: (access: KubeAccess, config: AuditorConfig) => KubePort & { close?: () => Promise<void> };
+  kubePort?: (
+    access: KubeAccess,
+    config: AuditorConfig,
+  ) => KubePort & { close?: () => Promise<void> };
   now?: () => Date;
 }
 
@@ -129,6 +133,21 @@ export async function collectCluster(
     );
   }
 
+  const base = () => ({
+    schemaVersion: 1 as const,
+    cluster: {
+      name: cluster.name,
+      ...(region ? { region } : {}),
+      access: opts.kubeAccess
+        ? ('demo' as const)
+        : opts.kubeconfig
+          ? ('kubeconfig' as const)
+          : ('eks-iam' as const),
+    },
+    collectedAt: started.toISOString(),
+    settings,
+    stats: { kubeListPages: 0, kubeGets: 0, awsCalls: 0, durationMs: 0 },
+  });
   const port = (opts.kubePort ?? ((a, c) => createKubePort(a, c.kubernetes)))(access!, config);
   let kube: ClusterSnapshot['kube'];
   let awsCluster: Awaited<ReturnType<typeof collectAwsCluster>> | undefined;
@@ -137,11 +156,21 @@ export async function collectCluster(
       collectKube(port, settings, config.kubernetes),
       clients ? collectAwsCluster(clients, cluster.name, settings) : Promise.resolve(undefined),
     ]);
+    assertReachable(kube, cluster.name);
+    const reviews = await collectAccessReviews(
+      port,
+      { ...base(), kube, aws },
+      {
+        enabled: config.kubernetes.accessReviews,
+        max: config.kubernetes.maxAccessReviews,
+        concurrency: config.kubernetes.secretConcurrency,
+      },
+    );
+    if (reviews) kube.accessReviews = reviews;
   } finally {
     // The port holds a connection pool to this cluster's API server; nothing else uses it.
     await port.close?.();
   }
-  assertReachable(kube, cluster.name);
   if (clients && awsCluster) {
     Object.assign(aws, awsCluster);
     const profiles =
@@ -151,19 +180,13 @@ export async function collectCluster(
   }
 
   return {
-    schemaVersion: 1,
-    cluster: {
-      name: cluster.name,
-      ...(region ? { region } : {}),
-      access: opts.kubeAccess ? 'demo' : opts.kubeconfig ? 'kubeconfig' : 'eks-iam',
-    },
-    collectedAt: started.toISOString(),
-    settings,
+    ...base(),
     kube,
     aws,
     stats: {
       kubeListPages: port.counters.listPages,
       kubeGets: port.counters.gets,
+      ...(port.counters.reviews ? { kubeAccessReviews: port.counters.reviews } : {}),
       awsCalls: clients?.calls.count ?? 0,
       durationMs: Math.round(performance.now() - startedMs),
     },

@@ -85,9 +85,19 @@ export const auditorConfigSchema = z
         secretConcurrency: z.number().int().min(1).max(64).default(16),
         /** Per-request timeout. */
         requestTimeoutMs: z.number().int().min(100).max(120000).default(15000),
+        /** Confirm the RBAC checks' verdicts with SubjectAccessReviews when the auditor may. */
+        accessReviews: z.boolean().default(true),
+        /** Skip the confirmation above this many reviews (one per ServiceAccount and rule). */
+        maxAccessReviews: z.number().int().min(0).max(10000).default(300),
       })
       .strict()
-      .default({ pageSize: 500, secretConcurrency: 16, requestTimeoutMs: 15000 }),
+      .default({
+        pageSize: 500,
+        secretConcurrency: 16,
+        requestTimeoutMs: 15000,
+        accessReviews: true,
+        maxAccessReviews: 300,
+      }),
     /** Clusters audited at once. */
     clusterConcurrency: z.number().int().min(1).max(16).default(4),
   })

@@ -525,6 +525,8 @@ export interface AwsSnapshot {
 export interface CollectionStats {
   kubeListPages: number;
   kubeGets: number;
+  /** SubjectAccessReviews asked, when the RBAC confirmation ran. */
+  kubeAccessReviews?: number;
   awsCalls: number;
   durationMs: number;
 }

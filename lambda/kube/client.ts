@@ -15,6 +15,7 @@ import { delimiter, join } from 'node:path';
 import {
   ApiException,
   AppsV1Api,
+  AuthorizationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   DiscoveryV1Api,
@@ -30,7 +31,14 @@ import {
 } from '@kubernetes/client-node';
 import { ConfigError, type KubernetesOptions } from '../config.js';
 import type { Raw } from './convert.js';
-import { KubeApiError, type KubeKindSpec, type KubePort, type ListPage } from './port.js';
+import {
+  KubeApiError,
+  type AccessReviewAnswer,
+  type AccessReviewRequest,
+  type KubeKindSpec,
+  type KubePort,
+  type ListPage,
+} from './port.js';
 
 export type KubeAccess =
   | {
@@ -233,6 +241,7 @@ interface Apis {
   rbac: RbacAuthorizationV1Api;
   discovery: DiscoveryV1Api;
   custom: CustomObjectsApi;
+  authz: AuthorizationV1Api;
 }
 
 type ListParams = { limit: number; _continue?: string };
@@ -260,7 +269,7 @@ const BUILTIN_LISTERS: Record<string, Lister> = {
 
 /** What one request left behind for the caller: the parsed body, or what went wrong. */
 interface Exchange {
-  verb: 'list' | 'get';
+  verb: 'list' | 'get' | 'create';
   path: string;
   json?: Raw;
   errorText?: string;
@@ -288,16 +297,17 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     rbac: new RbacAuthorizationV1Api(configuration),
     discovery: new DiscoveryV1Api(configuration),
     custom: new CustomObjectsApi(configuration),
+    authz: new AuthorizationV1Api(configuration),
   };
   // KubeConfig builds a new connection pool (TLS handshake) for every request; the first one is
   // kept and reused, so a thousand secret GETs share a few connections.
   let dispatcher: unknown;
-  const counters = { listPages: 0, gets: 0 };
+  const counters = { listPages: 0, gets: 0, reviews: 0 };
 
   const fail = (x: Exchange, status: number | undefined, code: string, detail: string) => {
     const hint = hintFor(code, x.verb, x.path, timeoutMs);
     return new KubeApiError(
-      `Kubernetes API of cluster ${access.clusterName}: GET ${x.path} failed: ${
+      `Kubernetes API of cluster ${access.clusterName}: ${x.verb === 'create' ? 'POST' : 'GET'} ${x.path} failed: ${
         status ? `HTTP ${status} ` : ''
       }${code}${detail ? ` (${detail})` : ''}${hint ? `; ${hint}` : ''}`,
       status,
@@ -466,6 +476,44 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
         if (err instanceof KubeApiError && err.status === 404) return null;
         throw err;
       }
+    },
+
+    async reviewAccess(request: AccessReviewRequest): Promise<AccessReviewAnswer> {
+      counters.reviews += 1;
+      const body = await call('create', '/apis/authorization.k8s.io/v1/subjectaccessreviews', (o) =>
+        apis.authz.createSubjectAccessReview(
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SubjectAccessReview',
+              spec: {
+                user: request.user,
+                groups: request.groups,
+                resourceAttributes: {
+                  verb: request.verb,
+                  group: request.group,
+                  resource: request.resource,
+                  ...(request.subresource ? { subresource: request.subresource } : {}),
+                  ...(request.namespace ? { namespace: request.namespace } : {}),
+                  ...(request.name ? { name: request.name } : {}),
+                },
+              },
+            },
+          },
+          o,
+        ),
+      );
+      const status = body.status ?? {};
+      return {
+        allowed: status.allowed === true,
+        ...(status.denied === true ? { denied: true } : {}),
+        ...(typeof status.reason === 'string' && status.reason
+          ? { reason: sanitize(status.reason) }
+          : {}),
+        ...(typeof status.evaluationError === 'string' && status.evaluationError
+          ? { evaluationError: sanitize(status.evaluationError) }
+          : {}),
+      };
     },
 
     async close() {

@@ -45,6 +45,25 @@ export class KubeApiError extends Error {
   }
 }
 
+/** A SubjectAccessReview question: may this user (with these groups) do this? */
+export interface AccessReviewRequest {
+  user: string;
+  groups: string[];
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface AccessReviewAnswer {
+  allowed: boolean;
+  denied?: boolean;
+  reason?: string;
+  evaluationError?: string;
+}
+
 export interface KubePort {
   /** One page of a cluster-wide list (all namespaces for namespaced kinds). */
   listPage(
@@ -53,6 +72,11 @@ export interface KubePort {
   ): Promise<ListPage>;
   /** One Secret by name; null when it does not exist. The raw object must go straight to convertSecret. */
   getSecret(namespace: string, name: string): Promise<Raw | null>;
-  /** Requests made so far (list pages, GETs), for stats and the benchmark. */
-  readonly counters: { listPages: number; gets: number };
+  /**
+   * Asks the API server's authorizer (SubjectAccessReview). Optional: ports that cannot ask leave
+   * it out and the RBAC checks keep their static verdicts alone.
+   */
+  reviewAccess?(request: AccessReviewRequest): Promise<AccessReviewAnswer>;
+  /** Requests made so far (list pages, GETs, access reviews), for stats and the benchmark. */
+  readonly counters: { listPages: number; gets: number; reviews?: number };
 }

@@ -54,6 +54,15 @@ describe('fixture clusters audited end to end', () => {
     expect(failing(c).every((f) => f.resource.namespace === 'golang')).toBe(true);
   });
 
+  it('finds exactly the missing 5005 rule on the EC2 node group in the mixed EC2 + Fargate cluster', async () => {
+    const c = await audit('mixed-ec2-fargate');
+    const fails = failing(c);
+    expect(fails).toHaveLength(1);
+    expect(fails[0]).toMatchObject({ status: 'FAIL', checkId: 'mixed-cluster-node-sg' });
+    expect(fails[0]!.message).toContain('5005');
+    expect(fails[0]!.remediation).toContain('aws ec2 authorize-security-group-ingress');
+  });
+
   it('collects every object when lists need many pages, with the same findings as one page', async () => {
     let server: TestApiServer | undefined;
     const paged = await audit('field-report', {

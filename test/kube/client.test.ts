@@ -173,7 +173,7 @@ describe('Kubernetes client adapter (client-node against the test API server)', 
         { limit: '1' },
         { limit: '1', continue: first.continue },
       ]);
-      expect(p.counters).toEqual({ listPages: 2, gets: 0 });
+      expect(p.counters).toEqual({ listPages: 2, gets: 0, reviews: 0 });
     });
 
     it('lists CRDs through CustomObjectsApi at the version asked for', async () => {
@@ -196,7 +196,7 @@ describe('Kubernetes client adapter (client-node against the test API server)', 
       const secret = await p.getSecret('datadog', 'datadog-secrets');
       expect(secret.data.token).toBe(Buffer.from('tok').toString('base64'));
       expect(await p.getSecret('golang', 'go-secrets')).toBeNull();
-      expect(p.counters).toEqual({ listPages: 0, gets: 2 });
+      expect(p.counters).toEqual({ listPages: 0, gets: 2, reviews: 0 });
       expect(server.requests.map((r) => `${r.path} ${r.status}`)).toEqual([
         '/api/v1/namespaces/datadog/secrets/datadog-secrets 200',
         '/api/v1/namespaces/golang/secrets/go-secrets 404',

@@ -12,7 +12,11 @@ import { collectCluster } from '../../lambda/collect.js';
 import { parseConfig, type AuditorConfig } from '../../lambda/config.js';
 import type { AuditReport } from '../../lambda/report/types.js';
 import { loadAwsFixture, mockAwsFromFixture } from './aws-fixture.js';
-import { startTestApiServer, type TestApiServer } from './kube-api-server.js';
+import {
+  startTestApiServer,
+  type TestApiServer,
+  type TestApiServerOptions,
+} from './kube-api-server.js';
 import { DEFAULT_COLLECTED_AT, FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
 
 export interface DemoOptions {
@@ -22,6 +26,8 @@ export interface DemoOptions {
   /** Config fields to merge (token secret, overrides); clusters are set by the demo. */
   config?: Partial<AuditorConfig>;
   checks?: readonly Check[];
+  /** Test API server options beyond the fixture's manifests (access review answers, CRDs). */
+  server?: Omit<TestApiServerOptions, 'manifests'>;
   /** Called with the running server before the audit, e.g. to inject faults. */
   beforeAudit?: (server: TestApiServer) => void | Promise<void>;
 }
@@ -33,7 +39,7 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
   // the demo audits it at that moment so time-based checks judge it as the fixture intends.
   const now = opts.now ?? (() => new Date(DEFAULT_COLLECTED_AT));
   const awsFixture = loadAwsFixture(dir);
-  const server = await startTestApiServer({ manifests: loadManifests(dir) });
+  const server = await startTestApiServer({ ...opts.server, manifests: loadManifests(dir) });
   // Mocked calls skip the SDK middleware that counts them, so the mock counts into the clients' counter.
   const awsCalls = { count: 0 };
   const aws = mockAwsFromFixture(awsFixture, { counter: awsCalls });

@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type * as X509 from '@peculiar/x509';
 import { stringify } from 'yaml';
-import type { Raw } from '../../lambda/kube/convert.js';
+import { convertRole, convertRoleBinding, type Raw } from '../../lambda/kube/convert.js';
+import { RbacIndex } from '../../lambda/rbac/evaluator.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -76,7 +77,14 @@ export interface TestApiServerOptions {
   crds?: string[];
   /** Serve a certificate from a different CA than `caPem` (TLS failure tests). */
   certFromOtherCa?: boolean;
+  /**
+   * How SubjectAccessReviews are answered: `rbac` (default) evaluates the served RBAC objects,
+   * `forbidden` refuses to create them (an auditor without that permission), or a function.
+   */
+  accessReviews?: 'rbac' | 'forbidden' | ((spec: Raw) => { allowed: boolean; reason?: string });
 }
+
+export const SUBJECT_ACCESS_REVIEWS_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
 
 export interface TestApiServer {
   url: string;
@@ -655,7 +663,10 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
       return;
     }
 
-    const reply = route(method, path, query);
+    const reply =
+      method === 'POST' && path === SUBJECT_ACCESS_REVIEWS_PATH
+        ? reviewReply(await readJson(req))
+        : route(method, path, query);
     if (fault?.padBytes && reply.status === 200) pad(reply, fault.padBytes);
     if (fault?.headers) reply.headers = { ...reply.headers, ...fault.headers };
     if (fault?.truncate) {
@@ -673,6 +684,61 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     }
     record(reply.status);
     send(res, reply);
+  }
+
+  let rbac: RbacIndex | undefined;
+  function reviewReply(body: Raw): Reply {
+    const mode = opts.accessReviews ?? 'rbac';
+    if (mode === 'forbidden') {
+      return {
+        status: 403,
+        body: statusBody(
+          403,
+          'subjectaccessreviews.authorization.k8s.io is forbidden',
+          'Forbidden',
+        ),
+      };
+    }
+    const spec = body?.spec ?? {};
+    let answer: { allowed: boolean; reason?: string };
+    if (typeof mode === 'function') answer = mode(spec);
+    else {
+      const user = String(spec.user ?? '');
+      const m = user.match(/^system:serviceaccount:([^:]+):(.+)$/);
+      const attrs = spec.resourceAttributes ?? {};
+      rbac ??= new RbacIndex({
+        clusterRoles: opts.manifests
+          .filter((d) => d?.kind === 'ClusterRole')
+          .map((d) => convertRole('ClusterRole', d)),
+        roles: opts.manifests.filter((d) => d?.kind === 'Role').map((d) => convertRole('Role', d)),
+        clusterRoleBindings: opts.manifests
+          .filter((d) => d?.kind === 'ClusterRoleBinding')
+          .map((d) => convertRoleBinding('ClusterRoleBinding', d)),
+        roleBindings: opts.manifests
+          .filter((d) => d?.kind === 'RoleBinding')
+          .map((d) => convertRoleBinding('RoleBinding', d)),
+      });
+      const allowed = m
+        ? rbac.permissionsOf({ namespace: m[1]!, name: m[2]! }).allows({
+            verb: String(attrs.verb ?? ''),
+            group: String(attrs.group ?? ''),
+            resource: String(attrs.resource ?? ''),
+            ...(attrs.subresource ? { subresource: String(attrs.subresource) } : {}),
+            ...(attrs.namespace ? { namespace: String(attrs.namespace) } : {}),
+            ...(attrs.name ? { name: String(attrs.name) } : {}),
+          })
+        : false;
+      answer = { allowed, ...(allowed ? { reason: 'RBAC: allowed by the served bindings' } : {}) };
+    }
+    return {
+      status: 201,
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec,
+        status: answer,
+      },
+    };
   }
 
   function pad(reply: Reply, bytes: number): void {
@@ -932,4 +998,14 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
       });
     },
   };
+}
+
+async function readJson(req: IncomingMessage): Promise<Raw> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return {};
+  }
 }
