@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
+import { ConfigError } from '../lambda/config.js';
 import { AUDITOR_APP_CONTEXT, AuditorStack } from './auditor-stack.js';
 import { DEFAULT_CONFIG_FILE, loadDeploymentConfig } from './config.js';
 
@@ -8,16 +9,23 @@ import { DEFAULT_CONFIG_FILE, loadDeploymentConfig } from './config.js';
 const app = new App({ context: AUDITOR_APP_CONTEXT });
 const configFile =
   (app.node.tryGetContext('configFile') as string | undefined) ?? DEFAULT_CONFIG_FILE;
-const config = loadDeploymentConfig(configFile);
 
-new AuditorStack(app, config.deploy.stackName, {
-  config,
-  description: 'eks-datadog-auditor: scheduled read-only audit of Datadog on EKS Fargate',
-  env: {
-    account: process.env.CDK_DEFAULT_ACCOUNT,
-    region: config.region ?? process.env.CDK_DEFAULT_REGION,
-  },
-});
+try {
+  const config = loadDeploymentConfig(configFile);
+  new AuditorStack(app, config.deploy.stackName, {
+    config,
+    description: 'eks-datadog-auditor: scheduled read-only audit of Datadog on EKS Fargate',
+    env: {
+      account: process.env.CDK_DEFAULT_ACCOUNT,
+      region: config.region ?? process.env.CDK_DEFAULT_REGION,
+    },
+  });
+} catch (err) {
+  // The message names the file and the field; a stack trace would only bury it.
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
 
 // cdk-nag 3 runs as a synthesis validation plugin: any unacknowledged finding fails synth.
 // (cdk-nag is CommonJS; Node's ESM loader does not see its re-exports as named exports.)
