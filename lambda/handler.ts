@@ -435,6 +435,7 @@ async function run(
     warnings,
   };
   if (dryRun) result.report = inlineReport(report, drifts);
+  else deps.metrics.recordRunSucceeded();
   logger.info('run finished', { published, clusters: summaries.length });
   return result;
 }

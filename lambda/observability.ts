@@ -30,6 +30,11 @@ export const METRIC = {
   AuditErrors: 'AuditErrors',
   /** Failing findings of severity critical. */
   CriticalFindings: 'CriticalFindings',
+  /**
+   * 1 per run that archived and published (whatever it found), with only the `service`
+   * dimension: the stack's no-successful-audit alarm watches it.
+   */
+  AuditsSucceeded: 'AuditsSucceeded',
 } as const;
 
 /** The logger the handler uses: the audit's logger plus keys that ride on every line. */
@@ -41,6 +46,8 @@ export interface HandlerLogger extends AuditLogger {
 export interface AuditMetrics {
   /** Emits the per-cluster metrics at once (one EMF document per dimension set). */
   recordCluster(report: ClusterReport, drift: Drift | undefined): void;
+  /** Counts a run that archived and published; not for dry runs. */
+  recordRunSucceeded(): void;
   /** Flushes anything still buffered; call before the invocation returns or throws. */
   flush(): void;
 }
@@ -117,6 +124,11 @@ export function auditMetrics(metrics: Metrics = createPowertoolsMetrics()): Audi
         metrics.addMetric(METRIC.FindingsBySeverity, MetricUnit.Count, counts[severity]);
         metrics.publishStoredMetrics();
       }
+    },
+    recordRunSucceeded() {
+      // Default dimensions only (service): one series for the whole function.
+      metrics.addMetric(METRIC.AuditsSucceeded, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
     },
     flush() {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

@@ -176,6 +176,7 @@ describe('handler: scheduled runs', () => {
     expect(h.bucket.json(latestKey('golang-cluster')).runId).toBe(RUN1);
     expect(h.metrics.clusters.map((c) => c.name)).toEqual(['golang-cluster', 'payments']);
     expect(h.metrics.flushes).toBe(1);
+    expect(h.metrics.succeeded).toBe(1);
   });
 
   it('publishes a drift run with the subject, attributes and both message forms', async () => {
@@ -280,6 +281,8 @@ describe('handler: scheduled runs', () => {
       expect.objectContaining({ level: 'error', message: 'publish failed' }),
     );
     expect(h.metrics.flushes).toBe(1);
+    // A run that could not deliver is not a success: the 26-hour alarm must see it.
+    expect(h.metrics.succeeded).toBe(0);
   });
 
   it('records a newer run that won latest.json in the summary instead of overwriting it', async () => {
@@ -350,7 +353,9 @@ describe('handler: on-demand runs', () => {
   it('names the invoked function in the re-run instructions', async () => {
     const h = harness();
     await h.handler({ clusters: ['golang-cluster'] }, { functionName: 'auditor-prod' });
-    const email = JSON.parse(h.snsMock.commandCalls(PublishCommand)[0]!.args[0].input.Message!).email;
+    const email = JSON.parse(
+      h.snsMock.commandCalls(PublishCommand)[0]!.args[0].input.Message!,
+    ).email;
     expect(email).toContain('aws lambda invoke --function-name auditor-prod \\');
     expect(email).toContain('Lambda console: function auditor-prod, Test tab');
   });
@@ -395,6 +400,8 @@ describe('handler: on-demand runs', () => {
     expect(cluster.findings.filter((f) => f.status === 'PASS')).toHaveLength(2);
     expect(cluster.drift).toMatchObject({ firstRun: false, new: [], resolved: [] });
     expect(h.metrics.clusters).toHaveLength(2);
+    // Only the first, real run counts for the no-successful-audit alarm.
+    expect(h.metrics.succeeded).toBe(1);
   });
 });
 

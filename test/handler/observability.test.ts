@@ -61,6 +61,18 @@ describe('auditMetrics', () => {
     ]);
   });
 
+  it('counts a successful run under the service dimension alone, as the no-successful-audit alarm watches it', () => {
+    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+    const lines = capture(metrics);
+    const m = auditMetrics(metrics);
+    m.recordCluster(clusterReport(fieldReportFindings()), undefined);
+    m.recordRunSucceeded();
+    const doc = lines.map((l) => JSON.parse(l)).find((d) => 'AuditsSucceeded' in d);
+    expect(doc).toMatchObject({ service: SERVICE_NAME, AuditsSucceeded: 1 });
+    expect(doc.cluster).toBeUndefined();
+    expect(doc._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+  });
+
   it('counts no new findings without drift and flushes nothing when nothing is stored', () => {
     const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
     const lines = capture(metrics);

@@ -53,10 +53,15 @@ export function recordingLogger(): HandlerLogger & { records: LogRecord[] } {
 export function recordingMetrics(): AuditMetrics & {
   clusters: { name: string; drift: Drift | undefined }[];
   flushes: number;
+  succeeded: number;
 } {
   const recorded = {
     clusters: [] as { name: string; drift: Drift | undefined }[],
     flushes: 0,
+    succeeded: 0,
+    recordRunSucceeded() {
+      recorded.succeeded += 1;
+    },
     recordCluster(report: ClusterReport, drift: Drift | undefined) {
       recorded.clusters.push({ name: report.name, drift });
     },
