@@ -100,6 +100,11 @@ export const auditorConfigSchema = z
       }),
     /** Clusters audited at once. */
     clusterConcurrency: z.number().int().min(1).max(16).default(4),
+    /**
+     * The CDK stack's deployment settings (schedule, emails, VPC), validated by
+     * infra/config.ts. Accepted here so the CLI reads the same auditor.config.json.
+     */
+    deploy: z.unknown().optional(),
   })
   .strict();
 

@@ -167,6 +167,14 @@ describe('eks-datadog-auditor usage', () => {
     expect(run.stderr).toMatch(/is not valid JSON/);
   });
 
+  it('reads the same auditor.config.json as the CDK stack, deploy section included', async () => {
+    const example = new URL('../../auditor.config.example.json', import.meta.url).pathname;
+    const run = await cli('audit', '--config', example, '--cluster', 'nonexistent-cluster');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Cluster "nonexistent-cluster" is not in');
+    expect(run.stderr).not.toContain('deploy');
+  });
+
   it('rejects a --cluster that the config file does not list', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'auditor-'));
     const file = join(dir, 'auditor.config.json');
