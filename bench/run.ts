@@ -7,7 +7,7 @@
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
  *                    [--page-size N] [--skip-baseline] [--skip-bundle]
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -54,13 +54,9 @@ interface ServerHandle {
 }
 
 async function startServer(n: number, latencyMs: number): Promise<ServerHandle> {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    tsx,
-    ['bench/server-child.ts', String(n), String(latencyMs), work],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  const child = spawn(tsx, ['bench/server-child.ts', String(n), String(latencyMs), work], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const queue: ((line: string) => void)[] = [];
   lines.on('line', (line) => queue.shift()?.(line));

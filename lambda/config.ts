@@ -110,6 +110,8 @@ export const auditorConfigSchema = z
 
 export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
 export type AuditorConfig = z.infer<typeof auditorConfigSchema>;
+/** What a config file may say: the same shape with defaults still to be filled in. */
+export type AuditorConfigInput = z.input<typeof auditorConfigSchema>;
 export type KubernetesOptions = AuditorConfig['kubernetes'];
 
 export class ConfigError extends Error {

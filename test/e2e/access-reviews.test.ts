@@ -61,16 +61,7 @@ describe('SubjectAccessReview confirmation', () => {
       let server: TestApiServer | undefined;
       const report = await runDemoAudit({
         fixture: 'healthy',
-        config: {
-          kubernetes: {
-            pageSize: 500,
-            secretConcurrency: 16,
-            requestTimeoutMs: 15000,
-            accessReviews: true,
-            maxAccessReviews: 300,
-            ...kubernetes,
-          },
-        },
+        config: { kubernetes },
         beforeAudit: (s) => void (server = s),
       });
       expect(report.clusters[0]!.status).toBe('PASS');

@@ -18,6 +18,8 @@ export const OPTIONS: KubernetesOptions = {
   pageSize: 500,
   secretConcurrency: 4,
   requestTimeoutMs: 5000,
+  accessReviews: true,
+  maxAccessReviews: 300,
 };
 
 /** Retries without real waiting, for tests that are about what is retried, not when. */

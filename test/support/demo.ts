@@ -9,7 +9,7 @@ import { createAwsClients } from '../../lambda/aws/clients.js';
 import { CHECKS } from '../../lambda/checks/index.js';
 import type { Check } from '../../lambda/checks/check.js';
 import { collectCluster } from '../../lambda/collect.js';
-import { parseConfig, type AuditorConfig } from '../../lambda/config.js';
+import { parseConfig, type AuditorConfigInput } from '../../lambda/config.js';
 import type { AuditReport } from '../../lambda/report/types.js';
 import { loadAwsFixture, mockAwsFromFixture } from './aws-fixture.js';
 import {
@@ -24,7 +24,7 @@ export interface DemoOptions {
   progress?: (text: string) => void;
   now?: () => Date;
   /** Config fields to merge (token secret, overrides); clusters are set by the demo. */
-  config?: Partial<AuditorConfig>;
+  config?: Partial<AuditorConfigInput>;
   checks?: readonly Check[];
   /** Test API server options beyond the fixture's manifests (access review answers, CRDs). */
   server?: Omit<TestApiServerOptions, 'manifests'>;
