@@ -117,14 +117,15 @@ function renderCluster(
   const sevW = 8;
   const statW = 6;
   const fixed = INDENT.length + marker + sevW + 1 + statW + 1;
-  const available = width - fixed - 2;
-  const checkW = clamp(Math.max(5, ...checks.map(displayWidth)), 5, Math.floor(available * 0.25));
-  const resW = clamp(
-    Math.max(8, ...labels.map(displayWidth)),
-    8,
-    Math.max(8, available - checkW - MIN_MESSAGE),
+  const checkW = clamp(
+    Math.max(5, ...checks.map(displayWidth)),
+    5,
+    Math.floor((width - fixed) * 0.4),
   );
-  const msgW = Math.max(MIN_MESSAGE, width - fixed - resW - 1 - checkW - 1);
+  const resW = Math.max(8, width - fixed - checkW - 1);
+  // Message and fix get the full width under the finding's first line: they are the long parts.
+  const pad = ' '.repeat(fixed);
+  const textW = Math.max(MIN_MESSAGE, width - fixed);
 
   lines.push(
     INDENT +
@@ -132,17 +133,15 @@ function renderCluster(
       [
         padToWidth('SEVERITY', sevW),
         padToWidth('STATUS', statW),
-        padToWidth('RESOURCE', resW),
         padToWidth('CHECK', checkW),
-        'MESSAGE',
+        'RESOURCE',
       ].join(' '),
   );
 
   rows.forEach((f, i) => {
-    const resCell = wrapWords(labels[i]!, resW);
     const checkCell = wrapWords(checks[i]!, checkW);
-    const msgCell = wrapWords(singleLine(f.message), msgW);
-    const height = Math.max(resCell.length, checkCell.length, msgCell.length);
+    const resCell = wrapWords(labels[i]!, resW);
+    const height = Math.max(resCell.length, checkCell.length);
     for (let line = 0; line < height; line++) {
       const first = line === 0;
       const mark = drift ? (first && newIds.has(f.id) ? '+ ' : '  ') : '';
@@ -156,19 +155,13 @@ function renderCluster(
         (
           INDENT +
           mark +
-          [
-            sev,
-            stat,
-            padToWidth(resCell[line] ?? '', resW),
-            padToWidth(checkCell[line] ?? '', checkW),
-            msgCell[line] ?? '',
-          ].join(' ')
+          [sev, stat, padToWidth(checkCell[line] ?? '', checkW), resCell[line] ?? ''].join(' ')
         ).trimEnd(),
       );
     }
+    for (const l of wrapWords(singleLine(f.message), textW)) lines.push(`${pad}${l}`.trimEnd());
     if (isFailing(f) && f.remediation.trim()) {
-      const pad = ' '.repeat(INDENT.length + marker + sevW + 1 + statW + 1);
-      const fix = wrapParagraphs(f.remediation, width - pad.length - 5);
+      const fix = wrapParagraphs(f.remediation, textW - 5);
       fix.forEach((l, n) =>
         lines.push(`${pad}${n === 0 ? paint(SGR.dim, 'fix:') : '    '} ${l}`.trimEnd()),
       );

@@ -52,8 +52,9 @@ describe('renderTable', () => {
 
   it('lists failing findings by severity with their fix, and hides but counts PASS rows', () => {
     const out = renderTable(report);
-    const critical = out.indexOf('critical FAIL   golang/Pod/golang-app');
-    const high = out.indexOf('high     FAIL   ClusterRole/datadog-agent');
+    // One line per finding: severity, status, check, resource; then message and fix at full width.
+    const critical = out.search(/critical FAIL {3}\S+ +golang\/Pod\/golang-app/);
+    const high = out.search(/high {5}FAIL {3}\S+ +ClusterRole\/datadog-agent/);
     expect(critical).toBeGreaterThan(0);
     expect(high).toBeGreaterThan(critical);
     expect(out).toContain('fix: In the golang-app Deployment');
@@ -66,7 +67,7 @@ describe('renderTable', () => {
 
   it('lists PASS rows after the failing ones when asked', () => {
     const out = renderTable(report, { showPass: true });
-    expect(out.indexOf('PASS   datadog/Pod/datadog-cluster-agent-6d9f')).toBeGreaterThan(
+    expect(out.search(/PASS {3}\S+ +datadog\/Pod\/datadog-cluster-agent-6d9f/)).toBeGreaterThan(
       out.indexOf('ClusterRole/datadog-agent'),
     );
   });
