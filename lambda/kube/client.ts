@@ -1,34 +1,22 @@
 /**
  * The adapter over @kubernetes/client-node: the only file that imports it. It builds a
- * KubeConfig (EKS endpoint + CA + IAM token, or a kubeconfig file), calls the generated APIs and
- * turns every failure into a KubeApiError whose message names the cluster, the path and the status.
+ * KubeConfig (EKS endpoint + CA + IAM token, or a kubeconfig file), sends the few requests the
+ * auditor makes through client-node's transport and turns every failure into a KubeApiError whose
+ * message names the cluster, the path and the status.
  *
- * Responses are parsed with JSON.parse in a per-request middleware and handed on as plain JSON;
- * the generated deserializer only sees `{}`. client-node's ObjectSerializer walks every field of
- * every model and copies each object: for a 10,000-pod list it added about 260 ms on top of the
- * 110 ms JSON.parse, tripling the client-side cost (measured on Node 22).
+ * Responses are parsed with JSON.parse and handed on as plain JSON, never through client-node's
+ * ObjectSerializer, which walks every field of every model and copies each object: for a
+ * 10,000-pod list it added about 260 ms on top of the 110 ms JSON.parse (measured on Node 22).
  * convert.ts reads plain JSON and client-node models alike.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import {
-  ApiException,
-  AppsV1Api,
-  AuthorizationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  KubeConfig,
-  Observable,
-  RbacAuthorizationV1Api,
-  ResponseContext,
-  ServerConfiguration,
-  createConfiguration,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type RequestContext,
-} from '@kubernetes/client-node';
+// Deep imports: the package index also loads watch/exec/attach/port-forward and every generated
+// API class with its models, none of which the auditor uses (see `call` below).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
 import { ConfigError, type KubernetesOptions } from '../config.js';
 import type { Raw } from './convert.js';
 import {
@@ -235,70 +223,37 @@ function retryAfterSeconds(value: string | undefined): number | undefined {
 // The port
 // ---------------------------------------------------------------------------------------------
 
-interface Apis {
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  rbac: RbacAuthorizationV1Api;
-  discovery: DiscoveryV1Api;
-  custom: CustomObjectsApi;
-  authz: AuthorizationV1Api;
-}
-
-type ListParams = { limit: number; _continue?: string };
-type Lister = (apis: Apis, p: ListParams, o: ConfigurationOptions) => Promise<unknown>;
-
-/** Built-in kinds through their generated APIs, keyed `group/resource` (served at v1). */
-const BUILTIN_LISTERS: Record<string, Lister> = {
-  '/namespaces': (a, p, o) => a.core.listNamespace(p, o),
-  '/nodes': (a, p, o) => a.core.listNode(p, o),
-  '/pods': (a, p, o) => a.core.listPodForAllNamespaces(p, o),
-  '/services': (a, p, o) => a.core.listServiceForAllNamespaces(p, o),
-  '/serviceaccounts': (a, p, o) => a.core.listServiceAccountForAllNamespaces(p, o),
-  '/endpoints': (a, p, o) => a.core.listEndpointsForAllNamespaces(p, o),
-  'apps/deployments': (a, p, o) => a.apps.listDeploymentForAllNamespaces(p, o),
-  'apps/daemonsets': (a, p, o) => a.apps.listDaemonSetForAllNamespaces(p, o),
-  'apps/statefulsets': (a, p, o) => a.apps.listStatefulSetForAllNamespaces(p, o),
-  'discovery.k8s.io/endpointslices': (a, p, o) =>
-    a.discovery.listEndpointSliceForAllNamespaces(p, o),
-  'rbac.authorization.k8s.io/clusterroles': (a, p, o) => a.rbac.listClusterRole(p, o),
-  'rbac.authorization.k8s.io/clusterrolebindings': (a, p, o) => a.rbac.listClusterRoleBinding(p, o),
-  'rbac.authorization.k8s.io/roles': (a, p, o) => a.rbac.listRoleForAllNamespaces(p, o),
-  'rbac.authorization.k8s.io/rolebindings': (a, p, o) =>
-    a.rbac.listRoleBindingForAllNamespaces(p, o),
-};
-
 /** What one request left behind for the caller: the parsed body, or what went wrong. */
 interface Exchange {
   verb: 'list' | 'get' | 'create';
   path: string;
-  json?: Raw;
-  errorText?: string;
   headers?: Record<string, string>;
-  failure?: KubeApiError;
 }
 
-const EMPTY_BODY = {
-  text: async () => '{}',
-  binary: async () => Buffer.from('{}'),
-  stream: () => null,
-};
+/** The API path of a cluster-wide list: `/api/v1/pods`, `/apis/apps/v1/deployments`. */
+function listPath(kind: KubeKindSpec, version: string): string {
+  return `/${kind.group ? `apis/${kind.group}` : 'api'}/${version}/${kind.resource}`;
+}
+
+/** The text of a Status object's reason and message, sanitised; '' for anything else. */
+function statusDetail(text: string): string {
+  try {
+    const body = JSON.parse(text);
+    if (body?.kind === 'Status') {
+      const parts = [body.reason, body.message].filter((s) => typeof s === 'string' && s);
+      return sanitize([...new Set(parts)].join(': '));
+    }
+  } catch {
+    // Not a Status object: say nothing about the body rather than echo it.
+  }
+  return '';
+}
 
 export function createKubePort(access: KubeAccess, options: KubernetesOptions): ClosableKubePort {
   const kc = loadKubeConfig(access);
-  const cluster = kc.getCurrentCluster()!;
+  const server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
   const timeoutMs = options.requestTimeoutMs;
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
-  });
-  const apis: Apis = {
-    core: new CoreV1Api(configuration),
-    apps: new AppsV1Api(configuration),
-    rbac: new RbacAuthorizationV1Api(configuration),
-    discovery: new DiscoveryV1Api(configuration),
-    custom: new CustomObjectsApi(configuration),
-    authz: new AuthorizationV1Api(configuration),
-  };
+  const http = new IsomorphicFetchHttpLibrary();
   // KubeConfig builds a new connection pool (TLS handshake) for every request; the first one is
   // kept and reused, so a thousand secret GETs share a few connections.
   let dispatcher: unknown;
@@ -316,86 +271,8 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     );
   };
 
-  /** Per-request middleware: timeout, fresh token, shared pool, and our own JSON parsing. */
-  const middlewareFor = (x: Exchange): ObservableMiddleware => ({
-    pre: (ctx: RequestContext) =>
-      new Observable(
-        (async () => {
-          x.path = new URL(ctx.getUrl()).pathname;
-          if (access.kind === 'token') {
-            let token: string;
-            try {
-              token = await access.token();
-            } catch (err) {
-              // Not retried as a network error: without a token every request fails the same way.
-              x.failure = fail(
-                x,
-                undefined,
-                'Unauthorized',
-                `could not get a token: ${sanitize((err as Error)?.message ?? String(err))}`,
-              );
-              throw x.failure;
-            }
-            ctx.setHeaderParam('Authorization', `Bearer ${token}`);
-          }
-          // Started after the token is in hand: the budget is for the API server alone.
-          ctx.setSignal(AbortSignal.timeout(timeoutMs));
-          if (dispatcher) ctx.setDispatcher(dispatcher as never);
-          else dispatcher = ctx.getDispatcher();
-          return ctx;
-        })(),
-      ),
-    post: (rsp: ResponseContext) =>
-      new Observable(
-        (async () => {
-          x.headers = rsp.headers;
-          const text = await rsp.body.text();
-          const status = rsp.httpStatusCode;
-          if (status < 200 || status > 299) {
-            x.errorText = text;
-            return new ResponseContext(status, rsp.headers, {
-              ...EMPTY_BODY,
-              text: async () => text,
-            });
-          }
-          try {
-            x.json = JSON.parse(text);
-          } catch (err) {
-            x.failure = fail(x, status, 'BadResponse', `body is not JSON: ${(err as Error).name}`);
-            throw x.failure;
-          }
-          if (!x.json || typeof x.json !== 'object') {
-            x.failure = fail(x, status, 'BadResponse', 'body is not a JSON object');
-            throw x.failure;
-          }
-          // The generated code refuses bodies without a JSON content type; ours is parsed already.
-          return new ResponseContext(
-            status,
-            { ...rsp.headers, 'content-type': 'application/json' },
-            EMPTY_BODY,
-          );
-        })(),
-      ),
-  });
-
   const toKubeError = (x: Exchange, err: unknown): KubeApiError => {
-    if (x.failure) return x.failure;
     if (err instanceof KubeApiError) return err;
-    if (err instanceof ApiException) {
-      const status = err.code;
-      let detail = '';
-      try {
-        const body = JSON.parse(x.errorText ?? '');
-        if (body?.kind === 'Status') {
-          const parts = [body.reason, body.message].filter((s) => typeof s === 'string' && s);
-          detail = sanitize([...new Set(parts)].join(': '));
-        }
-      } catch {
-        // Not a Status object: say nothing about the body rather than echo it.
-      }
-      if (status === 401 && access.kind === 'token') access.onUnauthorized?.();
-      return fail(x, status, codeForStatus(status), detail);
-    }
     const chain = errorChain(err);
     if (chain.some((c) => c.name === 'TimeoutError' || c.name === 'AbortError')) {
       return fail(x, undefined, 'Timeout', `no response within ${timeoutMs} ms`);
@@ -409,19 +286,72 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     return fail(x, undefined, 'Network', sanitize(net?.code ?? net?.message ?? 'request failed'));
   };
 
+  /**
+   * One request. The URL is built here rather than by client-node's generated API classes: we use
+   * three URL shapes, and those classes (every endpoint of every group, their model serializer
+   * and its type map, evaluated at import) made up a third of the Lambda bundle. KubeConfig still
+   * does everything about credentials and TLS (client certificates, exec and OIDC users, the CA,
+   * proxies), and client-node's undici transport sends the request.
+   */
   async function call(
     verb: Exchange['verb'],
     path: string,
-    run: (o: ConfigurationOptions) => Promise<unknown>,
-  ) {
-    const x: Exchange = { verb, path };
+    query?: Record<string, string>,
+    body?: object,
+  ): Promise<Raw> {
+    const url = new URL(server + path);
+    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
+    const x: Exchange = { verb, path: url.pathname };
+    const ctx = new RequestContext(url.toString(), body ? HttpMethod.POST : HttpMethod.GET);
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (body) {
+      ctx.setHeaderParam('Content-Type', 'application/json');
+      ctx.setBody(JSON.stringify(body));
+    }
+    let status: number;
+    let text: string;
     try {
-      await run({ middleware: [middlewareFor(x)], middlewareMergeStrategy: 'append' });
+      await kc.applySecurityAuthentication(ctx);
+      if (access.kind === 'token') {
+        let token: string;
+        try {
+          token = await access.token();
+        } catch (err) {
+          // Not retried as a network error: without a token every request fails the same way.
+          throw fail(
+            x,
+            undefined,
+            'Unauthorized',
+            `could not get a token: ${sanitize((err as Error)?.message ?? String(err))}`,
+          );
+        }
+        ctx.setHeaderParam('Authorization', `Bearer ${token}`);
+      }
+      // Started after the token is in hand: the budget is for the API server alone.
+      ctx.setSignal(AbortSignal.timeout(timeoutMs));
+      if (dispatcher) ctx.setDispatcher(dispatcher as never);
+      else dispatcher = ctx.getDispatcher();
+      const rsp = await http.send(ctx).toPromise();
+      x.headers = rsp.headers;
+      status = rsp.httpStatusCode;
+      text = await rsp.body.text();
     } catch (err) {
       throw toKubeError(x, err);
     }
-    if (!x.json) throw fail(x, undefined, 'BadResponse', 'no body');
-    return x.json as Raw;
+    if (status < 200 || status > 299) {
+      if (status === 401 && access.kind === 'token') access.onUnauthorized?.();
+      throw fail(x, status, codeForStatus(status), statusDetail(text));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw fail(x, status, 'BadResponse', `body is not JSON: ${(err as Error).name}`);
+    }
+    if (!json || typeof json !== 'object') {
+      throw fail(x, status, 'BadResponse', 'body is not a JSON object');
+    }
+    return json as Raw;
   }
 
   return {
@@ -433,32 +363,12 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     ): Promise<ListPage> {
       const version = opts.version ?? kind.version;
       const apiVersion = kind.group ? `${kind.group}/${version}` : version;
-      const params: ListParams = {
-        limit: opts.limit,
-        ...(opts.continue ? { _continue: opts.continue } : {}),
-      };
-      const builtin = BUILTIN_LISTERS[`${kind.group}/${kind.resource}`];
-      let run: (o: ConfigurationOptions) => Promise<unknown>;
-      if (builtin && version === 'v1') run = (o) => builtin(apis, params, o);
-      else if (kind.group) {
-        const base = { group: kind.group, version, ...params };
-        run = kind.namespaced
-          ? (o) =>
-              apis.custom.listCustomObjectForAllNamespaces(
-                { ...base, resourcePlural: kind.resource },
-                o,
-              )
-          : (o) => apis.custom.listClusterCustomObject({ ...base, plural: kind.resource }, o);
-      } else {
-        throw new Error(`no lister for core resource ${kind.resource} at ${version}`);
-      }
       counters.listPages += 1;
-      const body = await call(
-        'list',
-        `/${kind.group ? `apis/${apiVersion}` : 'api/v1'}/${kind.resource}`,
-        run,
-      );
-      const cont = body.metadata?.continue ?? body.metadata?._continue;
+      const body = await call('list', listPath(kind, version), {
+        limit: String(opts.limit),
+        ...(opts.continue ? { continue: opts.continue } : {}),
+      });
+      const cont = body.metadata?.continue;
       return {
         items: Array.isArray(body.items) ? body.items : [],
         ...(cont ? { continue: String(cont) } : {}),
@@ -469,8 +379,9 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     async getSecret(namespace: string, name: string): Promise<Raw | null> {
       counters.gets += 1;
       try {
-        return await call('get', `/api/v1/namespaces/${namespace}/secrets/${name}`, (o) =>
-          apis.core.readNamespacedSecret({ namespace, name }, o),
+        return await call(
+          'get',
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
         );
       } catch (err) {
         if (err instanceof KubeApiError && err.status === 404) return null;
@@ -480,28 +391,26 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
 
     async reviewAccess(request: AccessReviewRequest): Promise<AccessReviewAnswer> {
       counters.reviews += 1;
-      const body = await call('create', '/apis/authorization.k8s.io/v1/subjectaccessreviews', (o) =>
-        apis.authz.createSubjectAccessReview(
-          {
-            body: {
-              apiVersion: 'authorization.k8s.io/v1',
-              kind: 'SubjectAccessReview',
-              spec: {
-                user: request.user,
-                groups: request.groups,
-                resourceAttributes: {
-                  verb: request.verb,
-                  group: request.group,
-                  resource: request.resource,
-                  ...(request.subresource ? { subresource: request.subresource } : {}),
-                  ...(request.namespace ? { namespace: request.namespace } : {}),
-                  ...(request.name ? { name: request.name } : {}),
-                },
-              },
+      const body = await call(
+        'create',
+        '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        undefined,
+        {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: request.user,
+            groups: request.groups,
+            resourceAttributes: {
+              verb: request.verb,
+              group: request.group,
+              resource: request.resource,
+              ...(request.subresource ? { subresource: request.subresource } : {}),
+              ...(request.namespace ? { namespace: request.namespace } : {}),
+              ...(request.name ? { name: request.name } : {}),
             },
           },
-          o,
-        ),
+        },
       );
       const status = body.status ?? {};
       return {

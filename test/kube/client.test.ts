@@ -1,5 +1,5 @@
 /**
- * The client-node adapter against the local API server: real TLS, real HTTP, real generated APIs.
+ * The client-node adapter against the local API server: real TLS, real HTTP, client-node's KubeConfig and transport.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,7 +162,7 @@ describe('Kubernetes client adapter (client-node against the test API server)', 
   });
 
   describe('lists and gets', () => {
-    it('passes limit and continue through the generated API and returns the next token', async () => {
+    it('passes limit and continue as query parameters and returns the next token', async () => {
       const p = port(tokenAccess(server), OPTIONS);
       const first = await p.listPage(pods, { limit: 1 });
       expect(first.items).toHaveLength(1);
@@ -176,7 +176,7 @@ describe('Kubernetes client adapter (client-node against the test API server)', 
       expect(p.counters).toEqual({ listPages: 2, gets: 0, reviews: 0 });
     });
 
-    it('lists CRDs through CustomObjectsApi at the version asked for', async () => {
+    it('lists CRDs under /apis at the version asked for', async () => {
       const p = port(tokenAccess(server), OPTIONS);
       const page = await p.listPage(kindByKey('clusterSecretStores'), { limit: 10 });
       expect(page.apiVersion).toBe('external-secrets.io/v1');
