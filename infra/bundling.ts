@@ -1,8 +1,14 @@
 /**
- * How the Lambda bundle is built: one definition for the CDK stack (NodejsFunction) and the
- * benchmark, which builds the same bundle with esbuild to report its size and cold import time.
+ * How the Lambda bundle is built: one definition for the CDK stack and the benchmark, which builds
+ * the same bundle with esbuild to report its size and cold import time.
+ *
+ * The options include esbuild plugins (below), which the CDK's NodejsFunction cannot run: the
+ * stack must build through {@link buildHandlerBundle} (e.g. `lambda.Code.fromAsset` with local
+ * bundling running `npx tsx infra/build-bundle.ts <outdir>`) for the bundle to be the one measured.
  */
-import type { BuildOptions } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 export const HANDLER_ENTRY = 'lambda/handler.ts';
 export const ESBUILD_TARGET = 'node22';
@@ -17,7 +23,57 @@ export const ESM_REQUIRE_BANNER =
  */
 export const EXTERNAL_MODULES: string[] = [];
 
-/** esbuild options equivalent to the stack's NodejsFunction bundling (for the benchmark). */
+const AWS_SCHEMA_FILE =
+  /[\\/]@aws-sdk[\\/].*[\\/]dist-es[\\/](?:.*[\\/])?schemas[\\/]schemas_\d+\.js$/;
+
+/**
+ * The AWS SDK's generated schemas (one file per client, every shape of the service) write trait
+ * keys as computed properties over a string table, `{ [_xN]: _X }`. esbuild cannot prove a
+ * computed key free of side effects, so it keeps every shape: 550 KB of EC2 schemas for the four
+ * operations the auditor calls, all of it evaluated at cold start. Rewriting the keys to the
+ * string literals they stand for lets esbuild drop the unused shapes.
+ * Upstream: aws/aws-sdk-js-v3#7607, smithy-lang/smithy-typescript#1889.
+ */
+export const awsSchemaLiteralKeys: Plugin = {
+  name: 'aws-schema-literal-keys',
+  setup(b) {
+    b.onLoad({ filter: AWS_SCHEMA_FILE }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const strings = new Map<string, string>();
+      for (const m of text.matchAll(/^const (_[\w$]*) = ("(?:[^"\\\n]|\\.)*");$/gm)) {
+        strings.set(m[1]!, m[2]!);
+      }
+      const contents = text.replace(/\[(_[\w$]*)\]:/g, (all, name: string) => {
+        const literal = strings.get(name);
+        return literal === undefined ? all : `${literal}:`;
+      });
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+const CLIENT_NODE_MODELS = /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]gen[\\/]models[\\/]/;
+
+/**
+ * client-node's config.js imports its generated index for two helpers, and the index re-exports
+ * every model class; each model assigns static properties at import, which esbuild must keep as
+ * side effects (300 KB, evaluated at cold start). The auditor never uses the models (it reads
+ * plain JSON), and a model module's only effects are on its own class, so they are declared free
+ * of side effects and dropped when unused.
+ */
+export const clientNodeModelsWithoutSideEffects: Plugin = {
+  name: 'client-node-models-without-side-effects',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const path = join(args.resolveDir, args.path);
+      return CLIENT_NODE_MODELS.test(path) ? { path, sideEffects: false } : undefined;
+    });
+  },
+};
+
+export const ESBUILD_PLUGINS: Plugin[] = [awsSchemaLiteralKeys, clientNodeModelsWithoutSideEffects];
+
+/** The esbuild options of the Lambda bundle (the stack's and the benchmark's). */
 export function esbuildOptions(outfile: string): BuildOptions {
   return {
     entryPoints: [HANDLER_ENTRY],
@@ -31,7 +87,15 @@ export function esbuildOptions(outfile: string): BuildOptions {
     mainFields: ['module', 'main'],
     banner: { js: ESM_REQUIRE_BANNER },
     external: EXTERNAL_MODULES,
+    plugins: ESBUILD_PLUGINS,
     metafile: true,
     logLevel: 'warning',
   };
+}
+
+/** Builds the handler bundle as `<outdir>/index.mjs` (+ its source map); returns the output path. */
+export async function buildHandlerBundle(outdir: string): Promise<string> {
+  const outfile = join(outdir, 'index.mjs');
+  await build({ ...esbuildOptions(outfile), metafile: false });
+  return outfile;
 }
