@@ -10,4 +10,7 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // The summary reporter ends every run with `N passed, N failed` (CI reads it) and, when the
+  // reliability suite ran, the fault-matrix table before it.
+  reporters: ['default', '<rootDir>/test/reliability/summary-reporter.js'],
 };

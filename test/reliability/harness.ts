@@ -1,0 +1,364 @@
+/**
+ * Runs the real thing for a fault case: the fixture cluster served by the local test API server,
+ * AWS answered by aws-sdk-client-mock from the fixture's aws.json (mutated per case), the real
+ * client, collectors, checks and renderers, and the Lambda handler with an in-memory S3 bucket and
+ * a mocked SNS client. Every output is recorded on the case for the canary search.
+ */
+import { join } from 'node:path';
+import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { newRunId, runAudit, type AuditLogger } from '../../lambda/audit.js';
+import { createAwsClients, type AwsClients } from '../../lambda/aws/clients.js';
+import { CHECKS } from '../../lambda/checks/index.js';
+import { collectCluster, type CollectOptions } from '../../lambda/collect.js';
+import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
+import { auditWith, createHandler, type HandlerResult } from '../../lambda/handler.js';
+import type { KubeAccess } from '../../lambda/kube/client.js';
+import type { Raw } from '../../lambda/kube/convert.js';
+import {
+  auditMetrics,
+  createPowertoolsMetrics,
+  handlerLogger,
+} from '../../lambda/observability.js';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME, redactReplacer } from '../../lambda/observability.js';
+import { diffReports } from '../../lambda/report/diff.js';
+import { renderEmail, renderSubject } from '../../lambda/report/email.js';
+import { renderReport } from '../../lambda/report/index.js';
+import { buildPublishInput } from '../../lambda/report/publish.js';
+import type { AuditReport, ClusterReport } from '../../lambda/report/types.js';
+import type { ClusterSnapshot } from '../../lambda/snapshot.js';
+import {
+  loadAwsFixture,
+  mockAwsFromFixture,
+  type AwsFixture,
+  type AwsFixtureMocks,
+} from '../support/aws-fixture.js';
+import {
+  startTestApiServer,
+  type RecordedRequest,
+  type TestApiServer,
+  type TestApiServerOptions,
+} from '../support/kube-api-server.js';
+import { DEFAULT_COLLECTED_AT, FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
+import { fakeS3 } from '../report/fake-s3.js';
+import type { CaseRecorder } from './book.js';
+import { captureProcess } from './capture.js';
+
+export const NOW = new Date(DEFAULT_COLLECTED_AT);
+export const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:eks-datadog-auditor';
+export const BUCKET = 'eks-datadog-auditor-reports';
+
+/** Small budgets so faults resolve in milliseconds, not the production seconds. */
+export const FAST_KUBE = { pageSize: 500, secretConcurrency: 4, requestTimeoutMs: 1000 };
+
+export interface ClusterSetup {
+  /** Fixture directory under test/fixtures (default `healthy`); also the cluster name. */
+  fixture?: string;
+  /** Cluster name in the config; the fixture's aws.json is renamed to match. */
+  name?: string;
+  /** Changes the fixture's manifests before they are served. */
+  manifests?: (docs: Raw[]) => Raw[];
+  /** Changes a copy of the fixture's aws.json (faults, other secret values). */
+  aws?: (fixture: AwsFixture) => void;
+  /** Extra fields of this cluster's config entry (tokenSecret, roleArn...). */
+  cluster?: Partial<ClusterConfig>;
+  server?: Partial<Omit<TestApiServerOptions, 'manifests'>>;
+  beforeAudit?: (server: TestApiServer) => void | Promise<void>;
+  /** Kubernetes access instead of the server's token (token refresh cases). */
+  access?: (server: TestApiServer, clusterName: string) => KubeAccess;
+  /** Leave Kubernetes access to the auditor (DescribeCluster + EKS token): no test server. */
+  noKubeAccess?: boolean;
+  /** AWS clients for this cluster (instance-level mocks); the fixture's class mocks otherwise. */
+  awsClients?: (region: string, roleArn?: string) => AwsClients;
+}
+
+export interface AuditOutcome {
+  report: AuditReport;
+  /** The first (or only) cluster's report. */
+  cluster: ClusterReport;
+  /** Requests each cluster's test API server saw, by cluster name. */
+  requests: Record<string, RecordedRequest[]>;
+  connections: Record<string, number>;
+  elapsedMs: number;
+}
+
+function loadFixture(fixture: string): { docs: Raw[]; aws: AwsFixture } {
+  const dir = join(FIXTURES_DIR, fixture);
+  return { docs: loadManifests(dir), aws: loadAwsFixture(dir) };
+}
+
+/** aws.json of one fixture, renamed and changed for a case. */
+export function awsFixtureFor(setup: ClusterSetup): AwsFixture {
+  const fixture = setup.fixture ?? 'healthy';
+  const aws = structuredClone(loadFixture(fixture).aws);
+  const name = setup.name ?? fixture;
+  aws.DescribeCluster.cluster.name = name;
+  setup.aws?.(aws);
+  return aws;
+}
+
+function recordingLogger(c: CaseRecorder): AuditLogger {
+  const line = (level: string) => (message: string, extra?: object) =>
+    c.record('log', `${level} ${message}${extra ? ` ${JSON.stringify(extra)}` : ''}`);
+  return { info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+/** Records every rendering a person or subscriber could see of a report. */
+export function recordRenderings(c: CaseRecorder, report: AuditReport): void {
+  c.record('report', report);
+  for (const format of ['table', 'json', 'markdown'] as const) {
+    c.record(`render:${format}`, renderReport(report, format, { showPass: true, color: true }));
+  }
+  for (const cluster of report.clusters) {
+    const drift = diffReports(cluster, undefined);
+    c.record('email', renderEmail(cluster, drift, { runId: report.runId }));
+    c.record('subject', renderSubject(cluster, drift));
+    c.record(
+      'sns-input',
+      buildPublishInput(cluster, drift, { topicArn: TOPIC, runId: report.runId, trigger: 'cli' }),
+    );
+  }
+}
+
+interface Prepared {
+  config: AuditorConfig;
+  collect: (cluster: ClusterConfig, config: AuditorConfig) => Promise<ClusterSnapshot>;
+  servers: Map<string, TestApiServer>;
+  mocks: AwsFixtureMocks;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one test API server per cluster and mocks AWS from the first cluster's fixture (class
+ * level; a cluster with its own `awsClients` gets instance-level mocks on top).
+ */
+async function prepare(
+  setups: ClusterSetup[],
+  configExtra: Record<string, unknown>,
+): Promise<Prepared> {
+  const servers = new Map<string, TestApiServer>();
+  const byName = new Map<string, ClusterSetup>();
+  const awsFixtures = setups.map(awsFixtureFor);
+  // Several clusters share the class-level mocks: they answer for the first fixture's cluster.
+  const mocks = mockAwsFromFixture(awsFixtures[0]!);
+  try {
+    for (const setup of setups) {
+      const fixture = setup.fixture ?? 'healthy';
+      const name = setup.name ?? fixture;
+      byName.set(name, setup);
+      if (setup.noKubeAccess) continue;
+      const docs = loadFixture(fixture).docs;
+      const server = await startTestApiServer({
+        manifests: setup.manifests ? setup.manifests(structuredClone(docs)) : docs,
+        ...setup.server,
+      });
+      servers.set(name, server);
+      await setup.beforeAudit?.(server);
+    }
+  } catch (err) {
+    mocks.restore();
+    await Promise.all([...servers.values()].map((s) => s.close()));
+    throw err;
+  }
+  const config = parseConfig(
+    {
+      kubernetes: FAST_KUBE,
+      ...configExtra,
+      clusters: setups.map((s, i) => ({
+        name: s.name ?? s.fixture ?? 'healthy',
+        region: awsFixtures[i]!.region,
+        ...s.cluster,
+      })),
+    },
+    'reliability case',
+  );
+  const collect = (cluster: ClusterConfig, cfg: AuditorConfig) => {
+    const setup = byName.get(cluster.name)!;
+    const server = servers.get(cluster.name);
+    const opts: CollectOptions = {
+      now: () => NOW,
+      awsClients:
+        setup.awsClients ??
+        ((region, roleArn) => createAwsClients({ region, ...(roleArn ? { roleArn } : {}) })),
+      ...(server
+        ? {
+            kubeAccess: setup.access?.(server, cluster.name) ?? {
+              kind: 'token' as const,
+              clusterName: cluster.name,
+              server: server.url,
+              caData: server.caData,
+              token: async () => server.token,
+            },
+          }
+        : {}),
+    };
+    return collectCluster(cluster, cfg, opts);
+  };
+  return {
+    config,
+    collect,
+    servers,
+    mocks,
+    async close() {
+      mocks.restore();
+      await Promise.all([...servers.values()].map((s) => s.close()));
+    },
+  };
+}
+
+/** A whole audit (collect, checks) of one or more clusters, every rendering recorded. */
+export async function auditCase(
+  c: CaseRecorder,
+  setups: ClusterSetup | ClusterSetup[],
+  configExtra: Record<string, unknown> = {},
+): Promise<AuditOutcome> {
+  const list = Array.isArray(setups) ? setups : [setups];
+  const logger = recordingLogger(c);
+  const p = await prepare(list, configExtra);
+  const started = performance.now();
+  try {
+    const report = await captureProcess(c, () =>
+      runAudit(
+        p.config,
+        p.config.clusters,
+        {
+          collect: p.collect,
+          checks: CHECKS,
+          now: () => NOW,
+          newRunId: () => newRunId(NOW),
+          logger,
+        },
+        'cli',
+      ),
+    );
+    const elapsedMs = performance.now() - started;
+    recordRenderings(c, report);
+    return {
+      report,
+      cluster: report.clusters[0]!,
+      requests: Object.fromEntries([...p.servers].map(([n, s]) => [n, [...s.requests]])),
+      connections: Object.fromEntries([...p.servers].map(([n, s]) => [n, s.connections])),
+      elapsedMs,
+    };
+  } catch (err) {
+    c.record('thrown', err);
+    throw err;
+  } finally {
+    await p.close();
+  }
+}
+
+export interface HandlerOutcome {
+  result?: HandlerResult;
+  error?: Error;
+  published: PublishCommandInput[];
+  /** Bucket contents after the run, key -> body. */
+  objects: Map<string, string>;
+  /** Order of S3 writes and SNS publishes, e.g. `put reports/x/...`, `publish`. */
+  sequence: string[];
+}
+
+export interface HandlerSetup {
+  clusters?: ClusterSetup[];
+  event?: unknown;
+  config?: Record<string, unknown>;
+  /** Replaces the configuration loader (config faults). */
+  loadConfig?: () => AuditorConfig;
+  /** Makes SNS Publish fail with this error. */
+  publishError?: Error;
+  /** Runs before each S3 Put (another writer, a conflict). */
+  beforePut?: (key: string, objects: ReturnType<typeof fakeS3>) => void;
+  /** Objects already in the bucket. */
+  seed?: (bucket: ReturnType<typeof fakeS3>) => void;
+}
+
+/**
+ * One Lambda invocation through createHandler with the real audit, the real Powertools logger
+ * and metrics (their stdout captured), an in-memory S3 bucket and a mocked SNS client.
+ */
+export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise<HandlerOutcome> {
+  const clusters = setup.clusters ?? [{ fixture: 'field-report' }];
+  const p = await prepare(clusters, {
+    topicArn: TOPIC,
+    archiveBucket: BUCKET,
+    notify: 'always',
+    ...setup.config,
+  });
+  const bucket = fakeS3();
+  const sequence: string[] = [];
+  setup.seed?.(bucket);
+  bucket.hooks.beforePut = (input) => {
+    sequence.push(`put ${input.Key}`);
+    setup.beforePut?.(input.Key!, bucket);
+  };
+  const sns = new SNSClient({ region: 'eu-west-1' });
+  const snsMock = mockClient(sns);
+  if (setup.publishError) {
+    snsMock.on(PublishCommand).callsFake(() => {
+      sequence.push('publish');
+      throw setup.publishError;
+    });
+  } else {
+    snsMock.on(PublishCommand).callsFake(() => {
+      sequence.push('publish');
+      return { MessageId: `msg-${sequence.length}` };
+    });
+  }
+  const handler = createHandler({
+    loadConfig: setup.loadConfig ?? (() => p.config),
+    audit: auditWith({ collect: p.collect, checks: CHECKS, now: () => NOW }),
+    s3: bucket.s3,
+    sns,
+    logger: handlerLogger(
+      new Logger({ serviceName: SERVICE_NAME, jsonReplacerFn: redactReplacer }),
+    ),
+    metrics: auditMetrics(createPowertoolsMetrics()),
+    newRunId: () => newRunId(NOW),
+    functionName: 'eks-datadog-auditor',
+    region: 'eu-west-1',
+  });
+  const outcome: HandlerOutcome = { published: [], objects: new Map(), sequence };
+  try {
+    await captureProcess(c, async () => {
+      try {
+        outcome.result = await handler(setup.event, {
+          functionName: 'eks-datadog-auditor',
+          awsRequestId: 'req-reliability',
+        });
+      } catch (err) {
+        outcome.error = err as Error;
+      }
+    });
+  } finally {
+    outcome.published = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    for (const [key, o] of bucket.objects) outcome.objects.set(key, o.body);
+    snsMock.restore();
+    bucket.mock.restore();
+    await p.close();
+  }
+  if (outcome.result) c.record('handler-result', outcome.result);
+  if (outcome.error) c.record('thrown', outcome.error);
+  for (const input of outcome.published) c.record('sns-input', input);
+  for (const [key, body] of outcome.objects) c.record(`s3:${key}`, body);
+  return outcome;
+}
+
+/** Finding ids by status, for compact assertions. */
+export function statusOf(cluster: ClusterReport, checkId: string): string[] {
+  return [
+    ...new Set(cluster.findings.filter((f) => f.checkId === checkId).map((f) => f.status)),
+  ].sort();
+}
+
+export function notEvaluated(cluster: ClusterReport): string[] {
+  return cluster.findings
+    .filter((f) => f.messageId === 'not-evaluated')
+    .map((f) => f.checkId)
+    .sort();
+}
+
+/** Requests the server saw for one path (any query). */
+export function hits(requests: RecordedRequest[], path: string): RecordedRequest[] {
+  return requests.filter((r) => r.path === path);
+}

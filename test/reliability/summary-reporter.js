@@ -1,0 +1,130 @@
+/**
+ * Jest reporter (registered in jest.config.js after the default one). At the end of every run it
+ * prints one plain line, alone and last, that CI reads:
+ *
+ *   N passed, N failed
+ *
+ * (every test of the run; a suite that crashed before its tests could run counts as one failed).
+ * When reliability tests ran, the line is preceded by the fault-matrix table: faults injected,
+ * outcomes as expected, and canary leaks, from a last search of every output those tests recorded.
+ *
+ * The test files hand their ledgers over through a directory this reporter creates and names in
+ * the environment before any test process starts (test/reliability/book.ts writes into it).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { setImmediate } from 'node:timers';
+import { join } from 'node:path';
+import { findCanaries } from './canary-needles.js';
+
+export const RESULTS_DIR_ENV = 'EKS_AUDITOR_RELIABILITY_DIR';
+
+const LAYERS = [
+  ['kubernetes', 'Kubernetes API faults'],
+  ['aws', 'AWS faults'],
+  ['config', 'Configuration and events'],
+  ['handler', 'Delivery (archive, alert)'],
+  ['silent-pass', 'Never a silent pass'],
+  ['hostile', 'Hostile input from the cluster'],
+];
+
+export default class SummaryReporter {
+  constructor(globalConfig) {
+    this.globalConfig = globalConfig;
+    this.dir = mkdtempSync(join(tmpdir(), 'eks-auditor-reliability-'));
+    process.env[RESULTS_DIR_ENV] = this.dir;
+    process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }));
+  }
+
+  onRunStart() {
+    // Watch mode runs again in the same process: start every run with an empty ledger.
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  onRunComplete(_contexts, results) {
+    const ledger = this.readLedger();
+    const lines = [];
+    if (ledger.cases.length > 0) lines.push(...renderTable(ledger));
+    const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
+    lines.push(`${results.numPassedTests} passed, ${failed} failed`);
+    if (ledger.leaks.length > 0) process.exitCode = 1;
+    // --json owns stdout; then everything of ours goes where jest's own summary goes.
+    const out = this.globalConfig.json ? process.stderr : process.stdout;
+    // Bound now: on --forceExit jest silences the streams (write = no-op) before exiting.
+    const write = out.write.bind(out);
+    let printed = false;
+    const print = () => {
+      if (printed) return;
+      printed = true;
+      write(`\n${lines.join('\n')}\n`);
+    };
+    // Jest's own summary reporter is always registered after custom reporters: print once it is
+    // done (next turn of the event loop), or at exit if jest exits first (--forceExit).
+    setImmediate(print);
+    process.once('exit', print);
+  }
+
+  readLedger() {
+    const cases = [];
+    const leaks = [];
+    let outputs = 0;
+    let bytes = 0;
+    let files;
+    try {
+      files = readdirSync(this.dir);
+    } catch {
+      files = [];
+    }
+    for (const name of files.filter((f) => f.endsWith('.cases.json')).sort()) {
+      const data = JSON.parse(readFileSync(join(this.dir, name), 'utf8'));
+      cases.push(...data.cases);
+    }
+    // The last search: every output of every case of every file, with the same needles.
+    for (const name of files.filter((f) => f.endsWith('.outputs.jsonl')).sort()) {
+      for (const line of readFileSync(join(this.dir, name), 'utf8').split('\n')) {
+        if (!line) continue;
+        const o = JSON.parse(line);
+        outputs += 1;
+        bytes += Buffer.byteLength(o.text, 'utf8');
+        for (const f of findCanaries(o.text))
+          leaks.push({ case: o.case, channel: o.channel, ...f });
+      }
+    }
+    return { cases, leaks, outputs, bytes };
+  }
+}
+
+function renderTable({ cases, leaks, outputs, bytes }) {
+  const rows = LAYERS.map(([layer, title]) => {
+    const of = cases.filter((c) => c.layer === layer);
+    return [title, of.length, of.reduce((n, c) => n + c.faults, 0), of.filter((c) => c.ok).length];
+  }).filter((r) => r[1] > 0);
+  const total = [
+    'Total',
+    cases.length,
+    cases.reduce((n, c) => n + c.faults, 0),
+    cases.filter((c) => c.ok).length,
+  ];
+  const head = ['Reliability', 'cases', 'faults injected', 'outcomes as expected'];
+  const all = [head, ...rows, total];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const fmt = (r) =>
+    r
+      .map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i])))
+      .join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const lines = ['', fmt(head), rule, ...rows.map(fmt), rule, fmt(total), ''];
+  lines.push(`Faults injected:       ${total[2]} (in ${total[1]} cases)`);
+  lines.push(`Outcomes as expected:  ${total[3]} of ${total[1]} cases`);
+  lines.push(
+    `Canary leaks:          ${leaks.length} (searched ${outputs} outputs, ${(bytes / 1e6).toFixed(1)} MB: stdout, stderr, logs, SNS inputs, S3 bodies, errors, summaries, renderings)`,
+  );
+  for (const l of leaks.slice(0, 20)) {
+    lines.push(`  LEAK ${l.form} of canary ${l.canary} in ${l.channel} of "${l.case}"`);
+  }
+  const unexpected = cases.filter((c) => !c.ok);
+  for (const c of unexpected.slice(0, 20)) lines.push(`  NOT AS EXPECTED: [${c.layer}] ${c.name}`);
+  lines.push('');
+  return lines;
+}
