@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { esbuildOptions } from '../infra/bundling.js';
+import { esbuildOptions, LAMBDA_NODE_OPTIONS } from '../infra/bundling.js';
 import { KUBE_KINDS } from '../lambda/kube/kinds.js';
 import { awsResponses, BENCH_TOKEN } from './generate.js';
 
@@ -99,7 +99,7 @@ interface AuditFigures {
 
 /**
  * The audit process runs as an esbuild bundle on plain node, built with the Lambda's options
- * (minified, same plugins): under tsx its RSS would mostly be the TypeScript loader's, and an
+ * (minified, same plugins, source map) and run with the Lambda's NODE_OPTIONS: under tsx its RSS would mostly be the TypeScript loader's, and an
  * unminified bundle keeps twice its size in source text on the heap.
  */
 async function bundleAuditChild(): Promise<string> {
@@ -107,7 +107,6 @@ async function bundleAuditChild(): Promise<string> {
   await build({
     ...esbuildOptions(outfile),
     entryPoints: ['bench/audit-child.ts'],
-    sourcemap: false,
     metafile: false,
   });
   return outfile;
@@ -116,6 +115,7 @@ async function bundleAuditChild(): Promise<string> {
 function runAuditChild(bundle: string, args: object): AuditFigures {
   const out = spawnSync(process.execPath, [bundle, JSON.stringify(args)], {
     encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (out.status !== 0)
@@ -180,6 +180,7 @@ process.stdout.write(String(performance.now() - t0));
   for (let i = 0; i < 5; i++) {
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
       encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
     });
     if (out.status !== 0) throw new Error(`bundle import failed: ${out.stderr.slice(-1000)}`);
     coldImportMs.push(Math.round(Number(out.stdout)));

@@ -18,6 +18,14 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 /**
+ * NODE_OPTIONS of the function: none. `--enable-source-maps` decodes the whole source map the
+ * first time any stack trace is formatted, and undici formats some when the connection pool is
+ * closed at the end of every audit: +57 MB RSS and 90 ms on a 256 MB function (2.5 MB map). The
+ * map is still built (without the sources' text) to decode a trace from the logs offline.
+ */
+export const LAMBDA_NODE_OPTIONS = '';
+
+/**
  * Everything is bundled, the AWS SDK included: the runtime's SDK is a version we did not test,
  * and bundling lets esbuild drop what the function does not use.
  */
@@ -84,6 +92,7 @@ export function esbuildOptions(outfile: string): BuildOptions {
     target: ESBUILD_TARGET,
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     mainFields: ['module', 'main'],
     banner: { js: ESM_REQUIRE_BANNER },
     external: EXTERNAL_MODULES,
