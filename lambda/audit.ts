@@ -68,7 +68,7 @@ export async function auditCluster(
       messageId: 'unreachable',
       message: `Cluster ${cluster.name}${region ? ` (${region})` : ''} could not be audited: ${message}`,
       remediation:
-        'Check that the cluster exists in that region, that the auditor role may call eks:DescribeCluster and has an access entry (or aws-auth mapping) in the cluster, and that the API endpoint is reachable from where the audit runs.',
+        'Check that the cluster exists in that region, that the auditor role may call eks:DescribeCluster (and, for a cluster with a roleArn, may assume that role) and has an access entry (or aws-auth mapping) in the cluster, and that the API endpoint is reachable from where the audit runs.',
     };
     return {
       name: cluster.name,

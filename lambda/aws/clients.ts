@@ -44,14 +44,17 @@ const CREDENTIAL_REFRESH_MS = 5 * 60_000;
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
   const credentials = memoizeCredentials(
     opts.roleArn
-      ? fromTemporaryCredentials({
-          params: {
-            RoleArn: opts.roleArn,
-            RoleSessionName: opts.sessionName ?? DEFAULT_SESSION_NAME,
-          },
-          masterCredentials: fromNodeProviderChain(),
-          clientConfig: { region: opts.region, maxAttempts: AWS_MAX_ATTEMPTS },
-        })
+      ? explainAssumeRole(
+          fromTemporaryCredentials({
+            params: {
+              RoleArn: opts.roleArn,
+              RoleSessionName: opts.sessionName ?? DEFAULT_SESSION_NAME,
+            },
+            masterCredentials: fromNodeProviderChain(),
+            clientConfig: { region: opts.region, maxAttempts: AWS_MAX_ATTEMPTS },
+          }),
+          opts.roleArn,
+        )
       : fromNodeProviderChain(),
   );
   const calls = { count: 0 };
@@ -69,6 +72,48 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     sts: countCalls(new STSClient(config), calls),
     credentials,
     calls,
+  };
+}
+
+/**
+ * The configured role could not be assumed. Every call of the cluster fails with this error, and
+ * without it the failure reads as the call's own (`eks:DescribeCluster` denied), whose fix is
+ * wrong: what to change is sts:AssumeRole on that role and the role's trust policy.
+ */
+export class AssumeRoleError extends Error {
+  override name = 'AssumeRoleError';
+  /** Copied from STS's answer, so the AWS message is quoted like any error response. */
+  readonly $fault?: 'client' | 'server';
+  readonly $metadata?: { httpStatusCode?: number };
+  constructor(
+    readonly roleArn: string,
+    cause: unknown,
+  ) {
+    const e = (cause ?? {}) as {
+      name?: string;
+      message?: string;
+      $fault?: 'client' | 'server';
+      $metadata?: { httpStatusCode?: number };
+    };
+    // Only an STS error response's message is quoted; anything else is reduced to its name.
+    const detail =
+      e.$fault && e.message ? `${e.name ?? 'Error'}: ${e.message}` : (e.name ?? 'Error');
+    super(`could not assume role ${roleArn} (${detail.replace(/\.$/, '')})`, { cause });
+    if (e.$fault) this.$fault = e.$fault;
+    if (e.$metadata) this.$metadata = { httpStatusCode: e.$metadata.httpStatusCode };
+  }
+}
+
+function explainAssumeRole(
+  provider: AwsCredentialIdentityProvider,
+  roleArn: string,
+): AwsCredentialIdentityProvider {
+  return async (...args) => {
+    try {
+      return await provider(...args);
+    } catch (err) {
+      throw new AssumeRoleError(roleArn, err);
+    }
   };
 }
 

@@ -52,6 +52,11 @@ export function awsErrorName(err: unknown): string {
 /** A short, stable code: NotFound, AccessDenied, Throttled, ... or the SDK error name itself. */
 export function awsErrorCode(err: unknown): string {
   const name = awsErrorName(err);
+  if (name === 'AssumeRoleError') {
+    // STS's own answer decides: a denial is about the role; throttling or a timeout is just that.
+    const cause = awsErrorCode((err as { cause?: unknown }).cause);
+    return cause === 'AccessDenied' ? 'AssumeRoleFailed' : cause;
+  }
   return CODES.find(([re]) => re.test(name))?.[1] ?? name;
 }
 
@@ -91,6 +96,8 @@ function genericHint(code: string, kind: string): string {
       return `Allow ${kind} for the auditor's IAM role.`;
     case 'Throttled':
       return `AWS still throttled after ${AWS_MAX_ATTEMPTS} attempts; run again later or audit fewer clusters at once (clusterConcurrency).`;
+    case 'AssumeRoleFailed':
+      return "Allow sts:AssumeRole on that role for the auditor's IAM role, and make the role's trust policy trust the auditor's role (and the external id, if it requires one).";
     case 'NoCredentials':
     case 'InvalidCredentials':
       return 'Check the AWS credentials the auditor runs with (environment, profile or role) and that they have not expired.';
