@@ -69,6 +69,8 @@ export interface ClusterSetup {
   access?: (server: TestApiServer, clusterName: string) => KubeAccess;
   /** Leave Kubernetes access to the auditor (DescribeCluster + EKS token): no test server. */
   noKubeAccess?: boolean;
+  /** The real EKS client (no mock): for the credential chain and SDK retries themselves. */
+  realEks?: boolean;
   /** AWS clients for this cluster (instance-level mocks); the fixture's class mocks otherwise. */
   awsClients?: (region: string, roleArn?: string) => AwsClients;
 }
@@ -142,6 +144,7 @@ async function prepare(
   const awsFixtures = setups.map(awsFixtureFor);
   // Several clusters share the class-level mocks: they answer for the first fixture's cluster.
   const mocks = mockAwsFromFixture(awsFixtures[0]!);
+  if (setups.some((s) => s.realEks)) mocks.eks.restore();
   try {
     for (const setup of setups) {
       const fixture = setup.fixture ?? 'healthy';
