@@ -82,6 +82,8 @@ export interface TestApiServerOptions {
    * `forbidden` refuses to create them (an auditor without that permission), or a function.
    */
   accessReviews?: 'rbac' | 'forbidden' | ((spec: Raw) => { allowed: boolean; reason?: string });
+  /** Accepts bearer tokens besides `token`, the way a webhook authenticator would (EKS tokens). */
+  authenticate?: (bearer: string) => boolean;
 }
 
 export const SUBJECT_ACCESS_REVIEWS_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
@@ -657,7 +659,12 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     }
 
     const auth = req.headers.authorization ?? '';
-    if (auth !== `Bearer ${token}`) {
+    const accepted =
+      auth === `Bearer ${token}` ||
+      (opts.authenticate !== undefined &&
+        auth.startsWith('Bearer ') &&
+        opts.authenticate(auth.slice('Bearer '.length)));
+    if (!accepted) {
       record(401);
       send(res, { status: 401, body: statusBody(401, 'Unauthorized') });
       return;
