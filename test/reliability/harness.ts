@@ -260,6 +260,8 @@ export interface HandlerOutcome {
   objects: Map<string, string>;
   /** Order of S3 writes and SNS publishes, e.g. `put reports/x/...`, `publish`. */
   sequence: string[];
+  /** Requests the clusters' test API servers saw (empty when nothing was audited). */
+  requests: RecordedRequest[];
 }
 
 export interface HandlerSetup {
@@ -321,7 +323,7 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
     functionName: 'eks-datadog-auditor',
     region: 'eu-west-1',
   });
-  const outcome: HandlerOutcome = { published: [], objects: new Map(), sequence };
+  const outcome: HandlerOutcome = { published: [], objects: new Map(), sequence, requests: [] };
   try {
     await captureProcess(c, async () => {
       try {
@@ -336,6 +338,7 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
   } finally {
     outcome.published = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
     for (const [key, o] of bucket.objects) outcome.objects.set(key, o.body);
+    outcome.requests = [...p.servers.values()].flatMap((server) => server.requests);
     snsMock.restore();
     bucket.mock.restore();
     await p.close();
