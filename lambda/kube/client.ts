@@ -310,6 +310,7 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     }
     let status: number;
     let text: string;
+    let timer: NodeJS.Timeout | undefined;
     try {
       await kc.applySecurityAuthentication(ctx);
       if (access.kind === 'token') {
@@ -327,8 +328,15 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
         }
         ctx.setHeaderParam('Authorization', `Bearer ${token}`);
       }
-      // Started after the token is in hand: the budget is for the API server alone.
-      ctx.setSignal(AbortSignal.timeout(timeoutMs));
+      // Started after the token is in hand: the budget is for the API server alone. Cleared as
+      // soon as the body is in: AbortSignal.timeout() would keep every request's signal, its
+      // listeners and what they hold alive until the timeout ran out (5,000 secret GETs).
+      const abort = new AbortController();
+      timer = setTimeout(
+        () => abort.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')),
+        timeoutMs,
+      );
+      ctx.setSignal(abort.signal);
       if (dispatcher) ctx.setDispatcher(dispatcher as never);
       else dispatcher = ctx.getDispatcher();
       const rsp = await http.send(ctx).toPromise();
@@ -337,6 +345,8 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
       text = await rsp.body.text();
     } catch (err) {
       throw toKubeError(x, err);
+    } finally {
+      clearTimeout(timer);
     }
     if (status < 200 || status > 299) {
       if (status === 401 && access.kind === 'token') access.onUnauthorized?.();
