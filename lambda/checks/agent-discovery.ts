@@ -125,7 +125,23 @@ function ownerWorkload(pod: Pod, workloads: Map<string, Workload>): Workload | u
   return undefined;
 }
 
+/** Most checks start from the agents of the same snapshot; they are found once per snapshot. */
+const DISCOVERY_CACHE = new WeakMap<ClusterSnapshot, AgentDiscovery>();
+
+/**
+ * The Cluster Agent and the node agents of a snapshot. Callers get their own `agents` array; the
+ * entries and the node map are shared between them and must not be changed.
+ */
 export function discoverAgents(snapshot: ClusterSnapshot): AgentDiscovery {
+  let found = DISCOVERY_CACHE.get(snapshot);
+  if (!found) {
+    found = findAgents(snapshot);
+    DISCOVERY_CACHE.set(snapshot, found);
+  }
+  return { ...found, agents: [...found.agents] };
+}
+
+function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
   const nodesByName = new Map(itemsOf(snapshot.kube.nodes).map((n) => [n.meta.name, n]));
   const workloadList = [
     ...itemsOf(snapshot.kube.deployments),

@@ -192,13 +192,35 @@ function usersOfSpec(
   return out;
 }
 
+/** Six checks ask for the token keys of one snapshot; it is computed once per snapshot. */
+const TOKEN_KEYS_CACHE = new WeakMap<ClusterSnapshot, TokenSecretKey[]>();
+const collator = new Intl.Collator();
+
 /**
  * Every Secret key holding the Cluster Agent token, sorted by namespace/secret/key. Workload
  * templates count only when none of their pods runs (the pods already show the wiring).
+ * Callers get their own array; the entries are shared between them and must not be changed.
  */
 export function tokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
+  let keys = TOKEN_KEYS_CACHE.get(snapshot);
+  if (!keys) {
+    keys = computeTokenSecretKeys(snapshot);
+    TOKEN_KEYS_CACHE.set(snapshot, keys);
+  }
+  return [...keys];
+}
+
+function computeTokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
   const lookups = secretLookups(snapshot);
   const workloads = workloadIndex(snapshot);
+  // ExternalSecrets by the Secret they write, so each key finds its writers without a scan.
+  const writersByTarget = new Map<string, ExternalSecret[]>();
+  for (const es of itemsOf(snapshot.kube.externalSecrets)) {
+    const target = `${es.meta.namespace}/${externalSecretTarget(es)}`;
+    const list = writersByTarget.get(target);
+    if (list) list.push(es);
+    else writersByTarget.set(target, [es]);
+  }
   const byKey = new Map<string, TokenSecretKey>();
   const entry = (namespace: string, secret: string, key: string): TokenSecretKey => {
     const id = `${namespace}/${secret}/${key}`;
@@ -212,9 +234,7 @@ export function tokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
         key,
         users: [],
         mappings: [],
-        writers: itemsOf(snapshot.kube.externalSecrets).filter(
-          (es) => es.meta.namespace === namespace && externalSecretTarget(es) === secret,
-        ),
+        writers: [...(writersByTarget.get(`${namespace}/${secret}`) ?? [])],
         ...(lookup ? { lookup } : {}),
         ...(digest ? { digest } : {}),
       };
@@ -249,9 +269,8 @@ export function tokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
   for (const m of tokenMappings(snapshot)) {
     entry(m.namespace, m.target, m.secretKey).mappings.push(m);
   }
-  return [...byKey.values()].sort((a, b) =>
-    `${a.namespace}/${a.secret}/${a.key}`.localeCompare(`${b.namespace}/${b.secret}/${b.key}`),
-  );
+  // byKey's keys are `namespace/secret/key`, the sort order.
+  return [...byKey.entries()].sort(([a], [b]) => collator.compare(a, b)).map(([, entry]) => entry);
 }
 
 /** "Pod golang/app-1 (agent), Deployment golang/web" with at most `max` entries. */
