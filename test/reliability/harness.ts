@@ -252,6 +252,16 @@ export async function auditCase(
   }
 }
 
+/** The snapshot a real collection of one fixture cluster gives (server, mocks, real client). */
+export async function collectSnapshot(setup: ClusterSetup): Promise<ClusterSnapshot> {
+  const p = await prepare([setup], {});
+  try {
+    return await p.collect(p.config.clusters[0]!, p.config);
+  } finally {
+    await p.close();
+  }
+}
+
 export interface HandlerOutcome {
   result?: HandlerResult;
   error?: Error;
