@@ -11,6 +11,7 @@ import { collectCluster } from '../lambda/collect.js';
 import { parseConfig } from '../lambda/config.js';
 import { renderReport } from '../lambda/report/index.js';
 import { loadAwsFixture, mockAwsFromFixture } from '../test/support/aws-fixture.js';
+import { BENCH_CLUSTER } from './generate.js';
 
 interface Args {
   url: string;
@@ -27,7 +28,8 @@ const calls = { count: 0 };
 const aws = mockAwsFromFixture(loadAwsFixture(args.awsDir), { counter: calls });
 const config = parseConfig(
   {
-    clusters: [{ name: `bench-${args.n}`, region: 'eu-west-1' }],
+    // The name the AWS fixture answers DescribeCluster for (run.ts writes awsResponses(BENCH_CLUSTER)).
+    clusters: [{ name: BENCH_CLUSTER, region: 'eu-west-1' }],
     kubernetes: {
       pageSize: args.pageSize,
       secretConcurrency: args.secretConcurrency,

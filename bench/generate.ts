@@ -6,6 +6,8 @@
  */
 import type { Raw } from '../lambda/kube/convert.js';
 
+/** The cluster the audit is run for; the AWS responses describe it. */
+export const BENCH_CLUSTER = 'bench';
 export const BENCH_TOKEN = 'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c';
 export const BENCH_OLD_TOKEN = 'CANARY-dd-cluster-agent-token-OLD-0b1c2d3e4f5a6b7c';
 export const BENCH_API_KEY = 'CANARY-dd-api-key-4e5f6a7b8c9d0e1f2a3b';

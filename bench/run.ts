@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { esbuildOptions, LAMBDA_NODE_OPTIONS } from '../infra/bundling.js';
 import { KUBE_KINDS } from '../lambda/kube/kinds.js';
-import { awsResponses, BENCH_TOKEN } from './generate.js';
+import { awsResponses, BENCH_CLUSTER, BENCH_TOKEN } from './generate.js';
 
 const { values } = parseArgs({
   options: {
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
   const secretConcurrency = await defaultSecretConcurrency();
   const awsDir = join(work, 'aws');
   mkdirSync(awsDir, { recursive: true });
-  writeFileSync(join(awsDir, 'aws.json'), JSON.stringify(awsResponses('bench')));
+  writeFileSync(join(awsDir, 'aws.json'), JSON.stringify(awsResponses(BENCH_CLUSTER)));
 
   const auditBundle = await bundleAuditChild();
   const rows: Record<string, unknown>[] = [];
