@@ -56,17 +56,27 @@ function remediationFor(f: CollectionFailure): string {
   return 'Transient or unexpected failure: re-run the audit; if it persists, check connectivity from the auditor to this API.';
 }
 
+/**
+ * Check messages are built by concatenation, which V8 keeps as trees of 32-byte nodes until the
+ * string is read: at N=5000 the findings held 1.3 million of them (41 MB) for 14 MB of text.
+ * Reading a character flattens a string in place, and the GC then drops the tree.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
 function toFinding(check: Check, cluster: string, r: CheckResult): Finding {
   return {
-    id: findingId(check.id, cluster, r.resource, r.messageId),
+    id: flat(findingId(check.id, cluster, r.resource, r.messageId)),
     checkId: check.id,
     cluster,
     severity: r.severity ?? check.severity,
     status: r.status,
     resource: r.resource,
-    messageId: r.messageId,
-    message: r.message,
-    remediation: r.remediation,
+    messageId: flat(r.messageId),
+    message: flat(r.message),
+    remediation: flat(r.remediation),
   };
 }
 
