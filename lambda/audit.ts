@@ -3,6 +3,7 @@
  * ERROR finding for that cluster; the others still run. Never throws.
  */
 import type { Check } from './checks/check.js';
+import { neutraliseQuotedClusterText } from './checks/quoted-text.js';
 import { collectionFailures, runChecks } from './checks/runner.js';
 import type { AuditorConfig, ClusterConfig } from './config.js';
 import { findingId, type Finding } from './findings.js';
@@ -35,7 +36,8 @@ export async function auditCluster(
   const region = cluster.region ?? config.region;
   try {
     const snapshot = await deps.collect(cluster, config);
-    const findings = runChecks(snapshot, deps.checks);
+    // Cluster-controlled strings quoted into remediations must not add lines of their own.
+    const findings = neutraliseQuotedClusterText(runChecks(snapshot, deps.checks), snapshot);
     const errors = collectionFailures(snapshot);
     const report: ClusterReport = {
       name: cluster.name,
