@@ -32,9 +32,10 @@ const HOSTILE = {
 };
 
 /** C0 and C1 controls (but newline), DEL, bidi, zero-width, line separators. */
-// eslint-disable-next-line no-control-regex
 const CONTROL =
+  // eslint-disable-next-line no-control-regex
   /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/;
+// eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/g;
 
 function mutate(docs: Raw[]): Raw[] {
