@@ -83,6 +83,8 @@ export interface AuditOutcome {
   requests: Record<string, RecordedRequest[]>;
   connections: Record<string, number>;
   elapsedMs: number;
+  /** AWS SDK commands sent (through the mocks), by class name. */
+  awsCommands: string[];
 }
 
 function loadFixture(fixture: string): { docs: Raw[]; aws: AwsFixture } {
@@ -124,6 +126,8 @@ export function recordRenderings(c: CaseRecorder, report: AuditReport): void {
 }
 
 interface Prepared {
+  /** SDK commands the AWS mocks answered (class names), filled in by close(). */
+  commands: string[];
   config: AuditorConfig;
   collect: (cluster: ClusterConfig, config: AuditorConfig) => Promise<ClusterSnapshot>;
   servers: Map<string, TestApiServer>;
@@ -198,16 +202,25 @@ async function prepare(
     };
     return collectCluster(cluster, cfg, opts);
   };
+  const commands: string[] = [];
   return {
+    commands,
     config,
     collect,
     servers,
     mocks,
     async close() {
+      for (const stub of [mocks.eks, mocks.ec2, mocks.secretsManager, mocks.sts, mocks.nestedSts]) {
+        commands.push(...stub.calls().map((call) => commandName(call.args[0])));
+      }
       mocks.restore();
       await Promise.all([...servers.values()].map((s) => s.close()));
     },
   };
+}
+
+function commandName(command: unknown): string {
+  return (command as { constructor?: { name?: string } })?.constructor?.name ?? 'UnknownCommand';
 }
 
 /** A whole audit (collect, checks) of one or more clusters, every rendering recorded. */
@@ -237,7 +250,9 @@ export async function auditCase(
     );
     const elapsedMs = performance.now() - started;
     recordRenderings(c, report);
+    await p.close();
     return {
+      awsCommands: p.commands,
       report,
       cluster: report.clusters[0]!,
       requests: Object.fromEntries([...p.servers].map(([n, s]) => [n, [...s.requests]])),
@@ -246,9 +261,8 @@ export async function auditCase(
     };
   } catch (err) {
     c.record('thrown', err);
-    throw err;
-  } finally {
     await p.close();
+    throw err;
   }
 }
 
@@ -272,6 +286,8 @@ export interface HandlerOutcome {
   sequence: string[];
   /** Requests the clusters' test API servers saw (empty when nothing was audited). */
   requests: RecordedRequest[];
+  /** AWS SDK commands sent (through the mocks), by class name: collection, S3 and SNS. */
+  awsCommands: string[];
 }
 
 export interface HandlerSetup {
@@ -333,7 +349,13 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
     functionName: 'eks-datadog-auditor',
     region: 'eu-west-1',
   });
-  const outcome: HandlerOutcome = { published: [], objects: new Map(), sequence, requests: [] };
+  const outcome: HandlerOutcome = {
+    published: [],
+    objects: new Map(),
+    sequence,
+    requests: [],
+    awsCommands: [],
+  };
   try {
     await captureProcess(c, async () => {
       try {
@@ -349,9 +371,13 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
     outcome.published = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
     for (const [key, o] of bucket.objects) outcome.objects.set(key, o.body);
     outcome.requests = [...p.servers.values()].flatMap((server) => server.requests);
+    for (const stub of [snsMock, bucket.mock]) {
+      outcome.awsCommands.push(...stub.calls().map((call) => commandName(call.args[0])));
+    }
     snsMock.restore();
     bucket.mock.restore();
     await p.close();
+    outcome.awsCommands.push(...p.commands);
   }
   if (outcome.result) c.record('handler-result', outcome.result);
   if (outcome.error) c.record('thrown', outcome.error);
