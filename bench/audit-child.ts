@@ -1,15 +1,30 @@
 /**
- * Benchmark helper process: one full audit (collect + all checks + render, publishing mocked)
- * against the server of server-child.ts. Prints one JSON line of figures, including this
- * process's peak RSS.
+ * Benchmark helper process: one invocation of the Lambda handler (collect + all checks + drift
+ * against the previous report + archive + email/SNS rendering) against the server of
+ * server-child.ts. Kubernetes is real HTTP; the AWS collectors are answered by the fixture mocks;
+ * S3 is answered at the HTTP layer, so the SDK serialises, checksums and signs the archived
+ * report as it would in Lambda; SNS publishing is mocked. Prints one JSON line of figures,
+ * including this process's peak RSS.
+ *
+ * With `seedOut`, the run is dated a day earlier and writes the latest.json it archives there:
+ * the previous report of the measured run (`previous`), so drift is computed against a full
+ * report of the same size, as in a nightly run.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { newRunId, runAudit } from '../lambda/audit.js';
+import { Readable } from 'node:stream';
+import { S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
+import { mockClient } from 'aws-sdk-client-mock';
+import { newRunId } from '../lambda/audit.js';
 import { createAwsClients } from '../lambda/aws/clients.js';
 import { CHECKS } from '../lambda/checks/index.js';
 import { collectCluster } from '../lambda/collect.js';
 import { parseConfig } from '../lambda/config.js';
-import { renderReport } from '../lambda/report/index.js';
+import { auditWith, createHandler, type HandlerResult } from '../lambda/handler.js';
+import type { AuditMetrics, HandlerLogger } from '../lambda/observability.js';
+import type { AuditReport } from '../lambda/report/types.js';
 import { loadAwsFixture, mockAwsFromFixture } from '../test/support/aws-fixture.js';
 import { BENCH_CLUSTER } from './generate.js';
 
@@ -21,15 +36,60 @@ interface Args {
   awsDir: string;
   pageSize: number;
   secretConcurrency: number;
+  /** latest.json of the previous run, served by the fake S3; absent: a first run. */
+  previous?: string;
+  /** Seed run: write the latest.json this run archives here. */
+  seedOut?: string;
 }
 const args = JSON.parse(process.argv[2]!) as Args;
-const collectedAt = new Date('2026-11-24T02:00:00Z');
+const collectedAt = new Date(args.seedOut ? '2026-11-23T02:00:00Z' : '2026-11-24T02:00:00Z');
 const calls = { count: 0 };
 const aws = mockAwsFromFixture(loadAwsFixture(args.awsDir), { counter: calls });
+const sns = mockClient(SNSClient);
+sns.on(PublishCommand).resolves({ MessageId: 'bench' });
+
+/** A bucket at the HTTP layer: serves the previous latest.json, takes every PUT. */
+let archivedBytes = 0;
+const s3RequestHandler = {
+  async handle(request: HttpRequest) {
+    const key = decodeURIComponent(request.path.replace(/^\/[^/]+\//, '').replace(/^\//, ''));
+    const ok = (headers: Record<string, string>, body: Buffer = Buffer.alloc(0)) => ({
+      response: new HttpResponse({ statusCode: 200, headers, body: Readable.from([body]) }),
+    });
+    if (request.method === 'GET') {
+      if (!args.previous || !key.endsWith('latest.json')) {
+        const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${key}</Key></Error>`;
+        return {
+          response: new HttpResponse({
+            statusCode: 404,
+            headers: { 'content-type': 'application/xml' },
+            body: Readable.from([Buffer.from(xml)]),
+          }),
+        };
+      }
+      const body = readFileSync(args.previous);
+      return ok({ etag: '"previous"', 'content-length': String(body.length) }, body);
+    }
+    // PUT: consume the body as the network would.
+    const chunks: Buffer[] = [];
+    const b = request.body as unknown;
+    if (typeof b === 'string' || b instanceof Uint8Array) chunks.push(Buffer.from(b as string));
+    else if (b && typeof (b as Readable)[Symbol.asyncIterator] === 'function') {
+      for await (const c of b as Readable) chunks.push(Buffer.from(c as Buffer));
+    }
+    const body = Buffer.concat(chunks);
+    archivedBytes = Math.max(archivedBytes, body.length);
+    if (args.seedOut && key.endsWith('latest.json')) writeFileSync(args.seedOut, body);
+    return ok({ etag: `"${key.length}-${body.length}"` });
+  },
+};
+
 const config = parseConfig(
   {
-    // The name the AWS fixture answers DescribeCluster for (run.ts writes awsResponses(BENCH_CLUSTER)).
     clusters: [{ name: BENCH_CLUSTER, region: 'eu-west-1' }],
+    archiveBucket: 'bench-archive',
+    topicArn: 'arn:aws:sns:eu-west-1:111122223333:bench',
+    notify: 'always',
     kubernetes: {
       pageSize: args.pageSize,
       secretConcurrency: args.secretConcurrency,
@@ -38,36 +98,56 @@ const config = parseConfig(
   },
   'benchmark',
 );
+const silent: HandlerLogger = {
+  info() {},
+  warn() {},
+  error() {},
+  appendKeys() {},
+  removeKeys() {},
+};
+const noMetrics: AuditMetrics = { recordCluster() {}, recordRunSucceeded() {}, flush() {} };
+let report: AuditReport | undefined;
+const audit = auditWith({
+  collect: (cluster, cfg) =>
+    collectCluster(cluster, cfg, {
+      now: () => collectedAt,
+      awsClients: (region) => ({ ...createAwsClients({ region }), calls }),
+      kubeAccess: {
+        kind: 'token',
+        clusterName: cluster.name,
+        server: args.url,
+        caData: args.caData,
+        token: async () => args.token,
+      },
+    }),
+  checks: CHECKS,
+  now: () => collectedAt,
+});
+const handler = createHandler({
+  loadConfig: () => config,
+  // The report is alive for the whole invocation anyway; kept for the figures below.
+  audit: async (...a) => (report = await audit(...a)),
+  s3: new S3Client({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIABENCH', secretAccessKey: 'bench' },
+    requestHandler: s3RequestHandler,
+  }),
+  sns: new SNSClient({ region: 'eu-west-1' }),
+  logger: silent,
+  metrics: noMetrics,
+  newRunId: () => newRunId(collectedAt),
+});
 
 const t0 = performance.now();
-const report = await runAudit(
-  config,
-  config.clusters,
-  {
-    collect: (cluster, cfg) =>
-      collectCluster(cluster, cfg, {
-        now: () => collectedAt,
-        awsClients: (region) => ({ ...createAwsClients({ region }), calls }),
-        kubeAccess: {
-          kind: 'token',
-          clusterName: cluster.name,
-          server: args.url,
-          caData: args.caData,
-          token: async () => args.token,
-        },
-      }),
-    checks: CHECKS,
-    now: () => collectedAt,
-    newRunId: () => newRunId(collectedAt),
-  },
-  'cli',
-);
-const table = renderReport(report, 'table', {});
-const json = renderReport(report, 'json', {});
+const result: HandlerResult = await handler({}, { functionName: 'bench', awsRequestId: 'bench' });
 const wallMs = performance.now() - t0;
+const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 aws.restore();
+sns.restore();
+if (!result.ok || !report) throw new Error(`handler failed: ${JSON.stringify(result)}`);
 
 const c = report.clusters[0]!;
+const summary = result.clusters[0]!;
 const count = (status: string) => c.findings.filter((f) => f.status === status).length;
 process.stdout.write(
   JSON.stringify({
@@ -84,8 +164,10 @@ process.stdout.write(
         (id) => [id, c.findings.filter((f) => f.checkId === id && f.status !== 'PASS').length],
       ),
     ),
-    reportBytes: Buffer.byteLength(table) + Buffer.byteLength(json),
-    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    drift: { new: summary.new, resolved: summary.resolved, firstRun: !args.previous },
+    published: result.published,
+    archiveBytes: archivedBytes,
+    peakRssMb,
   }) + '\n',
 );
 process.exit(0);

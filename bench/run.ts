@@ -1,8 +1,11 @@
 /**
- * `npm run bench`: the full audit against synthetic clusters of growing size, each in a fresh
- * process against a local test API server in another process, at 0 ms and 20 ms per-request
- * latency; a kubectl loop doing the token check alone as the baseline; and the Lambda bundle's size
- * and cold import time. Prints one table and writes bench/results.json (not committed).
+ * `npm run bench`: one Lambda handler invocation (collect + all checks + drift against the
+ * previous report + archive + email/SNS rendering, S3 faked at the HTTP layer, SNS mocked) against
+ * synthetic clusters of growing size, each in a fresh process against a local test API server in
+ * another process, at 0 ms and 20 ms per-request latency; a kubectl loop doing the token check
+ * alone as the baseline; and the Lambda bundle's size and cold import time. Per size, a seed run
+ * dated a day earlier writes the previous report first (not measured). Prints one table and
+ * writes bench/results.json (not committed).
  *
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
  *                    [--page-size N] [--skip-baseline] [--skip-bundle]
@@ -94,6 +97,9 @@ interface AuditFigures {
   fail: number;
   error: number;
   failingByCheck: Record<string, number>;
+  drift: { new: number; resolved: number; firstRun: boolean };
+  published: number;
+  archiveBytes: number;
   peakRssMb: number;
 }
 
@@ -224,17 +230,20 @@ async function main(): Promise<void> {
   console.error(
     `bench: page size ${pageSize}, secret GET concurrency ${secretConcurrency}, node ${process.version}`,
   );
+  /** latest.json of a run one day earlier, per N: the previous report the measured run diffs. */
+  const previous = new Map<number, string>();
   for (const latencyMs of latencies) {
     for (const n of sizes) {
       const server = await startServer(n, latencyMs);
       try {
-        const figures = runAuditChild(auditBundle, {
-          ...server.info,
-          n,
-          awsDir,
-          pageSize,
-          secretConcurrency,
-        });
+        const childArgs = { ...server.info, n, awsDir, pageSize, secretConcurrency };
+        if (!previous.has(n)) {
+          const seedOut = join(work, `previous-${n}.json`);
+          runAuditChild(auditBundle, { ...childArgs, seedOut });
+          previous.set(n, seedOut);
+          await server.stats(); // the seed run's requests are not counted
+        }
+        const figures = runAuditChild(auditBundle, { ...childArgs, previous: previous.get(n) });
         const requests = await server.stats();
         const row = {
           namespaces: n,
@@ -270,11 +279,11 @@ async function main(): Promise<void> {
   }
   const bundle = values['skip-bundle'] ? undefined : await bundleFigures();
 
-  const header = `${pad('N', 6)} ${pad('lat', 4)} ${pad('wall ms', 8)} ${pad('list pages', 10)} ${pad('(goal)', 6)} ${pad('GETs', 6)} ${pad('SARs', 5)} ${pad('AWS', 4)} ${pad('RSS MB', 7)} ${pad('findings', 8)} ${pad('FAIL', 5)} ${pad('req/ns', 7)}`;
+  const header = `${pad('N', 6)} ${pad('lat', 4)} ${pad('wall ms', 8)} ${pad('list pages', 10)} ${pad('(goal)', 6)} ${pad('GETs', 6)} ${pad('SARs', 5)} ${pad('AWS', 4)} ${pad('RSS MB', 7)} ${pad('archive MB', 10)} ${pad('findings', 8)} ${pad('FAIL', 5)} ${pad('req/ns', 7)}`;
   const lines = [header, '-'.repeat(header.length)];
   for (const r of rows) {
     lines.push(
-      `${pad(r.namespaces, 6)} ${pad(r.latencyMs, 4)} ${pad(r.wallMs, 8)} ${pad(r.serverListPages, 10)} ${pad(r.expectedListPages, 6)} ${pad(r.serverGets, 6)} ${pad(r.serverAccessReviews, 5)} ${pad(r.awsCalls, 4)} ${pad(r.peakRssMb, 7)} ${pad(r.findings, 8)} ${pad(r.fail, 5)} ${pad(r.requestsPerNamespace, 7)}`,
+      `${pad(r.namespaces, 6)} ${pad(r.latencyMs, 4)} ${pad(r.wallMs, 8)} ${pad(r.serverListPages, 10)} ${pad(r.expectedListPages, 6)} ${pad(r.serverGets, 6)} ${pad(r.serverAccessReviews, 5)} ${pad(r.awsCalls, 4)} ${pad(r.peakRssMb, 7)} ${pad((Number(r.archiveBytes) / 1048576).toFixed(1), 10)} ${pad(r.findings, 8)} ${pad(r.fail, 5)} ${pad(r.requestsPerNamespace, 7)}`,
     );
   }
   for (const b of baselines) {
