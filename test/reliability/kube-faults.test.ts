@@ -588,6 +588,46 @@ describe('fault matrix: Kubernetes API', () => {
     },
   );
 
+  const SECRET_PATH = '/api/v1/namespaces/datadog/secrets/datadog-secrets';
+  /** The Secret as the API server would serve it, base64 `data` holding the canaries. */
+  const secretJson = () => {
+    const doc = loadManifests(join(FIXTURES_DIR, 'healthy')).find(
+      (d) => d?.kind === 'Secret' && d.metadata?.name === 'datadog-secrets',
+    )!;
+    const data = Object.fromEntries(
+      Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [
+        k,
+        Buffer.from(v).toString('base64'),
+      ]),
+    );
+    return { apiVersion: 'v1', kind: 'Secret', metadata: doc.metadata, data };
+  };
+
+  faultCase(
+    book,
+    'kubernetes',
+    'a Secret GET answered with an error whose body is the Secret itself, or with the Secret cut into invalid JSON: ERROR, and not one byte of it echoed',
+    async (c) => {
+      const body = secretJson();
+      // V8's JSON.parse error quotes the text around the fault: the client must keep only its name.
+      for (const fault of [
+        { status: 500, body },
+        { status: 200, body: JSON.stringify(body).slice(0, -7) },
+      ]) {
+        const o = await auditCase(c, {
+          beforeAudit: (s) => {
+            s.inject({ path: SECRET_PATH, ...fault });
+            c.inject();
+          },
+        });
+        expect(o.cluster.errors.map((e) => `${e.kind} ${e.namespace}/${e.name}`)).toEqual([
+          'secrets datadog/datadog-secrets',
+        ]);
+        expect(o.cluster.status).toBe('ERROR');
+      }
+    },
+  );
+
   faultCase(
     book,
     'kubernetes',
