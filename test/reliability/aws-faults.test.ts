@@ -425,6 +425,39 @@ describe('fault matrix: AWS', () => {
   faultCase(
     book,
     'aws',
+    'an on-demand dry run over a broken secret: the summary returned carries the whole report, nothing archived or published',
+    async (c) => {
+      c.inject();
+      const h = await handlerCase(c, {
+        event: { clusters: ['field-report'], dryRun: true, notify: 'always' },
+        clusters: [
+          {
+            fixture: 'field-report',
+            aws: (f) => {
+              f.Faults = {
+                GetSecretValue: { name: 'DecryptionFailure', message: 'KMS key disabled' },
+              };
+            },
+          },
+        ],
+      });
+      expect(h.error).toBeUndefined();
+      expect(h.result).toMatchObject({
+        ok: true,
+        dryRun: true,
+        published: 0,
+        clusters: [{ status: 'ERROR' }],
+      });
+      expect(h.objects.size).toBe(0);
+      expect(h.published).toEqual([]);
+      const report = h.result && h.result.ok ? h.result.report : undefined;
+      expect(report?.clusters[0]?.findings.length).toBeGreaterThan(10);
+    },
+  );
+
+  faultCase(
+    book,
+    'aws',
     'SNS publish failure: the invocation fails, after the report was archived',
     async (c) => {
       c.inject();
