@@ -10,7 +10,7 @@
  * the previous report of the measured run (`previous`), so drift is computed against a full
  * report of the same size, as in a nightly run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -67,20 +67,32 @@ const s3RequestHandler = {
           }),
         };
       }
-      const body = readFileSync(args.previous);
-      return ok({ etag: '"previous"', 'content-length': String(body.length) }, body);
+      // In socket-sized chunks, as a response arrives.
+      return {
+        response: new HttpResponse({
+          statusCode: 200,
+          headers: { etag: '"previous"', 'content-length': String(statSync(args.previous).size) },
+          body: createReadStream(args.previous),
+        }),
+      };
     }
-    // PUT: consume the body as the network would.
-    const chunks: Buffer[] = [];
+    // PUT: take the body as a socket would, without keeping a copy (except the seed's latest.json).
     const b = request.body as unknown;
-    if (typeof b === 'string' || b instanceof Uint8Array) chunks.push(Buffer.from(b as string));
-    else if (b && typeof (b as Readable)[Symbol.asyncIterator] === 'function') {
-      for await (const c of b as Readable) chunks.push(Buffer.from(c as Buffer));
+    let bytes = 0;
+    if (typeof b === 'string' || b instanceof Uint8Array) {
+      bytes = typeof b === 'string' ? Buffer.byteLength(b) : b.length;
+      if (args.seedOut && key.endsWith('latest.json')) writeFileSync(args.seedOut, b);
+    } else if (b && typeof (b as Readable)[Symbol.asyncIterator] === 'function') {
+      const chunks: Buffer[] = [];
+      for await (const c of b as Readable) {
+        bytes += (c as Buffer).length;
+        if (args.seedOut) chunks.push(c as Buffer);
+      }
+      if (args.seedOut && key.endsWith('latest.json'))
+        writeFileSync(args.seedOut, Buffer.concat(chunks));
     }
-    const body = Buffer.concat(chunks);
-    archivedBytes = Math.max(archivedBytes, body.length);
-    if (args.seedOut && key.endsWith('latest.json')) writeFileSync(args.seedOut, body);
-    return ok({ etag: `"${key.length}-${body.length}"` });
+    archivedBytes = Math.max(archivedBytes, bytes);
+    return ok({ etag: `"${key.length}-${bytes}"` });
   },
 };
 
