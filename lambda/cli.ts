@@ -242,6 +242,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   } else {
     const config = configFromFlags(v, io);
     const collectOpts: CollectOptions = {
+      now: io.now,
       ...io.collect,
       ...(v.kubeconfig || v.context
         ? {

@@ -39,10 +39,19 @@ export interface CollectOptions {
   now?: () => Date;
 }
 
-const SKIPPED: Collected<never> = {
-  status: 'not-installed',
-  detail: 'AWS side skipped (--no-aws)',
-};
+function awsNotCollected(detail: string): AwsSnapshot {
+  const skipped: Collected<never> = { status: 'not-installed', detail };
+  return {
+    cluster: skipped,
+    fargateProfiles: skipped,
+    securityGroups: skipped,
+    subnets: skipped,
+    routeTables: skipped,
+    instances: skipped,
+    accessEntries: skipped,
+    tokenSource: skipped,
+  };
+}
 
 export function resolveRegion(cluster: ClusterConfig, config: AuditorConfig): string | undefined {
   return (
@@ -72,32 +81,15 @@ export async function collectCluster(
   let access: KubeAccess;
   let clients: AwsClients | undefined;
   if (opts.skipAws) {
-    aws = {
-      cluster: SKIPPED,
-      fargateProfiles: SKIPPED,
-      securityGroups: SKIPPED,
-      subnets: SKIPPED,
-      routeTables: SKIPPED,
-      instances: SKIPPED,
-      accessEntries: SKIPPED,
-      tokenSource: SKIPPED,
-    };
+    aws = awsNotCollected('AWS side skipped (--no-aws)');
   } else {
     clients = (
       opts.awsClients ??
       ((r, role) => createAwsClients({ region: r, ...(role ? { roleArn: role } : {}) }))
     )(region!, cluster.roleArn);
     const described = await describeCluster(clients, cluster.name);
-    aws = {
-      cluster: described.cluster,
-      fargateProfiles: SKIPPED,
-      securityGroups: SKIPPED,
-      subnets: SKIPPED,
-      routeTables: SKIPPED,
-      instances: SKIPPED,
-      accessEntries: SKIPPED,
-      tokenSource: SKIPPED,
-    };
+    // The rest is filled in once the Kubernetes side says which nodes and groups matter.
+    aws = { ...awsNotCollected('not collected yet'), cluster: described.cluster };
     if (!opts.kubeAccess && !opts.kubeconfig) {
       if (described.cluster.status === 'error' || !described.access) {
         const why =

@@ -105,6 +105,27 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
       });
       continue;
     }
+    // Not-installed AWS data means the AWS side was not collected at all (--no-aws): say so once
+    // per check, as info, instead of judging Fargate or security groups against nothing.
+    const skipped = check.requires.filter(
+      (key) => key.startsWith('aws.') && collectedAt(snapshot, key).status === 'not-installed',
+    );
+    if (skipped.length > 0) {
+      const resource = { kind: 'Check', name: check.id };
+      const why = collectedAt(snapshot, skipped[0]!) as { detail?: string };
+      findings.push({
+        id: findingId(check.id, cluster, resource, 'not-evaluated'),
+        checkId: check.id,
+        cluster,
+        severity: 'info',
+        status: 'ERROR',
+        resource,
+        messageId: 'not-evaluated',
+        message: `Not evaluated: ${check.title} needs ${skipped.join(', ')}, which was not collected on cluster ${cluster} (${why.detail ?? 'AWS side not collected'}).`,
+        remediation: 'Run the audit with AWS credentials (without --no-aws) to evaluate it.',
+      });
+      continue;
+    }
     try {
       for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r));
     } catch (err) {

@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIo } from '../../lambda/cli.js';
+import { startTestApiServer } from '../support/kube-api-server.js';
+import { FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
 
 interface Run {
   code: number;
@@ -112,6 +114,77 @@ describe('eks-datadog-auditor audit --demo', () => {
     );
     expect(failing).toEqual([]);
     expect(run.code).toBe(0);
+  });
+});
+
+describe('eks-datadog-auditor audit --kubeconfig --no-aws', () => {
+  it('audits the Kubernetes side through a kubeconfig context without touching AWS', async () => {
+    const server = await startTestApiServer({
+      manifests: loadManifests(join(FIXTURES_DIR, 'field-report')),
+    });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'auditor-'));
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(kubeconfig, server.kubeconfig({ context: 'field-report' }));
+      const run = await cli(
+        'audit',
+        '--kubeconfig',
+        kubeconfig,
+        '--context',
+        'field-report',
+        '--no-aws',
+        '--cluster',
+        'golang-cluster',
+        '--format',
+        'json',
+      );
+      const doc = JSON.parse(run.stdout);
+      const c = doc.clusters[0];
+      expect(c.errors).toEqual([]);
+      expect(
+        c.findings
+          .filter((f: { status: string }) => f.status === 'FAIL')
+          .map((f: { checkId: string }) => f.checkId)
+          .sort(),
+      ).toEqual(['rbac-agent-contract', 'token-ref-resolves']);
+      // Checks that need AWS data say so, as info: the audit is incomplete by choice.
+      const skipped = c.findings.filter((f: { message: string }) =>
+        f.message.startsWith('Not evaluated'),
+      );
+      expect(skipped.length).toBeGreaterThanOrEqual(7);
+      for (const f of skipped) expect(f).toMatchObject({ status: 'ERROR', severity: 'info' });
+      expect(skipped[0].message).toContain('--no-aws');
+      expect(c.status).toBe('ERROR');
+      expect(run.code).toBe(1);
+      expect(server.requests.length).toBeGreaterThan(10);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('names the kubeconfig and the context when the context does not exist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auditor-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n',
+    );
+    const run = await cli(
+      'audit',
+      '--kubeconfig',
+      kubeconfig,
+      '--context',
+      'nope',
+      '--no-aws',
+      '--cluster',
+      'c1',
+      '--format',
+      'json',
+    );
+    const c = JSON.parse(run.stdout).clusters[0];
+    expect(c.status).toBe('ERROR');
+    expect(c.findings[0].message).toContain('nope');
+    expect(c.findings[0].message).toContain(kubeconfig);
   });
 });
 
