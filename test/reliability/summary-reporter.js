@@ -45,7 +45,7 @@ export default class SummaryReporter {
   onRunComplete(_contexts, results) {
     const ledger = this.readLedger();
     const lines = [];
-    if (ledger.cases.length > 0) lines.push(...renderTable(ledger));
+    if (ledger.cases.length > 0) lines.push(...renderTable(ledger, proofs(results)));
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     lines.push(`${results.numPassedTests} passed, ${failed} failed`);
     if (ledger.leaks.length > 0) process.exitCode = 1;
@@ -95,7 +95,25 @@ export default class SummaryReporter {
   }
 }
 
-function renderTable({ cases, leaks, outputs, bytes }) {
+/** Reliability tests that are proofs rather than injected faults: their pass counts. */
+const PROOFS = [
+  ['least-privilege', 'Least privilege (RBAC and IAM from recorded calls)'],
+  ['no-insecure-code', 'No TLS bypass, no unbounded loop in lambda/'],
+  ['canary', 'Canary fixtures and search'],
+];
+
+function proofs(results) {
+  return PROOFS.flatMap(([file, title]) => {
+    const r = results.testResults.find((t) =>
+      t.testFilePath.replace(/\\/g, '/').endsWith(`test/reliability/${file}.test.ts`),
+    );
+    if (!r) return [];
+    const passed = r.testResults.filter((t) => t.status === 'passed').length;
+    return [`${title}: ${passed} of ${r.testResults.length} tests passed`];
+  });
+}
+
+function renderTable({ cases, leaks, outputs, bytes }, proofLines) {
   const rows = LAYERS.map(([layer, title]) => {
     const of = cases.filter((c) => c.layer === layer);
     return [title, of.length, of.reduce((n, c) => n + c.faults, 0), of.filter((c) => c.ok).length];
@@ -123,6 +141,7 @@ function renderTable({ cases, leaks, outputs, bytes }) {
   for (const l of leaks.slice(0, 20)) {
     lines.push(`  LEAK ${l.form} of canary ${l.canary} in ${l.channel} of "${l.case}"`);
   }
+  for (const l of proofLines) lines.push(l);
   const unexpected = cases.filter((c) => !c.ok);
   for (const c of unexpected.slice(0, 20)) lines.push(`  NOT AS EXPECTED: [${c.layer}] ${c.name}`);
   lines.push('');
