@@ -51,7 +51,14 @@ export const mixedClusterNodeSg: Check = {
   risk: 'With the Cluster Agent on an EC2 node and agents on Fargate (or the reverse), a node security group that does not admit the cluster security group silently drops every agent call to the Cluster Agent.',
   remediation:
     'Add an ingress rule for TCP 5005 on the node group security group from the cluster security group (or the reverse), or attach the cluster security group to the node group.',
-  requires: ['kube.pods', 'kube.nodes', 'aws.securityGroups', 'aws.cluster'],
+  requires: [
+    'kube.pods',
+    'kube.nodes',
+    'kube.securityGroupPolicies',
+    'aws.securityGroups',
+    'aws.cluster',
+    'aws.instances',
+  ],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const { discovery, ctx, clusterAgent, agents } = datadogEndpoints(snapshot);
     const traffic: Traffic = { protocol: 'tcp', port: clusterAgentPodPort(snapshot, discovery) };
