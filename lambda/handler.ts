@@ -35,12 +35,13 @@ import {
   toArchived,
   type ArchiveResult,
   type LatestOutcome,
+  type LatestRead,
 } from './report/archive.js';
 import { diffReports } from './report/diff.js';
 import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
 import { toJsonReport, type JsonReport } from './report/render-json.js';
 import { singleLine } from './report/sanitize.js';
-import { failingCounts, passedCount } from './report/summary.js';
+import { failingCounts, isFailing, passedCount } from './report/summary.js';
 import type { AuditReport, Drift } from './report/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -305,9 +306,11 @@ async function run(
     clusters: clusters.map((c) => c.name),
   });
 
-  const report = await deps.audit(config, clusters, trigger, { runId, logger });
   const bucket = config.archiveBucket;
   const archive = bucket ? new ReportArchive(deps.s3, bucket, logger) : undefined;
+  const names = config.clusters.map((c) => c.name);
+  const previous = archive ? await readPrevious(archive, config, clusters, names) : undefined;
+  const report = await deps.audit(config, clusters, trigger, { runId, logger });
   if (!archive) {
     warnings.push(
       'No archiveBucket configured: reports are not archived and there is no previous run to diff against, so every failing finding counts as new.',
@@ -321,7 +324,6 @@ async function run(
   const functionName =
     context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const region = deps.region ?? process.env.AWS_REGION;
-  const names = config.clusters.map((c) => c.name);
   const summaries: ClusterSummary[] = [];
   const drifts: Record<string, Drift> = {};
   let published = 0;
@@ -334,9 +336,9 @@ async function run(
     let driftUnavailable: string | undefined;
     if (archive) {
       try {
-        const previous = await archive.readLatest(segment);
-        etag = previous.etag;
-        drift = diffReports(cluster, previous.report);
+        const latest = await (previous?.get(segment) ?? readForDrift(archive, segment));
+        etag = latest.etag;
+        drift = diffReports(cluster, latest.report);
       } catch (err) {
         driftUnavailable = errorFields(err).errorMessage;
         failures.push(`cluster ${cluster.name}: ${driftUnavailable}`);
@@ -438,6 +440,41 @@ async function run(
   else deps.metrics.recordRunSucceeded();
   logger.info('run finished', { published, clusters: summaries.length });
   return result;
+}
+
+/**
+ * Drift needs only the previous run's failing findings. latest.json holds every result (40 MB at
+ * 5,000 namespaces); kept whole beside this run's findings it decided the function's peak memory.
+ */
+async function readForDrift(archive: ReportArchive, segment: string): Promise<LatestRead> {
+  const latest = await archive.readLatest(segment);
+  if (!latest.report) return latest;
+  return {
+    ...latest,
+    report: { ...latest.report, findings: latest.report.findings.filter(isFailing) },
+  };
+}
+
+/**
+ * The previous reports, read before the audit so their text and parsed objects come and go while
+ * the heap holds neither a snapshot nor findings. Read failures are kept (not thrown) and reported
+ * per cluster after the audit, as before.
+ */
+async function readPrevious(
+  archive: ReportArchive,
+  config: AuditorConfig,
+  clusters: ClusterConfig[],
+  names: readonly string[],
+): Promise<Map<string, Promise<LatestRead>>> {
+  const previous = new Map<string, Promise<LatestRead>>();
+  for (const c of clusters) {
+    const segment = archiveSegment({ name: c.name, region: c.region ?? config.region }, names);
+    const read = readForDrift(archive, segment);
+    // Settled before the next read starts; awaited (and its error handled) in the cluster loop.
+    await read.catch(() => undefined);
+    previous.set(segment, read);
+  }
+  return previous;
 }
 
 function inlineReport(
