@@ -5,6 +5,7 @@
 import type { Check } from './checks/check.js';
 import { neutraliseQuotedClusterText } from './checks/quoted-text.js';
 import { collectionFailures, runChecks } from './checks/runner.js';
+import { mapLimit } from './concurrency.js';
 import type { AuditorConfig, ClusterConfig } from './config.js';
 import { findingId, type Finding } from './findings.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
@@ -98,24 +99,6 @@ function errorMessage(err: unknown): string {
   return String(err);
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping input order in the result. */
-export async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 export async function runAudit(
   config: AuditorConfig,
   clusters: ClusterConfig[],
@@ -125,7 +108,7 @@ export async function runAudit(
   const runId = deps.newRunId();
   const startedAt = deps.now().toISOString();
   deps.logger?.info('audit started', { runId, trigger, clusters: clusters.map((c) => c.name) });
-  const reports = await mapBounded(clusters, config.clusterConcurrency, (c) =>
+  const reports = await mapLimit(clusters, config.clusterConcurrency, (c) =>
     auditCluster(c, config, deps),
   );
   return { runId, startedAt, finishedAt: deps.now().toISOString(), trigger, clusters: reports };

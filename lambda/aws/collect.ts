@@ -41,6 +41,7 @@ import {
 } from './convert.js';
 import { awsErrorCode, awsErrorMessage, awsFailure, type FailureContext } from './errors.js';
 import { collectTokenSource } from './token-source.js';
+import { mapLimit } from '../concurrency.js';
 
 /** EC2 accepts at most 200 values per filter. */
 export const ID_BATCH_SIZE = 200;
@@ -373,33 +374,6 @@ async function pages<T>(fetch: (nextToken: string | undefined) => Promise<Page<T
     next = page.next;
   }
   return out;
-}
-
-/**
- * Runs fn over items with at most `limit` in flight, keeping order. After the first failure no
- * new item starts: the kind is failed anyway, and more calls would only add to the throttling.
- */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let nextIndex = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && nextIndex < items.length) {
-      const i = nextIndex++;
-      try {
-        results[i] = await fn(items[i] as T);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** An object deleted between list and describe is simply gone, not a failure. */

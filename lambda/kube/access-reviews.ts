@@ -6,7 +6,7 @@
 import { plannedAccessReviews } from '../rbac/access-review.js';
 import { serviceAccountGroups, serviceAccountUser } from '../rbac/evaluator.js';
 import type { AccessReview, ClusterSnapshot, Collected } from '../snapshot.js';
-import { mapLimit } from './list.js';
+import { mapLimit } from '../concurrency.js';
 import { KubeApiError, type KubePort } from './port.js';
 
 export interface AccessReviewOptions {

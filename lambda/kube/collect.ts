@@ -30,7 +30,8 @@ import {
   type Raw,
 } from './convert.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
-import { listAll, mapLimit, withRetry, type RetryPolicy } from './list.js';
+import { mapLimit } from '../concurrency.js';
+import { listAll, withRetry, type RetryPolicy } from './list.js';
 import { KubeApiError, type KubeKindSpec, type KubePort } from './port.js';
 import { referencedSecrets } from './secret-refs.js';
 import { convertSecret } from './secrets.js';

@@ -1,4 +1,5 @@
-import { mapBounded, newRunId, runAudit, type AuditDeps } from '../../lambda/audit.js';
+import { newRunId, runAudit, type AuditDeps } from '../../lambda/audit.js';
+import { mapLimit } from '../../lambda/concurrency.js';
 import type { Check } from '../../lambda/checks/check.js';
 import { parseConfig } from '../../lambda/config.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';
@@ -102,11 +103,11 @@ describe('runAudit', () => {
   });
 });
 
-describe('mapBounded', () => {
+describe('mapLimit', () => {
   it('keeps order and never runs more than the limit at once', async () => {
     let inFlight = 0;
     let peak = 0;
-    const out = await mapBounded([5, 1, 4, 2, 3, 0], 2, async (n) => {
+    const out = await mapLimit([5, 1, 4, 2, 3, 0], 2, async (n) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
       await new Promise((r) => setTimeout(r, n));
@@ -115,6 +116,18 @@ describe('mapBounded', () => {
     });
     expect(out).toEqual([50, 10, 40, 20, 30, 0]);
     expect(peak).toBe(2);
+  });
+
+  it('starts nothing new after the first failure and rethrows it', async () => {
+    const started: number[] = [];
+    await expect(
+      mapLimit([1, 2, 3, 4, 5], 1, async (n) => {
+        started.push(n);
+        if (n === 2) throw new Error('throttled');
+        return n;
+      }),
+    ).rejects.toThrow('throttled');
+    expect(started).toEqual([1, 2]);
   });
 });
 

@@ -4,7 +4,8 @@
  */
 import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
 import { kindByKey } from '../../lambda/kube/kinds.js';
-import { listAll, mapLimit, withRetry, type RetryPolicy } from '../../lambda/kube/list.js';
+import { mapLimit } from '../../lambda/concurrency.js';
+import { listAll, withRetry, type RetryPolicy } from '../../lambda/kube/list.js';
 import { KubeApiError, type KubePort } from '../../lambda/kube/port.js';
 import { startTestApiServer, statusBody, type TestApiServer } from '../support/kube-api-server.js';
 import { FAST_RETRY, OPTIONS, tokenAccess, yamlDocs } from './support.js';
