@@ -16,6 +16,7 @@
  * bindings, not a scan of every binding in the cluster.
  */
 import {
+  type DataKey,
   itemsOf,
   refOf,
   type ClusterSnapshot,
@@ -105,6 +106,14 @@ export interface BindingProblem {
   code: 'missing-role' | 'invalid-role-ref' | 'subject-without-namespace';
   message: string;
 }
+
+/** What effective permissions are computed from: the checks that use them require all of it. */
+export const RBAC_DATA = [
+  'kube.clusterRoles',
+  'kube.clusterRoleBindings',
+  'kube.roles',
+  'kube.roleBindings',
+] as const satisfies readonly DataKey[];
 
 export interface RbacInput {
   clusterRoles: Role[];

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { contractResults } from '../../rbac/contract-check.js';
-import { RbacIndex } from '../../rbac/evaluator.js';
+import { RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
 import { fargateAgentSubjects } from '../../rbac/subjects.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
@@ -20,13 +20,7 @@ export const rbacAgentContract: Check = {
   risk: 'The sidecar reaches the kubelet through the API server: without nodes/proxy it collects no kubelet, pod or container data; without endpoints, nodes or namespaces it logs "forbidden" and loses tags and endpoint checks.',
   remediation:
     'Bind a ClusterRole with the documented rules (nodes, namespaces, endpoints get/list; nodes/metrics, spec, stats, proxy, pods, healthz get) to the ServiceAccount with a ClusterRoleBinding.',
-  requires: [
-    'kube.pods',
-    'kube.clusterRoles',
-    'kube.clusterRoleBindings',
-    'kube.roles',
-    'kube.roleBindings',
-  ],
+  requires: ['kube.pods', ...RBAC_DATA],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     return contractResults(snapshot, RbacIndex.forSnapshot(snapshot), {
       subjects: fargateAgentSubjects(discoverAgents(snapshot)),

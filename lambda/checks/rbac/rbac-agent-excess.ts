@@ -3,6 +3,7 @@ import type { ClusterSnapshot, PolicyRule } from '../../snapshot.js';
 import { FARGATE_AGENT_CONTRACT, rulesFor } from '../../rbac/contracts.js';
 import {
   bindingLabel,
+  RBAC_DATA,
   RbacIndex,
   roleLabel,
   type AppliedBinding,
@@ -60,13 +61,7 @@ export const rbacAgentExcess: Check = {
   risk: 'Anyone who can exec into a pod running as this ServiceAccount (the application itself on Fargate) inherits the grant: wildcards allow changing the cluster, cluster-wide secret reads expose every credential.',
   remediation:
     "Replace the over-broad binding with Datadog's documented ClusterRole (explicit resources and verbs, no secrets).",
-  requires: [
-    'kube.pods',
-    'kube.clusterRoles',
-    'kube.clusterRoleBindings',
-    'kube.roles',
-    'kube.roleBindings',
-  ],
+  requires: ['kube.pods', ...RBAC_DATA],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const index = RbacIndex.forSnapshot(snapshot);
     const bySa = new Map<string, { sa: ServiceAccountRef; runs: string[] }>();

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { contractResults } from '../../rbac/contract-check.js';
-import { RbacIndex } from '../../rbac/evaluator.js';
+import { RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
 import { clusterAgentSubject } from '../../rbac/subjects.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
@@ -19,13 +19,7 @@ export const rbacClusterAgentContract: Check = {
   risk: 'Without these the Cluster Agent cannot serve cluster metadata to the agents (no kube_service or namespace tags), cannot run endpoint checks, and never wins leader election, so cluster checks and external metrics stop.',
   remediation:
     'Bind a ClusterRole with services, endpoints, pods, nodes, namespaces and discovery.k8s.io endpointslices get/list/watch, events create and coordination.k8s.io leases create/get/update to the Cluster Agent ServiceAccount.',
-  requires: [
-    'kube.pods',
-    'kube.clusterRoles',
-    'kube.clusterRoleBindings',
-    'kube.roles',
-    'kube.roleBindings',
-  ],
+  requires: ['kube.pods', ...RBAC_DATA],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const subject = clusterAgentSubject(discoverAgents(snapshot));
     if (!subject) return [];
