@@ -8,7 +8,7 @@
  * writes bench/results.json (not committed).
  *
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
- *                    [--page-size N] [--skip-baseline] [--skip-bundle]
+ *                    [--page-size N] [--skip-baseline] [--skip-bundle] [--node-options '...']
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     'page-size': { type: 'string', default: '500' },
     'skip-baseline': { type: 'boolean', default: false },
     'skip-bundle': { type: 'boolean', default: false },
+    /** NODE_OPTIONS of the audit child instead of the function's (e.g. '' for V8's defaults). */
+    'node-options': { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -118,10 +120,12 @@ async function bundleAuditChild(): Promise<string> {
   return outfile;
 }
 
+const childNodeOptions = values['node-options'] ?? LAMBDA_NODE_OPTIONS;
+
 function runAuditChild(bundle: string, args: object): AuditFigures {
   const out = spawnSync(process.execPath, [bundle, JSON.stringify(args)], {
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
+    env: { ...process.env, NODE_OPTIONS: childNodeOptions },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (out.status !== 0)
@@ -228,7 +232,7 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   const baselines: Record<string, unknown>[] = [];
   console.error(
-    `bench: page size ${pageSize}, secret GET concurrency ${secretConcurrency}, node ${process.version}`,
+    `bench: page size ${pageSize}, secret GET concurrency ${secretConcurrency}, NODE_OPTIONS '${childNodeOptions}', node ${process.version}`,
   );
   /** latest.json of a run one day earlier, per N: the previous report the measured run diffs. */
   const previous = new Map<number, string>();
@@ -308,6 +312,7 @@ async function main(): Promise<void> {
         node: process.version,
         pageSize,
         secretConcurrency,
+        nodeOptions: childNodeOptions,
         rows,
         baselines,
         bundle,
