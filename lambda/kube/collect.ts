@@ -86,16 +86,42 @@ const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
- * Returns a function that replaces, in place, every short string of a converted object by the
- * first equal string it has seen, and every empty array or plain object by the shared empty one.
- * JSON.parse makes a new copy of every value, so without it each pod, workload and binding
- * carries its own copies of the same names, labels, images, env names, kinds and timestamps; at
- * N=5000 namespaces that was over half of the snapshot's strings. One interner per collection, so
- * nothing outlives the snapshot.
+ * Returns a function that makes a converted object share what it has in common with the objects
+ * converted before it, in place: every short string becomes the first equal string seen, every
+ * empty array or plain object the shared empty one, and every nested array or object whose
+ * content (by value, children first) equals one seen before becomes that one, frozen. JSON.parse
+ * makes a new copy of every value, so without it each pod, workload and binding carries its own
+ * copies of the same names, labels, images, env entries, containers, owner references and
+ * conditions. The top-level objects themselves are never shared.
+ *
+ * Measured at N=5000 namespaces (live heap after collecting, forced GC): strings only 88 -> 74 MB,
+ * plus empties 65 MB, plus nested objects 48 MB. The synthetic namespaces are copies of one
+ * template, so a cluster of varied workloads shares less; pods of one Deployment and sidecars
+ * injected from one chart share the same way. One interner per collection, so its maps go with
+ * it.
  */
 export function createInterner(): <T>(value: T) => T {
   const pool = new Map<string, string>();
-  const visit = (v: unknown): unknown => {
+  const shapes = new Map<string, object>();
+  const sigOf = new Map<object, string>();
+  const part = (v: unknown): string | undefined => {
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (v !== null && typeof v === 'object') return sigOf.get(v);
+    return `${typeof v}:${String(v)}`;
+  };
+  const share = (v: object, sig: string | undefined): object => {
+    if (sig === undefined || sig.length > 512) return v;
+    const seen = shapes.get(sig);
+    if (seen) {
+      // Shared from now on: frozen, so a change meant for one object cannot reach the others.
+      if (!Object.isFrozen(seen)) Object.freeze(seen);
+      return seen;
+    }
+    shapes.set(sig, v);
+    sigOf.set(v, sig);
+    return v;
+  };
+  const visit = (v: unknown, nested: boolean): unknown => {
     if (typeof v === 'string') {
       if (v.length > INTERN_MAX_LENGTH) return v;
       const seen = pool.get(v);
@@ -103,21 +129,31 @@ export function createInterner(): <T>(value: T) => T {
       pool.set(v, v);
       return v;
     }
+    if (!v || typeof v !== 'object') return v;
     if (Array.isArray(v)) {
       if (v.length === 0) return EMPTY_ARRAY;
-      for (let i = 0; i < v.length; i++) v[i] = visit(v[i]);
-    } else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      let empty = true;
-      for (const k in o) {
-        empty = false;
-        o[k] = visit(o[k]);
+      let sig: string | undefined = '[';
+      for (let i = 0; i < v.length; i++) {
+        v[i] = visit(v[i], true);
+        const p: string | undefined = sig === undefined ? undefined : part(v[i]);
+        sig = p === undefined ? undefined : `${sig}${p},`;
       }
-      if (empty && Object.getPrototypeOf(o) === Object.prototype) return EMPTY_OBJECT;
+      return nested ? share(v, sig) : v;
     }
-    return v;
+    if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+    const o = v as Record<string, unknown>;
+    let empty = true;
+    let sig: string | undefined = '{';
+    for (const k in o) {
+      empty = false;
+      o[k] = visit(o[k], true);
+      const p: string | undefined = sig === undefined ? undefined : part(o[k]);
+      sig = p === undefined ? undefined : `${sig}${JSON.stringify(k)}:${p},`;
+    }
+    if (empty) return EMPTY_OBJECT;
+    return nested ? share(o, sig) : o;
   };
-  return <T>(value: T) => visit(value) as T;
+  return <T>(value: T) => visit(value, false) as T;
 }
 
 export interface CollectKubeDeps {
