@@ -4,7 +4,8 @@
  *
  * The options include esbuild plugins (below), which the CDK's NodejsFunction cannot run: the
  * stack must build through {@link buildHandlerBundle} (e.g. `lambda.Code.fromAsset` with local
- * bundling running `npx tsx infra/build-bundle.ts <outdir>`) for the bundle to be the one measured.
+ * bundling running `npx tsx infra/build-bundle.ts <outdir>`) for the bundle to be the one measured,
+ * and set NODE_OPTIONS to {@link lambdaNodeOptions} of its memory size.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,12 +19,24 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);";
 
 /**
- * NODE_OPTIONS of the function: none. `--enable-source-maps` decodes the whole source map the
- * first time any stack trace is formatted, and undici formats some when the connection pool is
- * closed at the end of every audit: +57 MB RSS and 90 ms on a 256 MB function (2.5 MB map). The
- * map is still built (without the sources' text) to decode a trace from the logs offline.
+ * NODE_OPTIONS of a function with `memoryMb` of memory: V8 heap limits sized to fit it. Without
+ * them V8 sizes its heap for a machine's memory and collects late; the Node.js runtime picks
+ * limits from the function's memory when NODE_OPTIONS sets none, but by a rule we neither control
+ * nor measure. About 100 MB of the process is not the old generation (the node binary's pages,
+ * young generation 3 x 8 MB, code, buffers, malloc): measured at N=5000 namespaces, peak RSS was
+ * 227 MB with a 128 MB old generation and 270 MB with 144 MB, and the audit ran out of heap below
+ * ~108 MB. No `--enable-source-maps`: Node decodes the whole map the first time a stack trace is
+ * formatted, and undici formats some when the connection pool closes after every audit (+57 MB
+ * RSS, 90 ms); the map is still built, without the sources' text, to decode a trace offline.
  */
-export const LAMBDA_NODE_OPTIONS = '';
+export function lambdaNodeOptions(memoryMb: number): string {
+  const oldSpaceMb = Math.max(Math.floor(memoryMb / 2), memoryMb - 128);
+  return `--max-old-space-size=${oldSpaceMb} --max-semi-space-size=8`;
+}
+
+/** The stack's default function memory, and the NODE_OPTIONS the benchmark runs with. */
+export const DEFAULT_FUNCTION_MEMORY_MB = 256;
+export const LAMBDA_NODE_OPTIONS = lambdaNodeOptions(DEFAULT_FUNCTION_MEMORY_MB);
 
 /**
  * Everything is bundled, the AWS SDK included: the runtime's SDK is a version we did not test,
