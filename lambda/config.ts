@@ -81,8 +81,11 @@ export const auditorConfigSchema = z
       .object({
         /** Objects per list page. */
         pageSize: z.number().int().min(1).max(5000).default(500),
-        /** Secret GETs in flight at once. */
-        secretConcurrency: z.number().int().min(1).max(64).default(16),
+        /**
+         * Secret GETs in flight at once. 32 from `npm run bench` at 20 ms per request, N=5000:
+         * 16 took 11.3 s, 32 7.5 s, 64 6.0 s but 263 MB peak RSS instead of 230.
+         */
+        secretConcurrency: z.number().int().min(1).max(64).default(32),
         /** Per-request timeout. */
         requestTimeoutMs: z.number().int().min(100).max(120000).default(15000),
         /** Confirm the RBAC checks' verdicts with SubjectAccessReviews when the auditor may. */
@@ -93,7 +96,7 @@ export const auditorConfigSchema = z
       .strict()
       .default({
         pageSize: 500,
-        secretConcurrency: 16,
+        secretConcurrency: 32,
         requestTimeoutMs: 15000,
         accessReviews: true,
         maxAccessReviews: 300,

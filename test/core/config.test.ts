@@ -7,7 +7,7 @@ describe('auditor configuration', () => {
       tokenSecret: { id: 'datadog/cluster-agent-token' },
       notify: 'drift',
       minSeverity: 'high',
-      kubernetes: { pageSize: 500, secretConcurrency: 16 },
+      kubernetes: { pageSize: 500, secretConcurrency: 32 },
       clusterConcurrency: 4,
     });
     expect(settingsFor(c, c.clusters[0]!)).toEqual({
