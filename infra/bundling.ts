@@ -22,16 +22,21 @@ export const ESM_REQUIRE_BANNER =
  * NODE_OPTIONS of a function with `memoryMb` of memory: V8 heap limits sized to fit it. Without
  * them V8 sizes its heap for a machine's memory and collects late; the Node.js runtime picks
  * limits from the function's memory when NODE_OPTIONS sets none, but by a rule we neither control
- * nor measure. About 100 MB of the process is not the old generation (the node binary's pages,
- * young generation 3 x 8 MB, code, buffers, malloc): measured at N=5000 namespaces, peak RSS was
- * 227 MB with a 128 MB old generation and 270 MB with 144 MB, and the audit ran out of heap below
- * ~108 MB. No `--enable-source-maps`: Node decodes the whole map the first time a stack trace is
+ * nor measure. About 100-110 MB of the process is not the old generation (the node binary's
+ * pages, the young generation, code, buffers, malloc), so the old generation gets the rest less a
+ * margin. Measured at N=5000 namespaces (peak RSS over several runs): old generation 120 MB with
+ * 4 MB semi-spaces 217-226 MB; 128 MB 218-252 MB; 128 MB with 8 MB semi-spaces 230-261 MB (more
+ * garbage promoted); 144 MB 268-271 MB. The N=5000 audit runs out of heap between 104 and 112 MB
+ * of old generation (4 MB semi-spaces), so a 256 MB function tops out a little above 5,000
+ * namespaces of this shape; give larger clusters more memory.
+ * No `--enable-source-maps`: Node decodes the whole map the first time a stack trace is
  * formatted, and undici formats some when the connection pool closes after every audit (+57 MB
  * RSS, 90 ms); the map is still built, without the sources' text, to decode a trace offline.
  */
 export function lambdaNodeOptions(memoryMb: number): string {
-  const oldSpaceMb = Math.max(Math.floor(memoryMb / 2), memoryMb - 128);
-  return `--max-old-space-size=${oldSpaceMb} --max-semi-space-size=8`;
+  const oldSpaceMb = Math.max(64, memoryMb - 136);
+  const semiSpaceMb = Math.min(16, Math.max(4, Math.floor(memoryMb / 64)));
+  return `--max-old-space-size=${oldSpaceMb} --max-semi-space-size=${semiSpaceMb}`;
 }
 
 /** The stack's default function memory, and the NODE_OPTIONS the benchmark runs with. */
