@@ -11,7 +11,7 @@
  *                    [--page-size N] [--skip-baseline] [--skip-bundle] [--node-options '...']
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -323,4 +323,9 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // Bundles, kubeconfigs and previous reports (35 MB at N=5000): scratch for this run only.
+  rmSync(work, { recursive: true, force: true });
+}
