@@ -31,7 +31,13 @@ import { ConfigError, settingsFor } from '../lambda/config.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.js';
 import { AUDITOR_GROUP } from '../lambda/rbac-manifest.js';
 import { ARCHIVE_PREFIX } from '../lambda/report/archive.js';
-import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, HANDLER_ENTRY } from './bundling.js';
+import {
+  ESBUILD_TARGET,
+  ESM_REQUIRE_BANNER,
+  EXTERNAL_MODULES,
+  HANDLER_ENTRY,
+  lambdaNodeOptions,
+} from './bundling.js';
 import { functionConfigOf, type DeploymentConfig } from './config.js';
 
 /** Where the archive keeps reports; the function may read and write nothing else in the bucket. */
@@ -274,7 +280,8 @@ export class AuditorStack extends Stack {
         AUDITOR_CONFIG: Stack.of(this).toJsonString(functionConfig),
         POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
+        // Heap limits sized to the memory (see lambdaNodeOptions); no --enable-source-maps.
+        NODE_OPTIONS: lambdaNodeOptions(deploy.memoryMb),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -284,6 +291,15 @@ export class AuditorStack extends Stack {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         externalModules: EXTERNAL_MODULES,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // NodejsFunction's esbuild call cannot run plugins; the shared build (plugins included,
+          // the bundle the benchmark measures) replaces its output with the same entry and options.
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `cd "${inputDir}" && npx tsx infra/build-bundle.ts "${outputDir}"`,
+          ],
+        },
       },
       ...vpcProps,
     });

@@ -40,7 +40,7 @@ describe('AuditorStack with the example configuration', () => {
             AUDITOR_CONFIG: Match.anyValue(),
             POWERTOOLS_SERVICE_NAME: 'eks-datadog-auditor',
             POWERTOOLS_METRICS_NAMESPACE: 'EksDatadogAuditor',
-            NODE_OPTIONS: '--enable-source-maps',
+            NODE_OPTIONS: '--max-old-space-size=120 --max-semi-space-size=4',
           },
         },
       });
