@@ -1,4 +1,4 @@
-import { findingId, type CheckResult, type Finding } from '../findings.js';
+import { findingId, type CheckResult, type Finding, type Severity } from '../findings.js';
 import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot.js';
 import type { Check } from './check.js';
 
@@ -89,20 +89,32 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
   const cluster = snapshot.cluster.name;
   const findings: Finding[] = collectionFailures(snapshot).map((f) => failureFinding(cluster, f));
   for (const check of checks) {
+    /** A result about the check itself: it could not say anything about the cluster. */
+    const checkError = (
+      messageId: string,
+      severity: Severity,
+      message: string,
+      remediation: string,
+    ): Finding =>
+      toFinding(check, cluster, {
+        status: 'ERROR',
+        severity,
+        resource: { kind: 'Check', name: check.id },
+        messageId,
+        message,
+        remediation,
+      });
+
     const missing = check.requires.filter((key) => collectedAt(snapshot, key).status === 'error');
     if (missing.length > 0) {
-      const resource = { kind: 'Check', name: check.id };
-      findings.push({
-        id: findingId(check.id, cluster, resource, 'not-evaluated'),
-        checkId: check.id,
-        cluster,
-        severity: check.severity,
-        status: 'ERROR',
-        resource,
-        messageId: 'not-evaluated',
-        message: `Not evaluated: ${check.title} needs ${missing.join(', ')}, which could not be collected on cluster ${cluster}.`,
-        remediation: 'Fix the collection errors reported under audit-collection, then re-run.',
-      });
+      findings.push(
+        checkError(
+          'not-evaluated',
+          check.severity,
+          `Not evaluated: ${check.title} needs ${missing.join(', ')}, which could not be collected on cluster ${cluster}.`,
+          'Fix the collection errors reported under audit-collection, then re-run.',
+        ),
+      );
       continue;
     }
     // Not-installed AWS data means the AWS side was not collected at all (--no-aws): say so once
@@ -111,37 +123,28 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
       (key) => key.startsWith('aws.') && collectedAt(snapshot, key).status === 'not-installed',
     );
     if (skipped.length > 0) {
-      const resource = { kind: 'Check', name: check.id };
       const why = collectedAt(snapshot, skipped[0]!) as { detail?: string };
-      findings.push({
-        id: findingId(check.id, cluster, resource, 'not-evaluated'),
-        checkId: check.id,
-        cluster,
-        severity: 'info',
-        status: 'ERROR',
-        resource,
-        messageId: 'not-evaluated',
-        message: `Not evaluated: ${check.title} needs ${skipped.join(', ')}, which was not collected on cluster ${cluster} (${why.detail ?? 'AWS side not collected'}).`,
-        remediation: 'Run the audit with AWS credentials (without --no-aws) to evaluate it.',
-      });
+      findings.push(
+        checkError(
+          'not-evaluated',
+          'info',
+          `Not evaluated: ${check.title} needs ${skipped.join(', ')}, which was not collected on cluster ${cluster} (${why.detail ?? 'AWS side not collected'}).`,
+          'Run the audit with AWS credentials (without --no-aws) to evaluate it.',
+        ),
+      );
       continue;
     }
     try {
       for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r));
     } catch (err) {
-      const resource = { kind: 'Check', name: check.id };
-      findings.push({
-        id: findingId(check.id, cluster, resource, 'check-crashed'),
-        checkId: check.id,
-        cluster,
-        severity: check.severity,
-        status: 'ERROR',
-        resource,
-        messageId: 'check-crashed',
-        message: `Check ${check.id} failed on cluster ${cluster}: ${(err as Error).message ?? String(err)}`,
-        remediation:
+      findings.push(
+        checkError(
+          'check-crashed',
+          check.severity,
+          `Check ${check.id} failed on cluster ${cluster}: ${(err as Error).message ?? String(err)}`,
           'This is a bug in the auditor: report it with the snapshot (digests only) attached.',
-      });
+        ),
+      );
     }
   }
   return dedupe(findings);
