@@ -3,6 +3,7 @@
  * @kubernetes/client-node (client.ts) is its only implementation in production and the only file
  * that imports the client; tests use the same adapter against the local test API server.
  */
+import type { AccessRequest } from '../rbac/match.js';
 import type { Raw } from './convert.js';
 
 /** Every kind the collectors read. The RBAC manifest and least-privilege tests derive from this. */
@@ -45,16 +46,10 @@ export class KubeApiError extends Error {
   }
 }
 
-/** A SubjectAccessReview question: may this user (with these groups) do this? */
-export interface AccessReviewRequest {
+/** A SubjectAccessReview question: may this user (with these groups) make this request? */
+export interface AccessReviewRequest extends AccessRequest {
   user: string;
   groups: string[];
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
 }
 
 export interface AccessReviewAnswer {
