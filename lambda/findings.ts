@@ -3,8 +3,23 @@ import { createHash } from 'node:crypto';
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** PASS: evaluated and fine. FAIL: evaluated and broken. ERROR: could not be evaluated. */
-export type FindingStatus = 'PASS' | 'FAIL' | 'ERROR';
+/**
+ * PASS: evaluated and fine. FAIL: evaluated and broken. ERROR: could not be evaluated.
+ * MUTED: evaluated and broken, but an unexpired suppression with a reason accepts the risk: it keeps
+ * its severity, is reported in its own section, never alerts and never counts for --fail-on.
+ */
+export const FINDING_STATUSES = ['PASS', 'FAIL', 'ERROR', 'MUTED'] as const;
+export type FindingStatus = (typeof FINDING_STATUSES)[number];
+
+/** Why a finding is MUTED: the suppression that matched it. */
+export interface Suppression {
+  reason: string;
+  /** ISO date (YYYY-MM-DD) after which the suppression stops muting. */
+  expires: string;
+  owner?: string;
+  /** `config` (the suppressions list) or `annotation` (eks-datadog-auditor/suppress on the object). */
+  source: 'config' | 'annotation';
+}
 
 export interface ResourceRef {
   /** Kubernetes kind (`Pod`, `Secret`, `ClusterRole`) or AWS type (`SecurityGroup`, `FargateProfile`). */
@@ -40,6 +55,8 @@ export interface Finding {
   messageId: string;
   message: string;
   remediation: string;
+  /** Present when status is MUTED. */
+  suppression?: Suppression;
 }
 
 export function findingId(

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
-import { SEVERITIES, type Finding } from '../findings.js';
+import { FINDING_STATUSES, SEVERITIES, type Finding } from '../findings.js';
 import { diffReports } from './diff.js';
 import { renderJson } from './render-json.js';
 import { renderMarkdown } from './render-markdown.js';
@@ -56,7 +56,7 @@ const findingSchema = z
     id: z.string().min(1),
     checkId: z.string(),
     severity: z.enum(SEVERITIES),
-    status: z.enum(['PASS', 'FAIL', 'ERROR']),
+    status: z.enum(FINDING_STATUSES),
     resource: z
       .object({
         kind: z.string(),

@@ -49,6 +49,7 @@ const STATUS_COLOR: Record<Finding['status'] | ClusterReport['status'], string> 
   FAIL: SGR.red,
   ERROR: SGR.yellow,
   PASS: SGR.green,
+  MUTED: SGR.dim,
 };
 
 /** Column widths that never go below these, however narrow the terminal. */

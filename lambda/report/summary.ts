@@ -32,7 +32,7 @@ export function describeCounts(counts: SeverityCounts): string {
     .join(', ');
 }
 
-const STATUS_ORDER: Record<Finding['status'], number> = { FAIL: 0, ERROR: 1, PASS: 2 };
+const STATUS_ORDER: Record<Finding['status'], number> = { FAIL: 0, ERROR: 1, MUTED: 2, PASS: 3 };
 
 /**
  * Display order: failing before passing, then by severity (critical first), FAIL before ERROR at
