@@ -310,6 +310,33 @@ export interface SecurityGroupPolicy {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Admission webhooks
+// ---------------------------------------------------------------------------------------------
+
+/** One webhook of a MutatingWebhookConfiguration (the CA bundle is not kept). */
+export interface MutatingWebhook {
+  name: string;
+  /** `Fail` or `Ignore`; the API server defaults it to `Fail` for admissionregistration/v1. */
+  failurePolicy?: string;
+  /** clientConfig.service; absent when the webhook is called by URL. */
+  service?: { namespace: string; name: string; port?: number; path?: string };
+  /** clientConfig.url, when the webhook is called by URL instead of a Service. */
+  url?: string;
+  objectSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  /** Operations of every rule, flattened (`CREATE`, `UPDATE`, `*`). */
+  operations: string[];
+  /** Resources of every rule, flattened (`pods`). */
+  resources: string[];
+}
+
+/** A MutatingWebhookConfiguration (admissionregistration.k8s.io/v1, cluster-scoped). */
+export interface MutatingWebhookConfiguration {
+  meta: ObjectMeta;
+  webhooks: MutatingWebhook[];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Secrets (read by name only)
 // ---------------------------------------------------------------------------------------------
 
@@ -502,6 +529,8 @@ export interface KubeSnapshot {
   secretStores: Collected<SecretStore[]>;
   clusterSecretStores: Collected<SecretStore[]>;
   securityGroupPolicies: Collected<SecurityGroupPolicy[]>;
+  /** Cluster-scoped; the Cluster Agent's admission controller writes one (default `datadog-webhook`). */
+  mutatingWebhooks: Collected<MutatingWebhookConfiguration[]>;
   /**
    * SubjectAccessReviews confirming the RBAC checks' static verdicts. Absent when not run;
    * `not-installed` when the auditor may not create subjectaccessreviews (optional confirmation).

@@ -17,6 +17,7 @@ import type {
 import {
   convertEndpointSlices,
   convertExternalSecret,
+  convertMutatingWebhookConfiguration,
   convertNamespace,
   convertNode,
   convertPod,
@@ -69,6 +70,7 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   secretStores: { map: (r) => convertSecretStore('SecretStore', r) },
   clusterSecretStores: { map: (r) => convertSecretStore('ClusterSecretStore', r) },
   securityGroupPolicies: { map: convertSecurityGroupPolicy },
+  mutatingWebhooks: { map: convertMutatingWebhookConfiguration },
 };
 
 /** Failures that are about reaching the cluster, not about one kind. */
@@ -276,6 +278,7 @@ export async function collectKube(
     secretStores: get('secretStores'),
     clusterSecretStores: get('clusterSecretStores'),
     securityGroupPolicies: get('securityGroupPolicies'),
+    mutatingWebhooks: get('mutatingWebhooks'),
   };
   return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps, intern) };
 }

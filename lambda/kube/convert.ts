@@ -11,6 +11,7 @@ import type {
   EnvVar,
   ExternalSecret,
   LabelSelector,
+  MutatingWebhookConfiguration,
   Namespace,
   Node,
   ObjectMeta,
@@ -496,4 +497,34 @@ export function convertSecurityGroupPolicy(p: Raw): SecurityGroupPolicy {
   const sa = convertSelector(p.spec?.serviceAccountSelector);
   if (sa) out.serviceAccountSelector = sa;
   return out;
+}
+
+export function convertMutatingWebhookConfiguration(c: Raw): MutatingWebhookConfiguration {
+  return {
+    meta: convertMeta(c.metadata),
+    webhooks: arr(c.webhooks).map((w: Raw) => {
+      const svc = w.clientConfig?.service;
+      const rules = arr(w.rules);
+      const out: MutatingWebhookConfiguration['webhooks'][number] = {
+        name: String(w.name ?? ''),
+        operations: rules.flatMap((r: Raw) => arr(r.operations).map(String)),
+        resources: rules.flatMap((r: Raw) => arr(r.resources).map(String)),
+      };
+      if (w.failurePolicy) out.failurePolicy = String(w.failurePolicy);
+      if (svc) {
+        out.service = {
+          namespace: String(svc.namespace ?? ''),
+          name: String(svc.name ?? ''),
+          ...(svc.port !== undefined ? { port: Number(svc.port) } : {}),
+          ...(svc.path ? { path: String(svc.path) } : {}),
+        };
+      }
+      if (w.clientConfig?.url) out.url = String(w.clientConfig.url);
+      const obj = convertSelector(w.objectSelector);
+      if (obj) out.objectSelector = obj;
+      const ns = convertSelector(w.namespaceSelector);
+      if (ns) out.namespaceSelector = ns;
+      return out;
+    }),
+  };
 }

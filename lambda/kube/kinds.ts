@@ -163,6 +163,15 @@ export const KUBE_KINDS: readonly KubeKindSpec[] = [
     verbs: ['list'],
   },
   {
+    key: 'mutatingWebhooks',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    resource: 'mutatingwebhookconfigurations',
+    namespaced: false,
+    optional: false,
+    verbs: ['list'],
+  },
+  {
     key: 'secrets',
     group: '',
     version: 'v1',

@@ -150,6 +150,12 @@ const BUILTIN_RESOURCES: ResourceInfo[] = [
   },
   { group: 'rbac.authorization.k8s.io', kind: 'Role', resource: 'roles', namespaced: true },
   {
+    group: 'admissionregistration.k8s.io',
+    kind: 'MutatingWebhookConfiguration',
+    resource: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  {
     group: 'rbac.authorization.k8s.io',
     kind: 'RoleBinding',
     resource: 'rolebindings',
@@ -162,6 +168,7 @@ const BUILTIN_GROUPS = new Map<string, string>([
   ['apps', 'v1'],
   ['discovery.k8s.io', 'v1'],
   ['rbac.authorization.k8s.io', 'v1'],
+  ['admissionregistration.k8s.io', 'v1'],
 ]);
 
 /** Resources of CRD groups this project reads, so `crds: ['external-secrets.io/v1']` suffices. */

@@ -16,6 +16,7 @@ import {
   convertRoleBinding,
   convertSecretStore,
   convertSecurityGroupPolicy,
+  convertMutatingWebhookConfiguration,
   convertService,
   convertServiceAccount,
   convertWorkload,
@@ -137,6 +138,9 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
       of('ClusterSecretStore').map((s) => convertSecretStore('ClusterSecretStore', s)),
     ),
     securityGroupPolicies: ok(of('SecurityGroupPolicy').map(convertSecurityGroupPolicy)),
+    mutatingWebhooks: ok(
+      of('MutatingWebhookConfiguration').map(convertMutatingWebhookConfiguration),
+    ),
     ...opts.kube,
   };
   const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
