@@ -3,6 +3,13 @@
  * wiring, RBAC, token and network checks so they agree on what "an agent" is.
  */
 import {
+  INJECTED_CONTAINER,
+  readInjectionConfig,
+  sidecarRequestMatcher,
+  type InjectionConfig,
+  type SidecarRequestMatcher,
+} from '../admission/sidecar-config.js';
+import {
   itemsOf,
   type ClusterSnapshot,
   type Container,
@@ -85,6 +92,18 @@ export interface AgentContainer {
   container: Container;
   serviceAccountName: string;
   onFargate: boolean;
+  /** The admission controller added this container (`datadog-agent-injected`). */
+  injected?: boolean;
+}
+
+/** A running pod that the admission controller's selectors pick (or were meant to pick). */
+export interface SidecarRequest {
+  pod: Pod;
+  workload?: Workload;
+  namespace: string;
+  /** True when the pod got its `datadog-agent-injected` container. */
+  injected: boolean;
+  onFargate: boolean;
 }
 
 export interface ClusterAgent {
@@ -102,6 +121,12 @@ export interface AgentDiscovery {
   /** Node agent containers (sidecars on Fargate, DaemonSet pods on EC2), one per pod/container. */
   agents: AgentContainer[];
   nodesByName: Map<string, Node>;
+  /** Sidecar injection as the Cluster Agent's own environment configures it. */
+  injection?: InjectionConfig;
+  /** Pods asking for an injected sidecar (by the effective selector) or carrying one. */
+  sidecarRequests: SidecarRequest[];
+  /** Whether labels in a namespace ask for a sidecar; for workload templates. */
+  asksForSidecar: SidecarRequestMatcher;
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -138,7 +163,7 @@ export function discoverAgents(snapshot: ClusterSnapshot): AgentDiscovery {
     found = findAgents(snapshot);
     DISCOVERY_CACHE.set(snapshot, found);
   }
-  return { ...found, agents: [...found.agents] };
+  return { ...found, agents: [...found.agents], sidecarRequests: [...found.sidecarRequests] };
 }
 
 function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
@@ -195,18 +220,37 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
     };
   }
 
+  const caContainer = clusterAgent?.containers[0];
+  const injection = caContainer && readInjectionConfig(caContainer, clusterAgent!.namespace);
+  const asksForSidecar = sidecarRequestMatcher(injection, itemsOf(snapshot.kube.namespaces));
+  const caPodSet = new Set(clusterAgent?.pods ?? []);
+
   const agents: AgentContainer[] = [];
+  const sidecarRequests: SidecarRequest[] = [];
   const coveredWorkloads = new Set<Workload>();
   for (const pod of pods) {
     const workload = ownerWorkload(pod, workloads);
+    const namespace = pod.meta.namespace ?? '';
+    let injected = false;
     for (const container of pod.spec.containers) {
-      if (!isNodeAgentContainer(container)) continue;
+      if (container.name === INJECTED_CONTAINER) injected = true;
+      if (!isNodeAgentContainer(container) && container.name !== INJECTED_CONTAINER) continue;
       if (workload) coveredWorkloads.add(workload);
       agents.push({
         pod,
-        namespace: pod.meta.namespace ?? '',
+        namespace,
         container,
         serviceAccountName: pod.spec.serviceAccountName,
+        onFargate: isOnFargate(pod, nodesByName),
+        ...(workload ? { workload } : {}),
+        ...(container.name === INJECTED_CONTAINER ? { injected: true } : {}),
+      });
+    }
+    if (injected || (!caPodSet.has(pod) && asksForSidecar(pod.meta.labels, namespace))) {
+      sidecarRequests.push({
+        pod,
+        namespace,
+        injected,
         onFargate: isOnFargate(pod, nodesByName),
         ...(workload ? { workload } : {}),
       });
@@ -232,7 +276,14 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
       });
     }
   }
-  return { ...(clusterAgent ? { clusterAgent } : {}), agents, nodesByName };
+  return {
+    ...(clusterAgent ? { clusterAgent } : {}),
+    agents,
+    nodesByName,
+    ...(injection ? { injection } : {}),
+    sidecarRequests,
+    asksForSidecar,
+  };
 }
 
 /**

@@ -305,6 +305,7 @@ async function collectSecrets(
           ...items(kube.statefulsets),
         ],
         externalSecrets: items(kube.externalSecrets),
+        namespaces: items(kube.namespaces),
       },
       settings,
     ).values(),

@@ -4,10 +4,16 @@
  * token or Datadog keys, and the admission controller's `datadog-secret` for pods that ask for an
  * injected sidecar. Application secrets are never read.
  */
+import {
+  readInjectionConfig,
+  sidecarRequestMatcher,
+  type SidecarRequestMatcher,
+} from '../admission/sidecar-config.js';
 import type {
   AuditSettings,
   Container,
   ExternalSecret,
+  Namespace,
   Pod,
   PodSpec,
   SecretReference,
@@ -50,6 +56,45 @@ export interface SecretRefInput {
   pods: Pod[];
   workloads: Workload[];
   externalSecrets: ExternalSecret[];
+  /** For the admission controller's namespace selector; without them only the object selector counts. */
+  namespaces?: Namespace[];
+}
+
+/**
+ * Which pods ask for an injected sidecar, by the Cluster Agent's own injection settings (the first
+ * Cluster Agent container found, in the configured namespace when one is set). The checks use the
+ * same rule through agent discovery.
+ */
+function collectorSidecarMatcher(
+  input: SecretRefInput,
+  settings: AuditSettings,
+): SidecarRequestMatcher {
+  const isCa = (c: Container) => /cluster-agent/i.test(c.image) || /^cluster-agent$/.test(c.name);
+  const inScope = (ns: string | undefined) =>
+    !settings.clusterAgent.namespace || ns === settings.clusterAgent.namespace;
+  let found: { c: Container; ns: string } | undefined;
+  for (const p of input.pods) {
+    if (!inScope(p.meta.namespace)) continue;
+    const c = p.spec.containers.find(isCa);
+    if (c) {
+      found = { c, ns: p.meta.namespace ?? '' };
+      break;
+    }
+  }
+  if (!found) {
+    for (const w of input.workloads) {
+      if (w.kind !== 'Deployment' || !inScope(w.meta.namespace)) continue;
+      const c = w.template.spec.containers.find(isCa);
+      if (c) {
+        found = { c, ns: w.meta.namespace ?? '' };
+        break;
+      }
+    }
+  }
+  return sidecarRequestMatcher(
+    found && readInjectionConfig(found.c, found.ns),
+    input.namespaces ?? [],
+  );
 }
 
 /** `namespace/name` -> the references that name it, in a stable order. */
@@ -92,18 +137,19 @@ export function referencedSecrets(
     }
   };
 
+  const asksForSidecar = collectorSidecarMatcher(input, settings);
   for (const pod of input.pods) {
     const ns = pod.meta.namespace ?? '';
     const from = `Pod ${ns}/${pod.meta.name}`;
     fromSpec(ns, pod.spec, from);
-    if (pod.meta.labels[SIDECAR_INJECTION_LABEL]) {
+    if (asksForSidecar(pod.meta.labels, ns)) {
       add(ns, ADMISSION_SIDECAR_SECRET, { via: 'admission-sidecar', from });
     }
   }
   for (const w of input.workloads) {
     const ns = w.meta.namespace ?? '';
     fromSpec(ns, w.template.spec, `${w.kind} ${ns}/${w.meta.name}`);
-    if (w.template.meta.labels[SIDECAR_INJECTION_LABEL]) {
+    if (asksForSidecar(w.template.meta.labels, ns)) {
       add(ns, ADMISSION_SIDECAR_SECRET, {
         via: 'admission-sidecar',
         from: `${w.kind} ${ns}/${w.meta.name}`,

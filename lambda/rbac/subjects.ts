@@ -38,6 +38,22 @@ export function fargateAgentSubjects(discovery: AgentDiscovery): ContractSubject
       });
     }
   }
+  // A pod still waiting for its injected sidecar gets it under its own ServiceAccount on restart.
+  for (const r of discovery.sidecarRequests) {
+    if (r.injected || !r.onFargate) continue;
+    const key = `${r.namespace}/${r.pod.spec.serviceAccountName}`;
+    const location = `Pod ${r.namespace}/${r.pod.meta.name}`;
+    const entry = bySa.get(key);
+    if (entry) {
+      if (!entry.runs.includes(location)) entry.runs.push(location);
+    } else {
+      bySa.set(key, {
+        serviceAccount: { namespace: r.namespace, name: r.pod.spec.serviceAccountName },
+        runs: [location],
+        contract: FARGATE_AGENT_CONTRACT,
+      });
+    }
+  }
   return [...bySa.values()];
 }
 

@@ -153,6 +153,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
         ...items(kube.statefulsets),
       ],
       externalSecrets: items(kube.externalSecrets),
+      namespaces: items(kube.namespaces),
     },
     settings,
   );

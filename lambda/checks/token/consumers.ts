@@ -18,11 +18,14 @@ import {
 } from '../../snapshot.js';
 import {
   ADMISSION_SIDECAR_SECRET,
-  SIDECAR_INJECTION_LABEL,
   externalSecretTarget,
   isDatadogContainer,
 } from '../../kube/secret-refs.js';
-import { isClusterAgentContainer, isNodeAgentContainer } from '../agent-discovery.js';
+import {
+  discoverAgents,
+  isClusterAgentContainer,
+  isNodeAgentContainer,
+} from '../agent-discovery.js';
 import { tokenMappings, type TokenMapping } from '../external-secrets/eso.js';
 
 /** The variable the node agents, cluster checks runners and the Cluster Agent read the token from. */
@@ -166,7 +169,7 @@ function tokenRefOf(
 
 function usersOfSpec(
   spec: PodSpec,
-  labels: Record<string, string>,
+  asksForSidecar: boolean,
   namespace: string,
   base: Pick<TokenUser, 'pod' | 'workload' | 'label'>,
   lookups: Map<string, SecretLookup>,
@@ -182,7 +185,7 @@ function usersOfSpec(
     });
   }
   // Before injection the pod has no agent container yet, but the sidecar it will get reads this.
-  if (labels[SIDECAR_INJECTION_LABEL] && out.length === 0) {
+  if (asksForSidecar && out.length === 0) {
     out.push({
       secret: ADMISSION_SIDECAR_SECRET,
       key: TOKEN_KEY,
@@ -213,6 +216,8 @@ export function tokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
 function computeTokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
   const lookups = secretLookups(snapshot);
   const workloads = workloadIndex(snapshot);
+  // "Asking for a sidecar" is the admission controller's effective selector, shared with discovery.
+  const { asksForSidecar } = discoverAgents(snapshot);
   // ExternalSecrets by the Secret they write, so each key finds its writers without a scan.
   const writersByTarget = new Map<string, ExternalSecret[]>();
   for (const es of itemsOf(snapshot.kube.externalSecrets)) {
@@ -254,7 +259,8 @@ function computeTokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
       label: `Pod ${ns}/${pod.meta.name}`,
       ...(workload ? { workload } : {}),
     };
-    for (const u of usersOfSpec(pod.spec, pod.meta.labels, ns, base, lookups)) {
+    const asks = asksForSidecar(pod.meta.labels, ns);
+    for (const u of usersOfSpec(pod.spec, asks, ns, base, lookups)) {
       entry(ns, u.secret, u.key).users.push(u.user);
     }
   }
@@ -262,7 +268,8 @@ function computeTokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
     if (covered.has(w)) continue;
     const ns = w.meta.namespace ?? '';
     const base = { workload: w, label: `${w.kind} ${ns}/${w.meta.name}` };
-    for (const u of usersOfSpec(w.template.spec, w.template.meta.labels, ns, base, lookups)) {
+    const asks = asksForSidecar(w.template.meta.labels, ns);
+    for (const u of usersOfSpec(w.template.spec, asks, ns, base, lookups)) {
       entry(ns, u.secret, u.key).users.push(u.user);
     }
   }

@@ -1,0 +1,179 @@
+import {
+  readInjectionConfig,
+  selectsPod,
+  sidecarRequestMatcher,
+} from '../../lambda/admission/sidecar-config.js';
+import type { Container, EnvVar } from '../../lambda/snapshot.js';
+
+function clusterAgent(env: Record<string, string>, extra: Partial<Container> = {}): Container {
+  return {
+    name: 'cluster-agent',
+    image: 'gcr.io/datadoghq/cluster-agent:7.72.1',
+    env: Object.entries(env).map(([name, value]): EnvVar => ({ name, value })),
+    envFrom: [],
+    ports: [],
+    ...extra,
+  };
+}
+
+const ON = {
+  DD_ADMISSION_CONTROLLER_ENABLED: 'true',
+  DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_ENABLED: 'true',
+  DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_CLUSTER_AGENT_ENABLED: 'true',
+  DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROVIDER: 'fargate',
+  DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME: 'datadog-agent-cluster-agent',
+};
+
+describe('readInjectionConfig', () => {
+  it.each([
+    { name: 'the chart with provider fargate and no selector', env: ON, state: 'on', problems: [] },
+    {
+      name: 'two selectors',
+      env: {
+        ...ON,
+        DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS:
+          '[{"objectSelector":{"matchLabels":{"a":"1"}}},{"objectSelector":{"matchLabels":{"b":"2"}}}]',
+      },
+      state: 'off',
+      problems: ['too-many-selectors'],
+    },
+    {
+      name: 'selectors that are not JSON',
+      env: { ...ON, DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS: "[{objectSelector: 'x'}]" },
+      state: 'off',
+      problems: ['selectors-not-json'],
+    },
+    {
+      name: 'profiles that are not JSON',
+      env: { ...ON, DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES: '{"env": [' },
+      state: 'off',
+      problems: ['profiles-not-json'],
+    },
+    {
+      name: 'two profiles',
+      env: { ...ON, DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES: '[{}, {}]' },
+      state: 'off',
+      problems: ['too-many-profiles'],
+    },
+    {
+      name: 'an unsupported provider',
+      env: { ...ON, DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROVIDER: 'gke-autopilot' },
+      state: 'off',
+      problems: ['provider-unsupported'],
+    },
+    {
+      name: 'no provider and no selector',
+      env: { ...ON, DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROVIDER: '' },
+      state: 'off',
+      problems: ['no-provider-no-selector'],
+    },
+    {
+      name: 'no provider with a selector (injects without the Fargate overrides)',
+      env: {
+        ...ON,
+        DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROVIDER: '',
+        DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS:
+          '[{"objectSelector":{"matchLabels":{"app":"web"}}}]',
+      },
+      state: 'on',
+      problems: ['no-provider'],
+    },
+    {
+      name: 'sidecar injection on while the admission controller is off',
+      env: { ...ON, DD_ADMISSION_CONTROLLER_ENABLED: 'false' },
+      state: 'off',
+      problems: ['admission-off'],
+    },
+  ])('$name: $state', ({ env, state, problems }) => {
+    const config = readInjectionConfig(clusterAgent(env), 'datadog');
+    expect(config.state).toBe(state);
+    expect(config.problems.map((p) => p.id)).toEqual(problems);
+    expect(config.configured).toBe(true);
+  });
+
+  it('reads the defaults the Cluster Agent applies: webhook datadog-webhook, Ignore, ports 8000 and 5005', () => {
+    const config = readInjectionConfig(clusterAgent(ON), 'datadog');
+    expect(config).toMatchObject({
+      webhookName: 'datadog-webhook',
+      failurePolicy: 'Ignore',
+      admissionPort: 8000,
+      cmdPort: 5005,
+      clusterAgentEnabled: true,
+      sidecarUrl: 'https://datadog-agent-cluster-agent.datadog.svc.cluster.local:5005',
+      selectors: [
+        { objectSelector: { matchLabels: { 'agent.datadoghq.com/sidecar': 'fargate' } } },
+      ],
+    });
+  });
+
+  it('says "not evaluated" for a setting read from a ConfigMap instead of guessing', () => {
+    const c = clusterAgent(ON);
+    c.env.push({
+      name: 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS',
+      configMapKeyRef: { name: 'dd-sidecar', key: 'selectors' },
+    });
+    const config = readInjectionConfig(c, 'datadog');
+    expect(config.state).toBe('unknown');
+    expect(config.notEvaluated).toEqual([
+      'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS (from ConfigMap dd-sidecar key selectors)',
+    ]);
+    // With the selectors unknown, any pod carrying the sidecar label counts as asking for one.
+    const asks = sidecarRequestMatcher(config, []);
+    expect(asks({ 'agent.datadoghq.com/sidecar': 'anything' }, 'app')).toBe(true);
+  });
+
+  it('treats envFrom sources as possible definitions of unset settings', () => {
+    const c = clusterAgent(
+      { DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_ENABLED: 'true' },
+      {
+        envFrom: [{ configMapRef: { name: 'dd-env' } }],
+      },
+    );
+    const config = readInjectionConfig(c, 'datadog');
+    expect(config.state).toBe('unknown');
+    expect(config.notEvaluated).toContain(
+      'DD_ADMISSION_CONTROLLER_ENABLED (from envFrom ConfigMap dd-env)',
+    );
+  });
+
+  it('keeps URL overrides of a profile but never a literal token', () => {
+    const c = clusterAgent({
+      ...ON,
+      DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES: JSON.stringify([
+        {
+          env: [
+            { name: 'DD_CLUSTER_AGENT_URL', value: 'https://x.datadog.svc.cluster.local:5005' },
+            { name: 'DD_CLUSTER_AGENT_AUTH_TOKEN', value: 'literal-token-value-0123456789' },
+          ],
+        },
+      ]),
+    });
+    const config = readInjectionConfig(c, 'datadog');
+    expect(config.profileEnv).toEqual([
+      {
+        name: 'DD_CLUSTER_AGENT_URL',
+        hasValue: true,
+        value: 'https://x.datadog.svc.cluster.local:5005',
+      },
+      { name: 'DD_CLUSTER_AGENT_AUTH_TOKEN', hasValue: true },
+    ]);
+    expect(JSON.stringify(config)).not.toContain('literal-token-value');
+  });
+});
+
+describe('selectsPod', () => {
+  const selectors = [
+    {
+      objectSelector: { matchLabels: { tier: 'web' } },
+      namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['shop'] }] },
+    },
+  ];
+  it.each([
+    { labels: { tier: 'web' }, ns: { team: 'shop' }, expected: true },
+    { labels: { tier: 'web' }, ns: { team: 'ops' }, expected: false },
+    { labels: { tier: 'db' }, ns: { team: 'shop' }, expected: false },
+    { labels: { tier: 'web' }, ns: undefined, expected: false },
+  ])('object $labels in namespace $ns -> $expected', ({ labels, ns, expected }) => {
+    expect(selectsPod(selectors, labels, ns)).toBe(expected);
+  });
+});
