@@ -8,6 +8,7 @@ import { collectionFailures, runChecks } from './checks/runner.js';
 import { mapLimit } from './concurrency.js';
 import type { AuditorConfig, ClusterConfig } from './config.js';
 import { findingId, type Finding } from './findings.js';
+import { detectSetup } from './checks/setup-detection.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
@@ -49,6 +50,7 @@ export async function auditCluster(
       findings,
       errors,
       stats: snapshot.stats,
+      setup: detectSetup(snapshot),
     };
     deps.logger?.info('cluster audited', {
       cluster: cluster.name,

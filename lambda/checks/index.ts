@@ -21,9 +21,11 @@ import { clusterAgentUrl } from './wiring/cluster-agent-url.js';
 import { rbacAgentContract } from './rbac/rbac-agent-contract.js';
 import { rbacClusterAgentContract } from './rbac/rbac-cluster-agent-contract.js';
 import { rbacAgentExcess } from './rbac/rbac-agent-excess.js';
+import { datadogSetupFound } from './setup/datadog-setup-found.js';
 
 /** Every check the auditor runs, in report order. A new check is one file plus one line here. */
 export const CHECKS: readonly Check[] = [
+  datadogSetupFound,
   tokenSource,
   tokenConsumersMatch,
   tokenRefResolves,

@@ -111,6 +111,7 @@ export function renderEmail(
       ctx.trigger ? ` (${singleLine(ctx.trigger)})` : ''
     }. ${passedCount(report)} results passed, ${report.findings.filter(isFailing).length} failing.`,
   );
+  if (report.setup) para(`Setup: ${singleLine(report.setup.summary)}`);
   if (!drift && ctx.driftUnavailable) para(`Drift unknown: ${singleLine(ctx.driftUnavailable)}`);
 
   if (report.status === 'ERROR') {

@@ -4,6 +4,7 @@
  * severity, status, resource: { kind, namespace, name }, message, remediation }], errors }] }`,
  * plus optional extras (finishedAt, trigger, region, counts, drift).
  */
+import type { ClusterSetup } from '../checks/setup-detection.js';
 import type { Finding, Severity } from '../findings.js';
 import type { CollectionFailure } from '../snapshot.js';
 import { failingCounts, sortFindings } from './summary.js';
@@ -40,6 +41,8 @@ export interface JsonCluster {
   /** Failing findings (FAIL or ERROR) per severity. */
   counts: Record<Severity, number>;
   drift?: JsonDrift;
+  /** How Datadog gets onto the pods: `{ kinds: [{ kind, detail }], clusterAgent?, summary }`. */
+  setup?: ClusterSetup;
 }
 
 export interface JsonReport {
@@ -85,6 +88,7 @@ export function jsonCluster(cluster: ClusterReport, drift?: Drift): JsonCluster 
     ...(cluster.region ? { region: cluster.region } : {}),
     counts: failingCounts(cluster.findings),
     ...(drift ? { drift: jsonDrift(drift) } : {}),
+    ...(cluster.setup ? { setup: cluster.setup } : {}),
   };
 }
 

@@ -54,6 +54,7 @@ function renderCluster(
     `## ${md(cluster.name)}${cluster.region ? ` (${md(cluster.region)})` : ''}: ${VERDICT[cluster.status]}`,
     '',
   ];
+  if (cluster.setup) out.push(`Setup: ${md(cluster.setup.summary)}`, '');
   if (cluster.status === 'ERROR') {
     out.push(
       '> **Audit incomplete.** These could not be collected or checked, so related checks did not run:',

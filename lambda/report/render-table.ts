@@ -96,6 +96,7 @@ function renderCluster(
       `${failing ? `failing: ${failing}` : 'nothing failing'}; ${passed} passed` +
       (drift ? `; ${driftNote(drift)}` : ''),
   );
+  if (cluster.setup) lines.push(`${INDENT}Setup: ${singleLine(cluster.setup.summary)}`);
   if (cluster.status === 'ERROR') {
     lines.push(
       paint(

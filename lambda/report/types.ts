@@ -1,3 +1,4 @@
+import type { ClusterSetup } from '../checks/setup-detection.js';
 import type { Finding } from '../findings.js';
 import type { CollectionFailure, CollectionStats } from '../snapshot.js';
 
@@ -18,6 +19,8 @@ export interface ClusterReport {
   /** Collection failures (also present as ERROR findings), for "audit incomplete" summaries. */
   errors: CollectionFailure[];
   stats: CollectionStats;
+  /** How Datadog gets onto the pods (lambda/checks/setup-detection.ts); absent when not collected. */
+  setup?: ClusterSetup;
 }
 
 export interface AuditReport {

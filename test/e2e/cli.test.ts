@@ -115,6 +115,26 @@ describe('eks-datadog-auditor audit --demo', () => {
     expect(failing).toEqual([]);
     expect(run.code).toBe(0);
   });
+
+  it('fails a cluster with no Datadog at all and exits 1 under the default --fail-on high', async () => {
+    const run = await cli('audit', '--demo', '--fixture', 'no-datadog', '--format', 'json');
+    const cluster = JSON.parse(run.stdout).clusters[0];
+    const failing = cluster.findings.filter((f: { status: string }) => f.status !== 'PASS');
+    expect(failing).toEqual([
+      expect.objectContaining({
+        checkId: 'datadog-setup-found',
+        severity: 'high',
+        status: 'FAIL',
+        resource: { kind: 'Cluster', namespace: null, name: 'no-datadog' },
+      }),
+    ]);
+    expect(failing[0].remediation).toContain('clusters[].clusterAgent.namespace');
+    expect(cluster.setup).toEqual({
+      kinds: [],
+      summary: 'no Cluster Agent; no Datadog agent setup found',
+    });
+    expect(run.code).toBe(1);
+  });
 });
 
 describe('eks-datadog-auditor audit --kubeconfig --no-aws', () => {
