@@ -111,6 +111,8 @@ export interface InjectionConfig {
   selectors: SidecarSelector[];
   /** Env overrides of the (single) profile; empty when there is none or it cannot be read. */
   profileEnv: ProfileEnv[];
+  /** DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_ENABLED as the Cluster Agent reads it; absent when opaque. */
+  sidecarEnabled?: boolean;
   clusterAgentEnabled?: boolean;
   webhookName: string;
   failurePolicy?: string;
@@ -391,6 +393,7 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
     webhookName: valueOf(settings.webhookName) ?? SIDECAR_ENV.webhookName.default,
   };
   if (provider !== undefined) out.provider = provider;
+  if (sidecarEnabled !== undefined) out.sidecarEnabled = sidecarEnabled;
   if (clusterAgentEnabled !== undefined) out.clusterAgentEnabled = clusterAgentEnabled;
   const failurePolicy = valueOf(settings.failurePolicy);
   if (failurePolicy !== undefined) out.failurePolicy = failurePolicy;

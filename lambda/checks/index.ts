@@ -22,6 +22,12 @@ import { rbacAgentContract } from './rbac/rbac-agent-contract.js';
 import { rbacClusterAgentContract } from './rbac/rbac-cluster-agent-contract.js';
 import { rbacAgentExcess } from './rbac/rbac-agent-excess.js';
 import { datadogSetupFound } from './setup/datadog-setup-found.js';
+import { injectionConfigValid } from './injection/injection-config-valid.js';
+import { injectionWebhookRegistered } from './injection/injection-webhook-registered.js';
+import { injectionPodsInjected } from './injection/injection-pods-injected.js';
+import { injectionStatusAnnotations } from './injection/injection-status-annotations.js';
+import { injectionSecretReady } from './injection/injection-secret-ready.js';
+import { injectionSidecarUrl } from './injection/injection-sidecar-url.js';
 
 /** Every check the auditor runs, in report order. A new check is one file plus one line here. */
 export const CHECKS: readonly Check[] = [
@@ -48,6 +54,12 @@ export const CHECKS: readonly Check[] = [
   rbacAgentContract,
   rbacClusterAgentContract,
   rbacAgentExcess,
+  injectionConfigValid,
+  injectionWebhookRegistered,
+  injectionPodsInjected,
+  injectionStatusAnnotations,
+  injectionSecretReady,
+  injectionSidecarUrl,
 ];
 
 export type { Check } from './check.js';
