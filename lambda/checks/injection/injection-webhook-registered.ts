@@ -31,7 +31,12 @@ export const injectionWebhookRegistered: Check = {
     const d = discoverAgents(snapshot);
     const inj = d.injection;
     const ca = d.clusterAgent;
-    if (!ca || !inj || inj.state !== 'on') return [];
+    // Also when the configuration turned the webhook off: the missing webhook is what users observe.
+    if (!ca || !inj || (inj.state !== 'on' && inj.sidecarEnabled !== true)) return [];
+    const why =
+      inj.state === 'off'
+        ? ` The Cluster Agent's sidecar settings turn it off (${inj.problems.map((p) => p.id).join(', ')}): fix them first (see injection-config-valid).`
+        : '';
     const where = clusterAgentLabel(ca);
     const name = inj.webhookName;
     const resource = { kind: 'MutatingWebhookConfiguration', name };
@@ -42,7 +47,7 @@ export const injectionWebhookRegistered: Check = {
           status: 'FAIL',
           resource,
           messageId: 'config-missing',
-          message: `${where} names MutatingWebhookConfiguration ${name} (DD_ADMISSION_CONTROLLER_WEBHOOK_NAME), which does not exist: no pod is injected with the agent.`,
+          message: `${where} names MutatingWebhookConfiguration ${name} (DD_ADMISSION_CONTROLLER_WEBHOOK_NAME), which does not exist: no pod is injected with the agent.${why}`,
           remediation: `Check the Cluster Agent log of ${where} for admission controller errors: it must be the leader and its ClusterRole must allow get, list, watch, create, update on mutatingwebhookconfigurations (admissionregistration.k8s.io); or correct DD_ADMISSION_CONTROLLER_WEBHOOK_NAME to the configuration it writes.`,
         },
       ];
@@ -54,8 +59,8 @@ export const injectionWebhookRegistered: Check = {
           status: 'FAIL',
           resource,
           messageId: 'webhook-missing',
-          message: `MutatingWebhookConfiguration ${name} has no webhook ${SIDECAR_WEBHOOK} (it has ${config.webhooks.map((w) => w.name).join(', ') || 'none'}): the Cluster Agent did not register sidecar injection, so no pod gets the agent.`,
-          remediation: `Restart the Cluster Agent (kubectl -n ${ca.namespace} rollout restart deployment/${ca.deployment?.meta.name ?? 'cluster-agent'}) after fixing its sidecar settings (see injection-config-valid), and check its log for "agent sidecar" errors.`,
+          message: `MutatingWebhookConfiguration ${name} has no webhook ${SIDECAR_WEBHOOK} (it has ${config.webhooks.map((w) => w.name).join(', ') || 'none'}): the Cluster Agent did not register sidecar injection, so no pod gets the agent.${why}`,
+          remediation: `${why ? why.trim() + ' Then r' : 'R'}estart the Cluster Agent (kubectl -n ${ca.namespace} rollout restart deployment/${ca.deployment?.meta.name ?? 'cluster-agent'}) and check its log for "agent sidecar" errors.`,
         },
       ];
     }
@@ -78,23 +83,20 @@ export const injectionWebhookRegistered: Check = {
         });
       }
     }
+    // Ignore is the chart default and keeps applications starting while the Cluster Agent is down;
+    // the pods it lets through are found by injection-pods-injected, so it is said, not failed.
     const policy = hook.failurePolicy ?? 'Fail';
-    if (policy === 'Ignore') {
-      results.push({
-        status: 'FAIL',
-        severity: 'low',
-        resource,
-        messageId: 'failure-policy-ignore',
-        message: `Webhook ${SIDECAR_WEBHOOK} of ${name} has failurePolicy Ignore (the chart default): whenever the Cluster Agent is unreachable, pods start without the agent and nothing reports it. injection-pods-injected finds such pods.`,
-        remediation: `Accept it knowingly (it keeps applications starting while the Cluster Agent is down), or set DD_ADMISSION_CONTROLLER_FAILURE_POLICY=Fail on ${where} (Helm clusterAgent.admissionController.failurePolicy: Fail).`,
-      });
-    }
+    const policyNote =
+      policy === 'Ignore'
+        ? ` failurePolicy Ignore: whenever the Cluster Agent is unreachable, pods start without the agent and nothing reports it but injection-pods-injected (set DD_ADMISSION_CONTROLLER_FAILURE_POLICY=Fail to block them instead).`
+        : ` failurePolicy ${policy}.`;
     if (!results.some((r) => r.messageId === 'service-not-ready')) {
       results.push({
         status: 'PASS',
+        ...(policy === 'Ignore' ? { severity: 'info' as const } : {}),
         resource,
-        messageId: 'ok',
-        message: `MutatingWebhookConfiguration ${name} has webhook ${SIDECAR_WEBHOOK} for ${describeSelectors(inj.selectors)}${svc ? `, served by Service ${svc.namespace}/${svc.name} with ready endpoints` : ''}.`,
+        messageId: policy === 'Ignore' ? 'ok-failure-policy-ignore' : 'ok',
+        message: `MutatingWebhookConfiguration ${name} has webhook ${SIDECAR_WEBHOOK} for ${describeSelectors(inj.selectors)}${svc ? `, served by Service ${svc.namespace}/${svc.name} with ready endpoints` : ''};${policyNote}`,
         remediation: '',
       });
     }
