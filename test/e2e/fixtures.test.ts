@@ -63,6 +63,51 @@ describe('fixture clusters audited end to end', () => {
     expect(fails[0]!.remediation).toContain('aws ec2 authorize-security-group-ingress');
   });
 
+  it('finds nothing wrong in the injection-healthy cluster, and its injected sidecar is an agent everywhere', async () => {
+    const c = await audit('injection-healthy');
+    expect(summary(failing(c))).toEqual([]);
+    expect(c.status).toBe('PASS');
+    expect(c.setup?.kinds.map((k) => k.kind)).toEqual(['admission-injection']);
+    const passed = (check: string) =>
+      c.findings
+        .filter((f) => f.checkId === check && f.status === 'PASS')
+        .map((f) => `${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`);
+    // The injected container flows through the shared agent and token models like a hand-written one.
+    expect(passed('fargate-sidecar-mode')).toEqual(['Deployment golang/golang-app']);
+    expect(passed('cluster-agent-url')).toContain('Deployment golang/golang-app');
+    expect(passed('rbac-agent-contract')).toEqual(['ServiceAccount golang/golang-app']);
+    expect(passed('token-consumers-match')).toContain('Secret golang/datadog-secret');
+    expect(passed('injection-secret-ready')).toEqual(['Secret golang/datadog-secret']);
+    expect(passed('injection-webhook-registered')).toEqual([
+      'MutatingWebhookConfiguration /datadog-webhook',
+    ]);
+  });
+
+  it('finds exactly the broken injection: second selector, missing sidecar webhook, a labelled pod without the agent, a skipped pod and its missing datadog-secret', async () => {
+    const c = await audit('injection-broken');
+    expect(summary(failing(c))).toEqual([
+      'FAIL critical injection-secret-ready Secret payments/datadog-secret',
+      'FAIL high injection-config-valid Deployment datadog/datadog-agent-cluster-agent',
+      'FAIL high injection-pods-injected Deployment golang/golang-worker',
+      'FAIL high injection-status-annotations Pod payments/payments-api-6f9c4d8b7-tz5nk',
+      'FAIL high injection-webhook-registered MutatingWebhookConfiguration /datadog-webhook',
+    ]);
+    const by = (id: string) => failing(c).find((f) => f.checkId === id)!;
+    expect(by('injection-config-valid').messageId).toBe('too-many-selectors');
+    expect(by('injection-config-valid').remediation).toContain(
+      'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS',
+    );
+    expect(by('injection-webhook-registered').messageId).toBe('webhook-missing');
+    expect(by('injection-pods-injected').message).toContain('golang-worker-5c8d7b9f4-q2vxm');
+    expect(by('injection-pods-injected').remediation).toContain(
+      'kubectl -n golang rollout restart deployment/golang-worker',
+    );
+    expect(by('injection-status-annotations').messageId).toBe('skipped:secret_not_found');
+    expect(by('injection-secret-ready').messageId).toBe('missing');
+    expect(by('injection-secret-ready').remediation).toContain('spec.target.name: datadog-secret');
+    expect(c.setup?.summary).toContain('webhook OFF');
+  });
+
   it('collects every object when lists need many pages, with the same findings as one page', async () => {
     let server: TestApiServer | undefined;
     const paged = await audit('field-report', {

@@ -94,7 +94,7 @@ export const injectionPodsInjected: Check = {
         resource: g.resource,
         messageId: 'sidecar-missing',
         message: `${missing.length} of ${g.requests.length} running pod(s) of ${g.label} (${listOf(pods)}) match the injection selector (${selector}) but run without the ${INJECTED_CONTAINER} container: ${cause}. They send no metrics, logs or traces until recreated.`,
-        remediation: `${fixFirst}. Then recreate the pods: ${g.restart}.`,
+        remediation: `${fixFirst.replace(/\.\s*$/, '')}. Then recreate the pods: ${g.restart}.`,
       });
     }
     return results;

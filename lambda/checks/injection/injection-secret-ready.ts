@@ -118,7 +118,7 @@ export const injectionSecretReady: Check = {
             resource,
             messageId: 'missing',
             message: `Secret ${ns}/${secret} does not exist, but the injected agent of ${readers} reads ${reqs.map((r) => `${r.env} from key ${r.key}`).join(' and ')}: older Cluster Agents leave the pods in CreateContainerConfigError, newer ones start them without the agent.`,
-            remediation: `Create ${esSnippet} from Secrets Manager (the API key, and ${snapshot.settings.tokenSecretId} for the token), then restart the workloads of ${readers}.`,
+            remediation: `Create ${esSnippet} from Secrets Manager (the API key, and ${snapshot.settings.tokenSecretId} for the token), then restart the workloads of ${readers} so the webhook injects them again.`,
           });
           continue;
         }
