@@ -28,6 +28,7 @@ import { injectionPodsInjected } from './injection/injection-pods-injected.js';
 import { injectionStatusAnnotations } from './injection/injection-status-annotations.js';
 import { injectionSecretReady } from './injection/injection-secret-ready.js';
 import { injectionSidecarUrl } from './injection/injection-sidecar-url.js';
+import { sgAdmissionWebhookPath } from './network/sg-admission-webhook-path.js';
 
 /** Every check the auditor runs, in report order. A new check is one file plus one line here. */
 export const CHECKS: readonly Check[] = [
@@ -60,6 +61,7 @@ export const CHECKS: readonly Check[] = [
   injectionStatusAnnotations,
   injectionSecretReady,
   injectionSidecarUrl,
+  sgAdmissionWebhookPath,
 ];
 
 export type { Check } from './check.js';

@@ -10,7 +10,7 @@ function findings(name: string) {
 }
 
 describe('Fargate and network checks on the fixture clusters', () => {
-  it('registers all eight Fargate and network checks', () => {
+  it('registers all nine Fargate and network checks', () => {
     expect(FARGATE_AND_NETWORK.map((c) => c.id).sort()).toEqual([
       'endpoint-reachable-from-fargate',
       'fargate-execution-role-mapped',
@@ -18,6 +18,7 @@ describe('Fargate and network checks on the fixture clusters', () => {
       'fargate-profile-health',
       'fargate-subnets-private',
       'mixed-cluster-node-sg',
+      'sg-admission-webhook-path',
       'sg-cluster-agent-port',
       'sg-control-plane-path',
     ]);
