@@ -55,7 +55,7 @@ export const injectionSidecarUrl: Check = {
           status: 'FAIL',
           resource,
           messageId: 'url-malformed',
-          message: `Injected sidecars get DD_CLUSTER_AGENT_URL=${JSON.stringify(url.slice(0, 120))} from ${source}, which is not https://<service>.<namespace>.svc.cluster.local:<port>.`,
+          message: `Injected sidecars get DD_CLUSTER_AGENT_URL="${url.slice(0, 120).replace(/[^\w.:/-]/g, '?')}" from ${source}, which is not https://<service>.<namespace>.svc.cluster.local:<port>.`,
           remediation: fix,
         },
       ];

@@ -26,6 +26,12 @@ const REASONS: Record<string, (ns: string) => { what: string; fix: string }> = {
   }),
 };
 
+/** Annotation values are machine codes; anything else is shown cut short and as plain characters. */
+function code(value: string, max: number): string {
+  const cut = value.slice(0, max).replace(/[^\w.:/-]/g, '?');
+  return value.length > max ? `${cut}...` : cut;
+}
+
 /**
  * Newer Cluster Agents skip injection instead of leaving the pod in CreateContainerConfigError
  * when `datadog-secret` or one of its keys is missing, and say so only in pod annotations.
@@ -64,7 +70,7 @@ export const injectionStatusAnnotations: Check = {
       const reason = known
         ? known(r.namespace)
         : {
-            what: `the Cluster Agent gave reason ${JSON.stringify((raw ?? 'none').slice(0, 80))}`,
+            what: `the Cluster Agent gave reason "${code(raw ?? 'none', 80)}"`,
             fix: `Read the Cluster Agent log for pod ${r.namespace}/${pod.meta.name} and fix what it names`,
           };
       const restart = r.workload
@@ -74,7 +80,7 @@ export const injectionStatusAnnotations: Check = {
         status: 'FAIL',
         resource,
         messageId: `skipped:${known ? raw : 'other'}`,
-        message: `Pod ${r.namespace}/${pod.meta.name} runs without the agent: the Cluster Agent annotated ${INJECTION_STATUS_ANNOTATION}=${JSON.stringify(status.slice(0, 40))} because ${reason.what}.`,
+        message: `Pod ${r.namespace}/${pod.meta.name} runs without the agent: the Cluster Agent annotated ${INJECTION_STATUS_ANNOTATION}="${code(status, 40)}" because ${reason.what}.`,
         remediation: `${reason.fix}. Then recreate the pod so the webhook injects it: ${restart}.`,
       });
     }
