@@ -29,6 +29,7 @@ import {
   convertWorkload,
   type Raw,
 } from './convert.js';
+import { convertDatadogAgent } from './convert-operator.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
@@ -68,6 +69,7 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   },
   secretStores: { map: (r) => convertSecretStore('SecretStore', r) },
   clusterSecretStores: { map: (r) => convertSecretStore('ClusterSecretStore', r) },
+  datadogAgents: { map: convertDatadogAgent },
   securityGroupPolicies: { map: convertSecurityGroupPolicy },
 };
 
@@ -275,6 +277,7 @@ export async function collectKube(
     externalSecrets: get('externalSecrets'),
     secretStores: get('secretStores'),
     clusterSecretStores: get('clusterSecretStores'),
+    datadogAgents: get('datadogAgents'),
     securityGroupPolicies: get('securityGroupPolicies'),
   };
   return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps, intern) };
@@ -302,6 +305,7 @@ async function collectSecrets(
           ...items(kube.statefulsets),
         ],
         externalSecrets: items(kube.externalSecrets),
+        datadogAgents: items(kube.datadogAgents),
       },
       settings,
     ).values(),

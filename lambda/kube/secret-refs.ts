@@ -4,9 +4,11 @@
  * token or Datadog keys, and the admission controller's `datadog-secret` for pods that ask for an
  * injected sidecar. Application secrets are never read.
  */
+import { operatorKeyRefs, operatorTokenRef } from './operator-refs.js';
 import type {
   AuditSettings,
   Container,
+  DatadogAgent,
   ExternalSecret,
   Pod,
   PodSpec,
@@ -50,6 +52,8 @@ export interface SecretRefInput {
   pods: Pod[];
   workloads: Workload[];
   externalSecrets: ExternalSecret[];
+  /** The Operator's DatadogAgents: their token and key Secrets are read even before any pod runs. */
+  datadogAgents?: DatadogAgent[];
 }
 
 /** `namespace/name` -> the references that name it, in a stable order. */
@@ -117,6 +121,14 @@ export function referencedSecrets(
       via: 'externalsecret-target',
       from: `ExternalSecret ${ns}/${es.meta.name}`,
     });
+  }
+  for (const dda of input.datadogAgents ?? []) {
+    const from = `DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name}`;
+    const token = operatorTokenRef(dda);
+    add(token.namespace, token.secret, { via: 'datadogagent', from, key: token.key });
+    for (const k of operatorKeyRefs(dda)) {
+      add(k.namespace, k.secret, { via: 'datadogagent', from, key: k.key });
+    }
   }
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }

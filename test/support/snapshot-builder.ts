@@ -21,6 +21,7 @@ import {
   convertWorkload,
   type Raw,
 } from '../../lambda/kube/convert.js';
+import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
 import type {
@@ -136,6 +137,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
     clusterSecretStores: ok(
       of('ClusterSecretStore').map((s) => convertSecretStore('ClusterSecretStore', s)),
     ),
+    datadogAgents: ok(of('DatadogAgent', 'datadoghq.com/').map(convertDatadogAgent)),
     securityGroupPolicies: ok(of('SecurityGroupPolicy').map(convertSecurityGroupPolicy)),
     ...opts.kube,
   };
@@ -149,6 +151,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
         ...items(kube.statefulsets),
       ],
       externalSecrets: items(kube.externalSecrets),
+      datadogAgents: items(kube.datadogAgents),
     },
     settings,
   );
