@@ -4,7 +4,7 @@
  * AddDCATokenDependencies, GetAPIKeySecret; pkg/secrets: GetDefaultDCATokenSecretName,
  * GetDefaultCredentialsSecretName). Shared by the collector (which Secrets to GET) and the checks.
  */
-import type { DatadogAgent, OperatorSecretRef } from '../snapshot.js';
+import type { ClusterSnapshot, DatadogAgent, OperatorSecretRef } from '../snapshot.js';
 
 /** Key the Operator writes the token under in `<name>-token` (v2alpha1 DefaultTokenKey). */
 export const OPERATOR_TOKEN_KEY = 'token';
@@ -82,4 +82,13 @@ export function operatorKeyRefs(dda: DatadogAgent): OperatorKeyRef[] {
   one('api-key', dda.credentials.apiSecret, dda.credentials.literalApiKey, OPERATOR_API_KEY_KEY);
   one('app-key', dda.credentials.appSecret, dda.credentials.literalAppKey, OPERATOR_APP_KEY_KEY);
   return out;
+}
+
+/**
+ * The DatadogAgents of a snapshot; none when the CRD is not installed, the list failed (see the
+ * collection findings), or the snapshot predates their collection (archived runs).
+ */
+export function datadogAgentsOf(snapshot: ClusterSnapshot): DatadogAgent[] {
+  const c = snapshot.kube.datadogAgents as ClusterSnapshot['kube']['datadogAgents'] | undefined;
+  return c?.status === 'ok' ? c.value : [];
 }
