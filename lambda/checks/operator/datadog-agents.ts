@@ -12,6 +12,7 @@ import {
   type OperatorTokenRef,
 } from '../../kube/operator-refs.js';
 import type { ClusterSnapshot, DatadogAgent, SecretDigest, SecretLookup } from '../../snapshot.js';
+import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
 import { secretLookups } from '../token/consumers.js';
 
 export { datadogAgentsOf, operatorTokenRef, type OperatorTokenRef };
@@ -78,4 +79,30 @@ export function operatorKeyConsumers(snapshot: ClusterSnapshot): OperatorKeyCons
     KEY_CONSUMERS_CACHE.set(snapshot, out);
   }
   return out;
+}
+
+/**
+ * The `clusterAgentTokenSecret` to recommend for a DatadogAgent, and how to get it written: an
+ * ExternalSecret that already maps the Secrets Manager token in the DatadogAgent's namespace
+ * (any key: the Operator follows keyName), else a new one whose YAML is given.
+ */
+export function suggestedTokenSecret(
+  snapshot: ClusterSnapshot,
+  dda: DatadogAgent,
+): { secretName: string; keyName: string; how: string } {
+  const ns = dda.meta.namespace ?? '';
+  const mapped = tokenMappings(snapshot).find((m) => m.namespace === ns && m.propertyMatches);
+  if (mapped) {
+    return {
+      secretName: mapped.target,
+      keyName: mapped.secretKey,
+      how: `${esLabel(mapped.es)} already writes the Secrets Manager token there.`,
+    };
+  }
+  const secretName = `${dda.meta.name}-cluster-agent-token`;
+  return {
+    secretName,
+    keyName: 'token',
+    how: `Let an ExternalSecret write it from Secrets Manager:\n${tokenExternalSecretYaml(snapshot, ns, secretName, 'token')}`,
+  };
 }

@@ -1,8 +1,13 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { tokenExternalSecretYaml } from '../external-secrets/eso.js';
-import { datadogAgentsOf, ddaLabel, ddaResource, operatorTokenRef } from './datadog-agents.js';
+import {
+  datadogAgentsOf,
+  ddaLabel,
+  ddaResource,
+  operatorTokenRef,
+  suggestedTokenSecret,
+} from './datadog-agents.js';
 
 /**
  * A DatadogAgent does not carry the Cluster Agent token as a literal `spec.global.clusterAgentToken`.
@@ -36,9 +41,11 @@ export const operatorTokenNotLiteral: Check = {
       }
       const ref = operatorTokenRef(dda);
       const shadowed = ref.source === 'secret';
-      const target =
-        dda.clusterAgentTokenSecret?.secretName ?? `${dda.meta.name}-cluster-agent-token`;
-      const key = dda.clusterAgentTokenSecret?.keyName ?? 'token';
+      const named = dda.clusterAgentTokenSecret;
+      const use =
+        shadowed && named?.keyName
+          ? { secretName: named.secretName, keyName: named.keyName, how: '' }
+          : suggestedTokenSecret(snapshot, dda);
       return {
         status: 'FAIL',
         resource,
@@ -48,7 +55,11 @@ export const operatorTokenNotLiteral: Check = {
             ? `The Operator uses spec.global.clusterAgentTokenSecret (${ref.secret} key "${ref.key}") instead, but the literal is still readable by anyone who can get DatadogAgents.`
             : `The Operator writes it into Secret ${ns}/${ref.secret} key "${ref.key}", which the Cluster Agent reads: it never follows Secrets Manager, and anyone who can get DatadogAgents (or read kubectl's last-applied-configuration) has it.`
         }`,
-        remediation: `In ${ddaLabel(dda)} remove spec.global.clusterAgentToken and set spec.global.clusterAgentTokenSecret: {secretName: ${target}, keyName: ${key}}, written by an ExternalSecret from Secrets Manager:\n${tokenExternalSecretYaml(snapshot, ns, target, key)}\nThen rotate the token in Secrets Manager: the literal has been exposed.`,
+        remediation: `In ${ddaLabel(dda)} remove spec.global.clusterAgentToken${
+          shadowed
+            ? ''
+            : ` and set spec.global.clusterAgentTokenSecret: {secretName: ${use.secretName}, keyName: ${use.keyName}}. ${use.how}`
+        }\nThen rotate the token in Secrets Manager: the literal has been exposed.`,
       };
     });
   },

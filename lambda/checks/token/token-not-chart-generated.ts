@@ -5,6 +5,7 @@ import { discoverAgents } from '../agent-discovery.js';
 import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
 import { TOKEN_ENV, TOKEN_KEY, clusterAgentKeys, tokenSecretKeys } from './consumers.js';
 import { generatedTokenOf, isEsoManaged } from './generated-token.js';
+import { suggestedTokenSecret } from '../operator/datadog-agents.js';
 
 /**
  * The Cluster Agent's token Secret is not the one the Datadog Helm chart generates
@@ -67,8 +68,7 @@ export const tokenNotChartGenerated: Check = {
         const dda = generated.datadogAgent;
         const label = `DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name}`;
         const ignored = generated.ref.ignoredTokenSecret;
-        const target = ignored?.secretName ?? suggested;
-        const key = TOKEN_KEY;
+        const use = suggestedTokenSecret(snapshot, dda);
         results.push({
           status: 'FAIL',
           resource,
@@ -78,7 +78,7 @@ export const tokenNotChartGenerated: Check = {
               ? `spec.global.clusterAgentTokenSecret names Secret ${ignored.secretName} without keyName, and the Operator ignores a clusterAgentTokenSecret unless both secretName and keyName are set.`
               : 'the DatadogAgent sets neither spec.global.clusterAgentTokenSecret nor clusterAgentToken.'
           } No agent outside the Operator's own pods holds that token, and it never follows Secrets Manager.`,
-          remediation: `In ${label} set spec.global.clusterAgentTokenSecret: {secretName: ${target}, keyName: ${key}} (both fields), point every agent's ${TOKEN_ENV} at the same token, and let ESO write the Secret from Secrets Manager:\n${tokenExternalSecretYaml(snapshot, k.namespace, target, key)}`,
+          remediation: `In ${label} set spec.global.clusterAgentTokenSecret: {secretName: ${use.secretName}, keyName: ${use.keyName}} (both fields) and point every agent's ${TOKEN_ENV} at the same token. ${use.how}`,
         });
         continue;
       }
