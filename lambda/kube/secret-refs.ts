@@ -1,8 +1,9 @@
 /**
  * Which secrets the audit reads, decided from metadata alone. Only Datadog-relevant secrets are
  * named: `DD_*` secretKeyRefs, envFrom of Datadog containers, ExternalSecret targets that carry the
- * token or Datadog keys, and the admission controller's `datadog-secret` for pods that ask for an
- * injected sidecar. Application secrets are never read.
+ * token or Datadog keys, the admission controller's `datadog-secret` for pods that ask for an
+ * injected sidecar, and the token and key Secrets a DatadogAgent names (or the Operator writes).
+ * Application secrets are never read.
  */
 import { operatorKeyRefs, operatorTokenRef } from './operator-refs.js';
 import type {
