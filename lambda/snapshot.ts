@@ -337,6 +337,64 @@ export interface MutatingWebhookConfiguration {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The Datadog Operator (datadoghq.com/v2alpha1 DatadogAgent)
+// ---------------------------------------------------------------------------------------------
+
+/** `{secretName, keyName}` as the Operator's SecretConfig names a Secret key. */
+export interface OperatorSecretRef {
+  secretName: string;
+  /** Absent when the resource leaves it empty (the Operator then falls back to its default). */
+  keyName?: string;
+}
+
+/**
+ * A DatadogAgent, reduced at conversion time to what the checks need. The literal
+ * `spec.global.clusterAgentToken`, `status.clusterAgent.generatedToken`, literal API/app keys and
+ * every annotation (kubectl's last-applied-configuration repeats the whole spec) are dropped by
+ * the converter: only their presence (and the literal token's length) is kept.
+ */
+export interface DatadogAgent {
+  /** Name, namespace, uid, creation time; labels and annotations are not kept. */
+  meta: ObjectMeta;
+  apiVersion: string;
+  /** `spec.global.clusterAgentTokenSecret`. */
+  clusterAgentTokenSecret?: OperatorSecretRef;
+  /** `spec.global.clusterAgentToken` is set (non-empty); the value itself is never kept. */
+  literalClusterAgentToken?: { length: number };
+  /** `status.clusterAgent.generatedToken` is set: the Operator generated the token. */
+  statusHasGeneratedToken: boolean;
+  /** `spec.global.credentials`: Secret refs, and whether literal keys are set (never their values). */
+  credentials: {
+    apiSecret?: OperatorSecretRef;
+    appSecret?: OperatorSecretRef;
+    literalApiKey: boolean;
+    literalAppKey: boolean;
+  };
+  /** `spec.features.admissionController`, absent when the resource does not set it. */
+  admissionController?: {
+    enabled?: boolean;
+    mutateUnlabelled?: boolean;
+    serviceName?: string;
+    webhookName?: string;
+    failurePolicy?: string;
+    agentSidecarInjection?: {
+      enabled?: boolean;
+      clusterAgentCommunicationEnabled?: boolean;
+      provider?: string;
+      selectors: { objectSelector?: LabelSelector; namespaceSelector?: LabelSelector }[];
+      /** Profile env as for containers (sensitive literal values become digests). */
+      profiles: { env: EnvVar[] }[];
+    };
+  };
+  /** `spec.override.clusterAgent.disabled`. */
+  clusterAgentDisabled: boolean;
+  /** The Cluster Agent Deployment and Service the Operator renders: `<name>-cluster-agent`. */
+  clusterAgentName: string;
+  /** `status.clusterAgent.deploymentName` when the Operator reported one. */
+  statusClusterAgentDeployment?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Secrets (read by name only)
 // ---------------------------------------------------------------------------------------------
 
@@ -348,7 +406,8 @@ export interface SecretReference {
     | 'volume'
     | 'externalsecret-target'
     | 'cluster-agent-token'
-    | 'admission-sidecar';
+    | 'admission-sidecar'
+    | 'datadogagent';
   /** The object that names the secret, e.g. `Pod golang/app-7d9f` or `ExternalSecret datadog/datadog-secrets`. */
   from: string;
   /** For secretKeyRef: the key named. */
@@ -528,6 +587,8 @@ export interface KubeSnapshot {
   externalSecrets: Collected<ExternalSecret[]>;
   secretStores: Collected<SecretStore[]>;
   clusterSecretStores: Collected<SecretStore[]>;
+  /** DatadogAgents of the Datadog Operator; `not-installed` without its CRD. */
+  datadogAgents: Collected<DatadogAgent[]>;
   securityGroupPolicies: Collected<SecurityGroupPolicy[]>;
   /** Cluster-scoped; the Cluster Agent's admission controller writes one (default `datadog-webhook`). */
   mutatingWebhooks: Collected<MutatingWebhookConfiguration[]>;

@@ -19,6 +19,8 @@ const CANARIES = [
   'CANARY-dd-cluster-agent-token-OLD-0b1c2d3e4f5a6b7c',
   'CANARY-dd-api-key-4e5f6a7b8c9d0e1f2a3b',
   'CANARY-dd-app-key-9a8b7c6d5e4f3a2b1c0d',
+  'CANARY-dd-operator-literal-token-8e2c4a6b0d',
+  'CANARY-dd-operator-generated-token-5d7f9b1c3e',
 ];
 
 /** Every fixture directory that holds manifests (aws.json-only directories have nothing to load). */
@@ -29,7 +31,7 @@ const FIXTURES = readdirSync(FIXTURES_DIR, { withFileTypes: true })
   .sort();
 
 /** The three clusters this file vouches for in detail (other fixtures may be broken on purpose). */
-const OWN = ['field-report', 'healthy', 'token-stale'];
+const OWN = ['field-report', 'healthy', 'token-stale', 'operator'];
 
 const manifests = (name: string): Raw[] => loadManifests(join(FIXTURES_DIR, name));
 const ofKind = (docs: Raw[], kind: string): Raw[] => docs.filter((d) => d.kind === kind);

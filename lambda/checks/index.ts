@@ -5,6 +5,7 @@ import { tokenConsumersMatch } from './token/token-consumers-match.js';
 import { tokenNotPlaintext } from './token/token-not-plaintext.js';
 import { tokenNotChartGenerated } from './token/token-not-chart-generated.js';
 import { tokenStaleInPods } from './token/token-stale-in-pods.js';
+import { operatorTokenNotLiteral } from './operator/operator-token-not-literal.js';
 import { externalsecretSynced } from './external-secrets/externalsecret-synced.js';
 import { externalsecretFresh } from './external-secrets/externalsecret-fresh.js';
 import { externalsecretMapping } from './external-secrets/externalsecret-mapping.js';
@@ -39,6 +40,7 @@ export const CHECKS: readonly Check[] = [
   tokenNotPlaintext,
   tokenNotChartGenerated,
   tokenStaleInPods,
+  operatorTokenNotLiteral,
   externalsecretSynced,
   externalsecretFresh,
   externalsecretMapping,

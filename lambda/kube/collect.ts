@@ -30,6 +30,7 @@ import {
   convertWorkload,
   type Raw,
 } from './convert.js';
+import { convertDatadogAgent } from './convert-operator.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
@@ -69,6 +70,7 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   },
   secretStores: { map: (r) => convertSecretStore('SecretStore', r) },
   clusterSecretStores: { map: (r) => convertSecretStore('ClusterSecretStore', r) },
+  datadogAgents: { map: convertDatadogAgent },
   securityGroupPolicies: { map: convertSecurityGroupPolicy },
   mutatingWebhooks: { map: convertMutatingWebhookConfiguration },
 };
@@ -277,6 +279,7 @@ export async function collectKube(
     externalSecrets: get('externalSecrets'),
     secretStores: get('secretStores'),
     clusterSecretStores: get('clusterSecretStores'),
+    datadogAgents: get('datadogAgents'),
     securityGroupPolicies: get('securityGroupPolicies'),
     mutatingWebhooks: get('mutatingWebhooks'),
   };
@@ -306,6 +309,7 @@ async function collectSecrets(
         ],
         externalSecrets: items(kube.externalSecrets),
         namespaces: items(kube.namespaces),
+        datadogAgents: items(kube.datadogAgents),
       },
       settings,
     ).values(),

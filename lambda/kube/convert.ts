@@ -84,7 +84,7 @@ export function convertSelector(s: Raw): LabelSelector | undefined {
   return out;
 }
 
-function convertEnvVar(e: Raw): EnvVar {
+export function convertEnvVar(e: Raw): EnvVar {
   const name = String(e.name);
   const out: EnvVar = { name };
   if (e.value !== undefined && e.value !== null) {

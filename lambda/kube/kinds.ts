@@ -154,6 +154,16 @@ export const KUBE_KINDS: readonly KubeKindSpec[] = [
     verbs: ['list'],
   },
   {
+    // The Datadog Operator's DatadogAgent. Listed only: its Secrets are read by name like any other.
+    key: 'datadogAgents',
+    group: 'datadoghq.com',
+    version: 'v2alpha1',
+    resource: 'datadogagents',
+    namespaced: true,
+    optional: true,
+    verbs: ['list'],
+  },
+  {
     key: 'securityGroupPolicies',
     group: 'vpcresources.k8s.aws',
     version: 'v1beta1',

@@ -1,17 +1,20 @@
 /**
  * Which secrets the audit reads, decided from metadata alone. Only Datadog-relevant secrets are
  * named: `DD_*` secretKeyRefs, envFrom of Datadog containers, ExternalSecret targets that carry the
- * token or Datadog keys, and the admission controller's `datadog-secret` for pods that ask for an
- * injected sidecar. Application secrets are never read.
+ * token or Datadog keys, the admission controller's `datadog-secret` for pods that ask for an
+ * injected sidecar, and the token and key Secrets a DatadogAgent names (or the Operator writes).
+ * Application secrets are never read.
  */
 import {
   readInjectionConfig,
   sidecarRequestMatcher,
   type SidecarRequestMatcher,
 } from '../admission/sidecar-config.js';
+import { operatorKeyRefs, operatorTokenRef } from './operator-refs.js';
 import type {
   AuditSettings,
   Container,
+  DatadogAgent,
   ExternalSecret,
   Namespace,
   Pod,
@@ -58,6 +61,8 @@ export interface SecretRefInput {
   externalSecrets: ExternalSecret[];
   /** For the admission controller's namespace selector; without them only the object selector counts. */
   namespaces?: Namespace[];
+  /** The Operator's DatadogAgents: their token and key Secrets are read even before any pod runs. */
+  datadogAgents?: DatadogAgent[];
 }
 
 /**
@@ -163,6 +168,14 @@ export function referencedSecrets(
       via: 'externalsecret-target',
       from: `ExternalSecret ${ns}/${es.meta.name}`,
     });
+  }
+  for (const dda of input.datadogAgents ?? []) {
+    const from = `DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name}`;
+    const token = operatorTokenRef(dda);
+    add(token.namespace, token.secret, { via: 'datadogagent', from, key: token.key });
+    for (const k of operatorKeyRefs(dda)) {
+      add(k.namespace, k.secret, { via: 'datadogagent', from, key: k.key });
+    }
   }
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }

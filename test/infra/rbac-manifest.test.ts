@@ -85,6 +85,11 @@ describe('auditor RBAC manifest', () => {
     expect(secretRules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
   });
 
+  it("reads the Datadog Operator's DatadogAgents with list only (the collector never GETs one by name)", () => {
+    const ddaGrants = grants(clusterRole.rules!).filter((g) => g.includes('datadoghq.com/'));
+    expect(ddaGrants).toEqual(['list datadoghq.com/datadogagents']);
+  });
+
   it('binds the ClusterRole to the group the EKS access entry uses', () => {
     const binding = defaults.find((d) => d.kind === 'ClusterRoleBinding')!;
     expect(binding.roleRef).toEqual({

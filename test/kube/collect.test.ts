@@ -314,7 +314,8 @@ describe('collectKube through the real client', () => {
       },
     });
     const others = Object.entries(kube).filter(
-      ([k]) => k !== 'roles' && k !== 'secrets' && k !== 'securityGroupPolicies',
+      ([k]) =>
+        k !== 'roles' && k !== 'secrets' && k !== 'securityGroupPolicies' && k !== 'datadogAgents',
     );
     expect(others.every(([, v]) => (v as { status: string }).status === 'ok')).toBe(true);
     expect(kube.secrets).toHaveLength(3);
@@ -341,13 +342,16 @@ describe('collectKube through the real client', () => {
       'secretStores',
       'clusterSecretStores',
       'securityGroupPolicies',
+      'datadogAgents',
     ] as const) {
       expect(kube[key]).toEqual({
         status: 'not-installed',
         detail: expect.stringContaining(
           key === 'securityGroupPolicies'
             ? 'vpcresources.k8s.aws/v1beta1'
-            : 'external-secrets.io/v1, external-secrets.io/v1beta1',
+            : key === 'datadogAgents'
+              ? 'datadoghq.com/v2alpha1'
+              : 'external-secrets.io/v1, external-secrets.io/v1beta1',
         ),
       });
     }
@@ -492,6 +496,7 @@ describe('collector and snapshot builder agree on the shared fixtures', () => {
         manifests,
         crds: [
           'vpcresources.k8s.aws/v1beta1',
+          'datadoghq.com/v2alpha1',
           ...(esoVersions.length ? [] : ['external-secrets.io/v1']),
         ],
       });

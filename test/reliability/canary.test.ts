@@ -16,6 +16,9 @@ const FIXTURES = [
   'mixed-ec2-fargate',
   'injection-healthy',
   'injection-broken',
+  'operator',
+  'operator-literal',
+  'operator-generated',
 ];
 
 describe('secret canaries', () => {

@@ -25,7 +25,7 @@ import { CaseRecorder } from './book.js';
 import { auditCase, handlerCase, type ClusterSetup } from './harness.js';
 
 const COMMITTED = new URL('../../infra/kubernetes/auditor-rbac.yaml', import.meta.url);
-const FIXTURES = ['healthy', 'field-report', 'token-stale', 'mixed-ec2-fargate'];
+const FIXTURES = ['healthy', 'field-report', 'token-stale', 'mixed-ec2-fargate', 'operator'];
 const ROLE = 'arn:aws:iam::210987654321:role/auditor-reader';
 
 /** `verb group/resource` of one request, from the shape of its path. */

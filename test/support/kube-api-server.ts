@@ -192,6 +192,7 @@ const KNOWN_CRD_RESOURCES: ResourceInfo[] = [
     resource: 'securitygrouppolicies',
     namespaced: true,
   },
+  { group: 'datadoghq.com', kind: 'DatadogAgent', resource: 'datadogagents', namespaced: true },
 ];
 
 function pluralOf(kind: string): string {

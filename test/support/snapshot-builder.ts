@@ -22,6 +22,7 @@ import {
   convertWorkload,
   type Raw,
 } from '../../lambda/kube/convert.js';
+import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
 import type {
@@ -137,6 +138,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
     clusterSecretStores: ok(
       of('ClusterSecretStore').map((s) => convertSecretStore('ClusterSecretStore', s)),
     ),
+    datadogAgents: ok(of('DatadogAgent', 'datadoghq.com/').map(convertDatadogAgent)),
     securityGroupPolicies: ok(of('SecurityGroupPolicy').map(convertSecurityGroupPolicy)),
     mutatingWebhooks: ok(
       of('MutatingWebhookConfiguration').map(convertMutatingWebhookConfiguration),
@@ -154,6 +156,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
       ],
       externalSecrets: items(kube.externalSecrets),
       namespaces: items(kube.namespaces),
+      datadogAgents: items(kube.datadogAgents),
     },
     settings,
   );

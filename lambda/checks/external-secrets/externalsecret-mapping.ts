@@ -2,6 +2,7 @@ import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot, ExternalSecret } from '../../snapshot.js';
 import { externalSecretTarget } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
+import { generatedTokenOf } from '../token/generated-token.js';
 import {
   TOKEN_ENV,
   describeUsers,
@@ -80,6 +81,10 @@ function unmanagedTargets(snapshot: ClusterSnapshot, keys: TokenSecretKey[]): Ch
   for (const k of keys) {
     if (k.users.length === 0 || k.writers.length > 0) continue;
     if (k.lookup?.result.status !== 'found') continue;
+    // The Operator writes its own `<name>-token`; the fix is in the DatadogAgent, and
+    // token-not-chart-generated / operator-token-not-literal give it.
+    if (generatedTokenOf(snapshot, k, k.lookup.result.secret, false)?.by === 'datadog-operator')
+      continue;
     const other = mappings.find((m) => m.namespace === k.namespace && m.target !== k.secret);
     if (!other) continue;
     results.push({

@@ -21,6 +21,7 @@ import {
   externalSecretTarget,
   isDatadogContainer,
 } from '../../kube/secret-refs.js';
+import { datadogAgentsOf, operatorTokenRef } from '../../kube/operator-refs.js';
 import {
   discoverAgents,
   isClusterAgentContainer,
@@ -113,8 +114,9 @@ export interface TokenUser {
   /** Container reading the token; absent when the admission controller has yet to inject it. */
   container?: string;
   role: ConsumerRole;
-  via: 'env' | 'envFrom' | 'admission-sidecar';
-  /** `Pod golang/app-7d9f` or `Deployment golang/app`. */
+  /** `datadogagent`: a DatadogAgent makes the Operator's Cluster Agent read this key. */
+  via: 'env' | 'envFrom' | 'admission-sidecar' | 'datadogagent';
+  /** `Pod golang/app-7d9f`, `Deployment golang/app` or `DatadogAgent datadog/datadog`. */
   label: string;
 }
 
@@ -272,6 +274,21 @@ function computeTokenSecretKeys(snapshot: ClusterSnapshot): TokenSecretKey[] {
     for (const u of usersOfSpec(w.template.spec, asks, ns, base, lookups)) {
       entry(ns, u.secret, u.key).users.push(u.user);
     }
+  }
+  // The Operator's Cluster Agent reads the key its DatadogAgent names (clusterAgentTokenSecret,
+  // else `<name>-token`), also before its pods run. Once its pods read that key they are the
+  // Cluster Agent's users, and the DatadogAgent is not counted a second time.
+  for (const dda of datadogAgentsOf(snapshot)) {
+    if (dda.clusterAgentDisabled) continue;
+    const ref = operatorTokenRef(dda);
+    const e = entry(ref.namespace, ref.secret, ref.key);
+    if (e.users.some((u) => u.role === 'cluster-agent')) continue;
+    e.users.push({
+      namespace: ref.namespace,
+      role: 'cluster-agent',
+      via: 'datadogagent',
+      label: `DatadogAgent ${ref.namespace}/${dda.meta.name}`,
+    });
   }
   for (const m of tokenMappings(snapshot)) {
     entry(m.namespace, m.target, m.secretKey).mappings.push(m);

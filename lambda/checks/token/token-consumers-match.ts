@@ -20,6 +20,8 @@ import {
   tokenSecretKeys,
   type TokenSecretKey,
 } from './consumers.js';
+import { generatedTokenOf } from './generated-token.js';
+import { suggestedTokenSecret } from '../operator/datadog-agents.js';
 
 type Source =
   { available: true; src: TokenSource; digest: SecretDigest } | { available: false; why: string };
@@ -160,6 +162,28 @@ function mismatch(
   const restartText = restart.length ? ` Then restart the readers: ${restart.join('; ')}.` : '';
   const es = k.mappings[0]?.es ?? k.writers[0];
 
+  const operator =
+    k.lookup?.result.status === 'found'
+      ? generatedTokenOf(snapshot, k, k.lookup.result.secret, false)
+      : undefined;
+  if (!es && operator?.by === 'datadog-operator') {
+    // The Operator rewrites its own `<name>-token` from the DatadogAgent: fix it there.
+    const dda = operator.datadogAgent;
+    const use = suggestedTokenSecret(snapshot, dda);
+    return resultFor(
+      k,
+      'FAIL',
+      'mismatch',
+      `${head} The Datadog Operator writes this Secret from DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name} (${
+        operator.source === 'literal'
+          ? 'its literal spec.global.clusterAgentToken'
+          : 'a token it generated'
+      }), so it never follows Secrets Manager.`,
+      `In DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name} set spec.global.clusterAgentTokenSecret: {secretName: ${use.secretName}, keyName: ${use.keyName}}${
+        operator.source === 'literal' ? ' and remove spec.global.clusterAgentToken' : ''
+      }; the Operator then restarts the Cluster Agent on it. ${use.how}`,
+    );
+  }
   if (!es) {
     return resultFor(
       k,

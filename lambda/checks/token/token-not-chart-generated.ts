@@ -1,53 +1,30 @@
 import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot, SecretSnapshot } from '../../snapshot.js';
+import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import { discoverAgents } from '../agent-discovery.js';
 import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
 import { TOKEN_ENV, TOKEN_KEY, clusterAgentKeys, tokenSecretKeys } from './consumers.js';
-
-function isEsoManaged(secret: SecretSnapshot, hasWriter: boolean): boolean {
-  return (
-    hasWriter ||
-    secret.meta.ownerReferences.some((o) => o.kind === 'ExternalSecret') ||
-    Object.keys(secret.meta.labels).some((k) => k.startsWith('reconcile.external-secrets.io/')) ||
-    Object.keys(secret.meta.annotations).some((k) =>
-      k.startsWith('reconcile.external-secrets.io/'),
-    ) ||
-    // `externalsecrets.external-secrets.io/<name>` since ESO 0.9, `external-secrets` before.
-    secret.managedFields.some((m) => /(^|\.)external-secrets(\.io\/|$)/.test(m.manager))
-  );
-}
-
-function helmRelease(secret: SecretSnapshot): string | undefined {
-  const { labels, annotations } = secret.meta;
-  const managedByHelm =
-    labels['app.kubernetes.io/managed-by'] === 'Helm' ||
-    annotations['meta.helm.sh/release-name'] !== undefined ||
-    labels['helm.sh/chart'] !== undefined;
-  if (!managedByHelm) return undefined;
-  return (
-    annotations['meta.helm.sh/release-name'] ??
-    labels['app.kubernetes.io/instance'] ??
-    labels['release'] ??
-    '<release>'
-  );
-}
+import { generatedTokenOf, isEsoManaged } from './generated-token.js';
+import { suggestedTokenSecret } from '../operator/datadog-agents.js';
 
 /**
  * The Cluster Agent's token Secret is not the one the Datadog Helm chart generates
  * (`<release>-cluster-agent`): without `clusterAgent.tokenExistingSecret` the chart renders a new
  * random token on every render, so under Argo CD or Flux the Cluster Agent's token changes behind
- * the agents' backs, and agents in other namespaces cannot read it anyway.
+ * the agents' backs, and agents in other namespaces cannot read it anyway. The Datadog Operator
+ * does the same with `<name>-token` when a DatadogAgent names no clusterAgentTokenSecret (see
+ * generated-token.ts, the one definition of a generated token).
  */
 export const tokenNotChartGenerated: Check = {
   id: 'token-not-chart-generated',
   area: 'token',
-  title: 'The Cluster Agent token comes from an existing Secret, not one the Helm chart generates',
+  title:
+    'The Cluster Agent token comes from an existing Secret, not one the Helm chart or the Datadog Operator generates',
   severity: 'high',
   resourceType: 'Secret',
-  risk: 'The chart generates a random token for <release>-cluster-agent on every render: each GitOps sync or helm upgrade changes the Cluster Agent token, and agents holding the previous one get 403 invalid session token.',
+  risk: 'The chart generates a random token for <release>-cluster-agent on every render: each GitOps sync or helm upgrade changes the Cluster Agent token, and agents holding the previous one get 403 invalid session token. The Datadog Operator generates one into <name>-token (in plain text in the DatadogAgent status) when no clusterAgentTokenSecret is set: no agent outside its pods has it.',
   remediation:
-    'Set clusterAgent.tokenExistingSecret to a Secret written by an ExternalSecret (key "token") from the Secrets Manager token.',
+    'Helm: set clusterAgent.tokenExistingSecret; Operator: set spec.global.clusterAgentTokenSecret {secretName, keyName}; either way to a Secret written by an ExternalSecret from the Secrets Manager token.',
   requires: ['kube.pods'],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const ca = discoverAgents(snapshot).clusterAgent;
@@ -84,8 +61,29 @@ export const tokenNotChartGenerated: Check = {
       const secret = k.lookup.result.secret;
       const resource = { kind: 'Secret', namespace: k.namespace, name: k.secret };
       const eso = isEsoManaged(secret, k.writers.length > 0);
-      const release = helmRelease(secret);
-      if (!eso && release && k.secret.endsWith('-cluster-agent')) {
+      const generated = generatedTokenOf(snapshot, k, secret, k.writers.length > 0);
+      if (generated?.by === 'datadog-operator') {
+        // A literal clusterAgentToken is operator-token-not-literal's finding.
+        if (generated.source === 'literal') continue;
+        const dda = generated.datadogAgent;
+        const label = `DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name}`;
+        const ignored = generated.ref.ignoredTokenSecret;
+        const use = suggestedTokenSecret(snapshot, dda);
+        results.push({
+          status: 'FAIL',
+          resource,
+          messageId: `operator-generated:${k.key}`,
+          message: `The Cluster Agent reads its token from Secret ${k.namespace}/${k.secret}, which the Datadog Operator fills with a random token it generated for ${label} (kept in plain text in its status.clusterAgent.generatedToken): ${
+            ignored
+              ? `spec.global.clusterAgentTokenSecret names Secret ${ignored.secretName} without keyName, and the Operator ignores a clusterAgentTokenSecret unless both secretName and keyName are set.`
+              : 'the DatadogAgent sets neither spec.global.clusterAgentTokenSecret nor clusterAgentToken.'
+          } No agent outside the Operator's own pods holds that token, and it never follows Secrets Manager.`,
+          remediation: `In ${label} set spec.global.clusterAgentTokenSecret: {secretName: ${use.secretName}, keyName: ${use.keyName}} (both fields) and point every agent's ${TOKEN_ENV} at the same token. ${use.how}`,
+        });
+        continue;
+      }
+      if (generated?.by === 'helm-chart') {
+        const release = generated.release;
         results.push({
           status: 'FAIL',
           resource,
@@ -104,7 +102,7 @@ export const tokenNotChartGenerated: Check = {
         message: `The Cluster Agent reads its token from Secret ${k.namespace}/${k.secret} key "${k.key}", ${
           eso
             ? `written by ${k.writers[0] ? esLabel(k.writers[0]) : 'External Secrets Operator'}`
-            : 'which the Helm chart does not generate'
+            : 'which neither the Helm chart nor the Datadog Operator generates'
         }.`,
         remediation: '',
       });

@@ -1,0 +1,89 @@
+/**
+ * The Datadog Operator fixtures audited end to end: the real Kubernetes client against the local
+ * test API server (DatadogAgents served as a CRD), AWS through aws-sdk-client-mock. The healthy
+ * Operator install has no FAIL; a literal and a generated token each fail with the DatadogAgent
+ * field to change; no token value reaches the report.
+ */
+import type { Finding } from '../../lambda/findings.js';
+import type { ClusterReport } from '../../lambda/report/types.js';
+import type { TestApiServer } from '../support/kube-api-server.js';
+import { runDemoAudit, type DemoOptions } from '../support/demo.js';
+import { findCanaries } from '../reliability/canary-needles.js';
+
+async function audit(fixture: string, opts: Partial<DemoOptions> = {}): Promise<ClusterReport> {
+  const report = await runDemoAudit({ fixture, ...opts });
+  expect(report.clusters).toHaveLength(1);
+  expect(findCanaries(JSON.stringify(report))).toEqual([]);
+  return report.clusters[0]!;
+}
+
+const failing = (c: ClusterReport) => c.findings.filter((f) => f.status !== 'PASS');
+const summary = (fs: Finding[]) =>
+  fs
+    .map(
+      (f) =>
+        `${f.status} ${f.severity} ${f.checkId} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`,
+    )
+    .sort();
+
+describe('Datadog Operator fixtures audited end to end', () => {
+  it('finds nothing wrong in the healthy Operator install (token Secret with keyName cluster-agent-token)', async () => {
+    let server: TestApiServer | undefined;
+    const c = await audit('operator', { beforeAudit: (s) => void (server = s) });
+    expect(summary(failing(c))).toEqual([]);
+    expect(c.status).toBe('PASS');
+    const passed = (id: string) =>
+      c.findings.filter((f) => f.checkId === id && f.status === 'PASS').map((f) => f.resource);
+    expect(passed('operator-token-not-literal')).toEqual([
+      { kind: 'DatadogAgent', namespace: 'datadog', name: 'datadog' },
+    ]);
+    // The key the DatadogAgent names is compared with Secrets Manager, not an assumed "token".
+    expect(
+      c.findings.find(
+        (f) => f.checkId === 'token-consumers-match' && f.resource.name === 'datadog-secrets',
+      ),
+    ).toMatchObject({ status: 'PASS', messageId: 'matches-source:cluster-agent-token' });
+    // DatadogAgents are listed, never fetched one by one; their Secrets are read by name.
+    const paths = server!.requests.map((r) => r.path);
+    expect(paths).toContain('/apis/datadoghq.com/v2alpha1/datadogagents');
+    expect(paths.filter((p) => p.includes('/datadogagents/'))).toEqual([]);
+    expect(paths).toContain('/api/v1/namespaces/datadog/secrets/datadog-secrets');
+  });
+
+  it('fails a literal spec.global.clusterAgentToken (high) and the Secret the Operator copies it into (critical)', async () => {
+    const c = await audit('operator-literal');
+    expect(summary(failing(c))).toEqual([
+      'FAIL critical token-consumers-match Secret datadog/datadog-token',
+      'FAIL high operator-token-not-literal DatadogAgent datadog/datadog',
+    ]);
+    const literal = failing(c).find((f) => f.checkId === 'operator-token-not-literal')!;
+    expect(literal.message).toContain('spec.global.clusterAgentToken');
+    expect(literal.remediation).toContain(
+      'remove spec.global.clusterAgentToken and set spec.global.clusterAgentTokenSecret: {secretName: datadog-secrets, keyName: cluster-agent-token}',
+    );
+    expect(literal.remediation).toContain('rotate');
+    const mismatch = failing(c).find((f) => f.checkId === 'token-consumers-match')!;
+    expect(mismatch.remediation).toContain('In DatadogAgent datadog/datadog');
+    expect(c.status).toBe('FAIL');
+  });
+
+  it('fails the token the Operator generated into datadog-token like a chart-generated one', async () => {
+    const c = await audit('operator-generated');
+    expect(summary(failing(c))).toEqual([
+      'FAIL critical token-consumers-match Secret datadog/datadog-token',
+      'FAIL high token-not-chart-generated Secret datadog/datadog-token',
+    ]);
+    const generated = failing(c).find((f) => f.checkId === 'token-not-chart-generated')!;
+    expect(generated.messageId).toBe('operator-generated:token');
+    expect(generated.message).toContain('status.clusterAgent.generatedToken');
+    expect(generated.remediation).toContain(
+      'set spec.global.clusterAgentTokenSecret: {secretName: datadog-secrets, keyName: cluster-agent-token} (both fields)',
+    );
+  });
+
+  it('records the DatadogAgent CRD as not installed on a Helm cluster, without an error', async () => {
+    const c = await audit('healthy');
+    expect(c.findings.filter((f) => f.checkId === 'audit-collection')).toEqual([]);
+    expect(c.findings.filter((f) => f.checkId === 'operator-token-not-literal')).toEqual([]);
+  });
+});
