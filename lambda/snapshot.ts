@@ -291,6 +291,44 @@ export interface ExternalSecret {
   };
 }
 
+/**
+ * A ClusterExternalSecret (cluster-scoped): one child ExternalSecret per selected namespace,
+ * named `externalSecretName` (default: the ClusterExternalSecret's name).
+ */
+export interface ClusterExternalSecret {
+  meta: ObjectMeta;
+  /** `spec.namespaceSelectors`, ORed. */
+  namespaceSelectors: LabelSelector[];
+  /** Deprecated `spec.namespaceSelector`, ORed with the others. */
+  namespaceSelector?: LabelSelector;
+  /** Deprecated `spec.namespaces`, ORed with the selectors. */
+  namespaces: string[];
+  externalSecretName?: string;
+  /** `spec.externalSecretSpec`, read as an ExternalSecret without metadata or status. */
+  externalSecretSpec: ExternalSecret;
+  /** `spec.refreshTime`: how often namespaces are re-selected. */
+  refreshTime?: string;
+  status: {
+    externalSecretName?: string;
+    provisionedNamespaces: string[];
+    failedNamespaces: { namespace: string; reason?: string }[];
+    conditions: Condition[];
+  };
+}
+
+/** A PushSecret (`external-secrets.io/v1alpha1`): writes a Kubernetes Secret into a provider. */
+export interface PushSecret {
+  meta: ObjectMeta;
+  /** `spec.selector.secret.name`: the Kubernetes Secret pushed. */
+  sourceSecret?: string;
+  secretStoreRefs: { name: string; kind: string }[];
+  /** `spec.data[].match`: which Secret key goes to which remote key (and property). */
+  data: { secretKey?: string; remoteKey: string; property?: string }[];
+  refreshInterval?: string;
+  updatePolicy?: string;
+  conditions: Condition[];
+}
+
 export interface SecretStore {
   kind: 'SecretStore' | 'ClusterSecretStore';
   meta: ObjectMeta;
@@ -299,6 +337,8 @@ export interface SecretStore {
   /** For the aws provider: `SecretsManager` or `ParameterStore`. */
   service?: string;
   region?: string;
+  /** For the kubernetes provider: `spec.provider.kubernetes.remoteNamespace` (default `default`). */
+  remoteNamespace?: string;
   conditions: Condition[];
 }
 
@@ -502,6 +542,10 @@ export interface KubeSnapshot {
   secretStores: Collected<SecretStore[]>;
   clusterSecretStores: Collected<SecretStore[]>;
   securityGroupPolicies: Collected<SecurityGroupPolicy[]>;
+  /** Optional CRD; absent in snapshots made before it was collected. */
+  clusterExternalSecrets?: Collected<ClusterExternalSecret[]>;
+  /** Optional CRD (`v1alpha1`); absent in snapshots made before it was collected. */
+  pushSecrets?: Collected<PushSecret[]>;
   /**
    * SubjectAccessReviews confirming the RBAC checks' static verdicts. Absent when not run;
    * `not-installed` when the auditor may not create subjectaccessreviews (optional confirmation).

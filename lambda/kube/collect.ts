@@ -29,6 +29,7 @@ import {
   convertWorkload,
   type Raw,
 } from './convert.js';
+import { convertClusterExternalSecret, convertPushSecret } from './convert-eso.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
@@ -69,6 +70,8 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   secretStores: { map: (r) => convertSecretStore('SecretStore', r) },
   clusterSecretStores: { map: (r) => convertSecretStore('ClusterSecretStore', r) },
   securityGroupPolicies: { map: convertSecurityGroupPolicy },
+  clusterExternalSecrets: { map: convertClusterExternalSecret },
+  pushSecrets: { map: convertPushSecret },
 };
 
 /** Failures that are about reaching the cluster, not about one kind. */
@@ -276,6 +279,8 @@ export async function collectKube(
     secretStores: get('secretStores'),
     clusterSecretStores: get('clusterSecretStores'),
     securityGroupPolicies: get('securityGroupPolicies'),
+    clusterExternalSecrets: get('clusterExternalSecrets'),
+    pushSecrets: get('pushSecrets'),
   };
   return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps, intern) };
 }

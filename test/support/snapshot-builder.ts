@@ -22,6 +22,7 @@ import {
   type Raw,
 } from '../../lambda/kube/convert.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
+import { convertClusterExternalSecret, convertPushSecret } from '../../lambda/kube/convert-eso.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
 import type {
   AuditSettings,
@@ -137,6 +138,8 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
       of('ClusterSecretStore').map((s) => convertSecretStore('ClusterSecretStore', s)),
     ),
     securityGroupPolicies: ok(of('SecurityGroupPolicy').map(convertSecurityGroupPolicy)),
+    clusterExternalSecrets: ok(of('ClusterExternalSecret').map(convertClusterExternalSecret)),
+    pushSecrets: ok(of('PushSecret').map(convertPushSecret)),
     ...opts.kube,
   };
   const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
