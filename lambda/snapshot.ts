@@ -515,6 +515,12 @@ export interface TokenSource {
 export interface AuditSettings {
   tokenSecretId: string;
   tokenSecretProperty?: string;
+  /** Secrets Manager secret of the Datadog API key; absent in older snapshots (default applies). */
+  apiKeySecretId?: string;
+  apiKeySecretProperty?: string;
+  /** Secrets Manager secret of the Datadog application key; absent in older snapshots. */
+  appKeySecretId?: string;
+  appKeySecretProperty?: string;
   clusterAgent: {
     /** Namespace of the Cluster Agent when discovery should not guess. */
     namespace?: string;

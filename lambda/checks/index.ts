@@ -8,6 +8,10 @@ import { tokenStaleInPods } from './token/token-stale-in-pods.js';
 import { externalsecretSynced } from './external-secrets/externalsecret-synced.js';
 import { externalsecretFresh } from './external-secrets/externalsecret-fresh.js';
 import { externalsecretMapping } from './external-secrets/externalsecret-mapping.js';
+import { clusterexternalsecretCoverage } from './external-secrets/clusterexternalsecret-coverage.js';
+import { copyFollowsSource } from './external-secrets/copy-follows-source.js';
+import { secretSecondWriter } from './external-secrets/secret-second-writer.js';
+import { ddSiteConsistent } from './wiring/dd-site-consistent.js';
 import { fargateProfileHealth } from './fargate/fargate-profile-health.js';
 import { fargateProfileCoverage } from './fargate/fargate-profile-coverage.js';
 import { fargateSubnetsPrivate } from './fargate/fargate-subnets-private.js';
@@ -33,6 +37,9 @@ export const CHECKS: readonly Check[] = [
   externalsecretSynced,
   externalsecretFresh,
   externalsecretMapping,
+  clusterexternalsecretCoverage,
+  copyFollowsSource,
+  secretSecondWriter,
   fargateProfileHealth,
   fargateProfileCoverage,
   fargateSubnetsPrivate,
@@ -43,6 +50,7 @@ export const CHECKS: readonly Check[] = [
   endpointReachableFromFargate,
   fargateSidecarMode,
   clusterAgentUrl,
+  ddSiteConsistent,
   rbacAgentContract,
   rbacClusterAgentContract,
   rbacAgentExcess,
