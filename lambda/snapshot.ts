@@ -503,6 +503,9 @@ export interface TokenSource {
   pending?: SecretDigest;
   lastChangedDate?: string;
   rotationEnabled: boolean;
+  /** DescribeSecret LastRotatedDate / NextRotationDate, when rotation ever ran / is scheduled. */
+  lastRotatedDate?: string;
+  nextRotationDate?: string;
   /** Version id -> stages, from DescribeSecret. */
   versionStages: Record<string, string[]>;
 }
@@ -570,6 +573,11 @@ export interface AwsSnapshot {
   instances: Collected<Ec2Instance[]>;
   accessEntries: Collected<AccessEntry[]>;
   tokenSource: Collected<TokenSource>;
+  /**
+   * The Datadog API and application keys in Secrets Manager, reduced like the token. Absent in
+   * snapshots made before they were collected.
+   */
+  keySources?: { apiKey: Collected<TokenSource>; appKey: Collected<TokenSource> };
 }
 
 export interface CollectionStats {

@@ -12,6 +12,7 @@ import { clusterexternalsecretCoverage } from './external-secrets/clusterexterna
 import { copyFollowsSource } from './external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from './external-secrets/secret-second-writer.js';
 import { ddSiteConsistent } from './wiring/dd-site-consistent.js';
+import { datadogKeysMatch } from './keys/datadog-keys-match.js';
 import { fargateProfileHealth } from './fargate/fargate-profile-health.js';
 import { fargateProfileCoverage } from './fargate/fargate-profile-coverage.js';
 import { fargateSubnetsPrivate } from './fargate/fargate-subnets-private.js';
@@ -40,6 +41,7 @@ export const CHECKS: readonly Check[] = [
   clusterexternalsecretCoverage,
   copyFollowsSource,
   secretSecondWriter,
+  datadogKeysMatch,
   fargateProfileHealth,
   fargateProfileCoverage,
   fargateSubnetsPrivate,
