@@ -175,3 +175,31 @@ function judge(
     remediation: '',
   };
 }
+
+/**
+ * The object that should have written Secret `namespace/secret` when it is missing: a
+ * ClusterExternalSecret whose children write that name, with why it did not. Undefined when none.
+ */
+export function expectedWriter(
+  snapshot: ClusterSnapshot,
+  namespace: string,
+  secret: string,
+): string | undefined {
+  const collected = snapshot.kube.clusterExternalSecrets;
+  if (!collected || collected.status !== 'ok') return undefined;
+  const labels = itemsOf(snapshot.kube.namespaces).find((n) => n.meta.name === namespace)?.meta
+    .labels;
+  for (const ces of collected.value) {
+    if (childTarget(ces) !== secret) continue;
+    const who = `ClusterExternalSecret ${ces.meta.name}`;
+    const failed = ces.status.failedNamespaces.find((f) => f.namespace === namespace);
+    if (failed) {
+      return `${who} should write it but failed in ${namespace}: ${quoteConditionMessage(failed.reason) || 'no reason given'} (see clusterexternalsecret-coverage).`;
+    }
+    if (labels && !selects(ces, namespace, labels)) {
+      return `${who} writes Secrets of this name but does not select namespace ${namespace}: ${labelCommand(ces, namespace)} (see clusterexternalsecret-coverage).`;
+    }
+    return `${who} should write it here; make ESO reconcile it: ${reconcileCommand(ces)}.`;
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@ import { clusterexternalsecretCoverage } from '../../../lambda/checks/external-s
 import { secretCopies } from '../../../lambda/checks/external-secrets/copies.js';
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
+import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
@@ -16,6 +17,7 @@ import {
   healthyDocs,
   secret,
   summary,
+  tokenRef,
 } from '../token/support.js';
 import {
   cesChild,
@@ -416,3 +418,40 @@ describe('dd-site-consistent', () => {
     );
   });
 });
+
+describe('a missing token Secret names the object that should have written it', () => {
+  it('token-ref-resolves names the ClusterExternalSecret that does not select the namespace', () => {
+    const results = tokenRefResolves.run(
+      build([...datadogNamespace(), ...sidecarApp('billing', {}), ...fanOut()]),
+    );
+    const r = results.find((x) => x.status === 'FAIL' && x.message.includes('"datadog-secret"'))!;
+    expect(r.message).toContain(
+      'ClusterExternalSecret datadog-secret writes Secrets of this name but does not select namespace billing',
+    );
+    expect(r.remediation).toContain(
+      'kubectl label namespace billing datadog.example.com/agents=true',
+    );
+  });
+
+  it('token-ref-resolves names the failure reason of the ClusterExternalSecret', () => {
+    const results = tokenRefResolves.run(
+      build([
+        ...datadogNamespace(),
+        ...sidecarApp('shop'),
+        ...fanOut(
+          { failed: [{ namespace: 'shop', reason: 'store aws-secrets-manager not ready' }] },
+          [],
+        ),
+      ]),
+    );
+    const r = results.find((x) => x.status === 'FAIL' && x.message.includes('"datadog-secret"'))!;
+    expect(r.message).toContain(
+      'ClusterExternalSecret datadog-secret should write it but failed in shop: store aws-secrets-manager not ready',
+    );
+  });
+});
+
+/** A hand-written sidecar reading the token from `datadog-secret`. */
+function sidecarApp(name: string, labels: Record<string, string> = AGENTS_LABEL): Raw[] {
+  return [ns(name, labels), ...fargateApp(name, { env: [tokenRef('datadog-secret')] })];
+}
