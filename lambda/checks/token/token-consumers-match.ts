@@ -14,6 +14,7 @@ import {
   refreshMode,
   tokenExternalSecretYaml,
 } from '../external-secrets/eso.js';
+import { copiesOf, describeGrace } from '../external-secrets/copies.js';
 import { formatDuration } from '../external-secrets/go-duration.js';
 import {
   clusterAgentKeys,
@@ -195,7 +196,15 @@ function mismatch(
   const changed = src.lastChangedDate;
   const age = msBetween(changed, snapshot.collectedAt);
   const refreshedAfterChange = (msBetween(changed, es.status.refreshTime) ?? -1) >= 0;
-  const grace = mode.intervalMs + SYNC_BACKOFF_MS;
+  // Through a chain of stores, a change reaches this key only after every hop refreshed.
+  const copy = copiesOf(snapshot, k.namespace, k.secret, k.key).find(
+    (c) => c.value === 'token' && c.writer.hops[0]?.es === es,
+  );
+  const chained = copy && copy.writer.hops.length > 1 && copy.graceMs !== undefined;
+  const grace = chained ? copy.graceMs! : mode.intervalMs + SYNC_BACKOFF_MS;
+  const graceText = chained
+    ? `${describeGrace(copy)} along ${copy.path}`
+    : `${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff`;
   const outage = outageNow(k, isCa, caDigest, podsRejectedBy);
   const ready = isReady(es.status.conditions);
   if (changed && age !== undefined && !refreshedAfterChange && age < grace && !outage && ready) {
@@ -204,7 +213,7 @@ function mismatch(
       k,
       'FAIL',
       'sync-pending',
-      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)} (${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff), so ESO has probably not refreshed it yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
+      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)} (${graceText}), so ESO has probably not refreshed it yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
       `ESO should sync it by ${due}. To sync now: ${forceSyncCommand(es)}.${restartText}`,
       'medium',
     );
@@ -220,7 +229,7 @@ function mismatch(
   const when = changed
     ? refreshedAfterChange
       ? `${esLabel(es)} last refreshed at ${es.status.refreshTime}, after Secrets Manager changed at ${changed}, yet the value differs: it reads another remote key or property, or something else writes this Secret.`
-      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), past the sync grace of ${esLabel(es)} (${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff), and it has not synced the change${
+      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), past the sync grace of ${esLabel(es)} (${graceText}), and it has not synced the change${
           es.status.refreshTime ? ` (last refresh ${es.status.refreshTime})` : ''
         }: see externalsecret-synced.`
     : `Secrets Manager's last change time is unknown, so no sync grace applies.`;

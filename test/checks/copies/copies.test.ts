@@ -2,6 +2,7 @@ import { clusterexternalsecretCoverage } from '../../../lambda/checks/external-s
 import { secretCopies } from '../../../lambda/checks/external-secrets/copies.js';
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
+import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
@@ -17,6 +18,7 @@ import {
   healthyDocs,
   secret,
   summary,
+  syncedSecret,
   tokenRef,
 } from '../token/support.js';
 import {
@@ -455,3 +457,50 @@ describe('a missing token Secret names the object that should have written it', 
 function sidecarApp(name: string, labels: Record<string, string> = AGENTS_LABEL): Raw[] {
   return [ns(name, labels), ...fargateApp(name, { env: [tokenRef('datadog-secret')] })];
 }
+
+describe('token-consumers-match through a kubernetes-provider chain', () => {
+  /** shop/dd-token is copied from datadog/datadog-secrets, itself written from Secrets Manager. */
+  const chain = (token: string): Raw[] => [
+    ns('shop'),
+    kubernetesStore('datadog-namespace', 'datadog'),
+    externalSecret('shop', 'dd-token', {
+      store: { name: 'datadog-namespace', kind: 'ClusterSecretStore' },
+      refreshInterval: '15m',
+      refreshTime: '2026-11-24T00:45:00Z',
+      data: [{ secretKey: 'token', key: 'datadog-secrets', property: 'token' }],
+    }),
+    syncedSecret('shop', 'dd-token', { token }),
+    ...fargateApp('shop', { env: [tokenRef('dd-token')] }),
+  ];
+
+  it('takes the sum of the refresh intervals along the chain as the sync grace', () => {
+    // Changed 70m ago: past one hop's 1h + 5m, within the chain's 15m + 1h + 5m.
+    const results = tokenConsumersMatch.run(
+      build(
+        [
+          ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T00:45:00Z' }),
+          ...chain(CANARY.oldToken),
+        ],
+        { source: { lastChangedDate: '2026-11-24T00:50:00.000Z' } },
+      ),
+    );
+    expect(summary(results)).toEqual([
+      'FAIL mismatch:token datadog/datadog-secrets',
+      'FAIL sync-pending:token shop/dd-token',
+    ]);
+    const pending = results[1]!;
+    expect(pending.message).toContain(
+      '15m + 1h (refresh intervals along the chain) + 5m backoff along Secrets Manager datadog/cluster-agent-token -> Secret datadog/datadog-secrets key "token" -> Secret shop/dd-token key "token"',
+    );
+  });
+
+  it('compares a chained copy with Secrets Manager end to end', () => {
+    const results = tokenConsumersMatch.run(
+      build([...datadogNamespace(), ...chain(CANARY.oldToken)]),
+    );
+    expect(summary(results)).toEqual([
+      'PASS matches-source:token datadog/datadog-secrets',
+      'FAIL mismatch:token shop/dd-token',
+    ]);
+  });
+});
