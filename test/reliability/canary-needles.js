@@ -12,6 +12,7 @@ export const CANARIES = [
   'CANARY-dd-cluster-agent-token-OLD-0b1c2d3e4f5a6b7c',
   'CANARY-dd-api-key-4e5f6a7b8c9d0e1f2a3b',
   'CANARY-dd-app-key-9a8b7c6d5e4f3a2b1c0d',
+  'CANARY-dd-api-key-OLD-5c6d7e8f9a0b1c2d',
 ];
 
 /** Any canary prefix at all: a value cut short is still a leak. */
