@@ -88,3 +88,22 @@ describe('copies-broken audited end to end', () => {
     expect(source.message).toContain('Rotation: off');
   });
 });
+
+describe('copies-healthy audited end to end', () => {
+  it('finds nothing wrong in a ClusterExternalSecret fan-out through a chain (a FAIL there is a false positive)', async () => {
+    const report = await runDemoAudit({ fixture: 'copies-healthy' });
+    const c = report.clusters[0]!;
+    expect(failing(c).map(line)).toEqual([]);
+    const coverage = c.findings.filter((f) => f.checkId === 'clusterexternalsecret-coverage');
+    expect(coverage.map((f) => `${f.status} ${f.messageId}`).sort()).toEqual([
+      'PASS provisioned:billing',
+      'PASS provisioned:payments',
+      'PASS provisioned:shop',
+    ]);
+    expect(
+      c.findings
+        .filter((f) => f.checkId === 'datadog-keys-match')
+        .every((f) => f.status === 'PASS'),
+    ).toBe(true);
+  }, 120_000);
+});

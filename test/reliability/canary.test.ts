@@ -9,7 +9,14 @@ import { loadAwsFixture } from '../support/aws-fixture.js';
 import { FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
 import { CANARIES, findCanaries } from './canary-needles.js';
 
-const FIXTURES = ['healthy', 'field-report', 'token-stale', 'mixed-ec2-fargate', 'copies-broken'];
+const FIXTURES = [
+  'healthy',
+  'field-report',
+  'token-stale',
+  'mixed-ec2-fargate',
+  'copies-broken',
+  'copies-healthy',
+];
 
 describe('secret canaries', () => {
   it.each(FIXTURES)(
