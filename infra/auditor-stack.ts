@@ -87,8 +87,16 @@ export interface ClusterPlan {
   /** Cross-account (or separate) role the function assumes for everything about this cluster. */
   roleArn?: string;
   tokenSecretId: string;
+  /** Secrets Manager secrets of the Datadog API and application keys (config or defaults). */
+  keySecretIds: string[];
   /** An access entry is created (same account, same region as the stack, enabled in config). */
   accessEntry: boolean;
+}
+
+function keySecretIdsOf(settings: ReturnType<typeof settingsFor>): string[] {
+  return [settings.apiKeySecretId, settings.appKeySecretId].filter(
+    (id): id is string => id !== undefined,
+  );
 }
 
 export function planClusters(config: DeploymentConfig, stackRegion: string): ClusterPlan[] {
@@ -103,6 +111,7 @@ export function planClusters(config: DeploymentConfig, stackRegion: string): Clu
       region,
       ...(cluster.roleArn ? { roleArn: cluster.roleArn } : {}),
       tokenSecretId: settingsFor(config, cluster).tokenSecretId,
+      keySecretIds: keySecretIdsOf(settingsFor(config, cluster)),
       accessEntry: config.deploy.createAccessEntries && !cluster.roleArn && sameRegion,
     };
   });
@@ -410,7 +419,11 @@ export class AuditorStack extends Stack {
         new iam.PolicyStatement({
           sid: 'ReadTokenSecrets',
           actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-          resources: unique(direct.map((c) => this.secretArn(c))),
+          resources: unique(
+            direct.flatMap((c) =>
+              [c.tokenSecretId, ...c.keySecretIds].map((id) => this.secretArn(c.region, id)),
+            ),
+          ),
         }),
       ];
       if (config.deploy.tokenSecretKmsKeyArns.length > 0) {
@@ -511,13 +524,13 @@ export class AuditorStack extends Stack {
   }
 
   /** A secret named by id gets AWS's random 6-character suffix; an ARN is taken as given. */
-  private secretArn(c: ClusterPlan): string {
-    if (c.tokenSecretId.startsWith('arn:')) return c.tokenSecretId;
+  private secretArn(region: string, secretId: string): string {
+    if (secretId.startsWith('arn:')) return secretId;
     return this.formatArn({
       service: 'secretsmanager',
-      region: c.region,
+      region,
       resource: 'secret',
-      resourceName: `${c.tokenSecretId}-??????`,
+      resourceName: `${secretId}-??????`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
   }

@@ -8,6 +8,9 @@ import type { AuditSettings } from './snapshot.js';
  */
 
 export const DEFAULT_TOKEN_SECRET_ID = 'datadog/cluster-agent-token';
+/** Secrets Manager secrets of the Datadog API and application keys, unless configured. */
+export const DEFAULT_API_KEY_SECRET_ID = 'datadog/apikey';
+export const DEFAULT_APP_KEY_SECRET_ID = 'datadog/appkey';
 export const DEFAULT_CLUSTER_AGENT_PORT = 5005;
 
 const awsRegion = z
@@ -45,6 +48,17 @@ const tokenSecret = z
   })
   .strict();
 
+/** Same shape as tokenSecret, for the Datadog API key and application key. */
+const keySecret = (defaultId: string) =>
+  z
+    .object({
+      /** Secrets Manager secret id or ARN holding the key. */
+      id: z.string().min(1).default(defaultId),
+      /** JSON property holding the key, when the secret is a JSON document. */
+      property: z.string().min(1).optional(),
+    })
+    .strict();
+
 export const clusterConfigSchema = z
   .object({
     name: clusterName,
@@ -52,6 +66,8 @@ export const clusterConfigSchema = z
     /** Role to assume first (cross-account). */
     roleArn: roleArn.optional(),
     tokenSecret: tokenSecret.partial().optional(),
+    apiKeySecret: keySecret(DEFAULT_API_KEY_SECRET_ID).partial().optional(),
+    appKeySecret: keySecret(DEFAULT_APP_KEY_SECRET_ID).partial().optional(),
     clusterAgent: clusterAgentOverrides.optional(),
   })
   .strict();
@@ -72,6 +88,8 @@ export const auditorConfigSchema = z
     /** Region for clusters that do not name one; else the SDK's default region. */
     region: awsRegion.optional(),
     tokenSecret: tokenSecret.default({ id: DEFAULT_TOKEN_SECRET_ID }),
+    apiKeySecret: keySecret(DEFAULT_API_KEY_SECRET_ID).default({ id: DEFAULT_API_KEY_SECRET_ID }),
+    appKeySecret: keySecret(DEFAULT_APP_KEY_SECRET_ID).default({ id: DEFAULT_APP_KEY_SECRET_ID }),
     clusterAgent: clusterAgentOverrides.default({}),
     notify: notifyPolicySchema.default('drift'),
     minSeverity: severitySchema.default('high'),
@@ -165,10 +183,24 @@ export function settingsFor(config: AuditorConfig, cluster: ClusterConfig): Audi
   return {
     tokenSecretId: cluster.tokenSecret?.id ?? config.tokenSecret.id,
     ...(property ? { tokenSecretProperty: property } : {}),
+    ...keySettings('apiKey', cluster.apiKeySecret, config.apiKeySecret),
+    ...keySettings('appKey', cluster.appKeySecret, config.appKeySecret),
     clusterAgent: {
       ...(namespace ? { namespace } : {}),
       ...(serviceName ? { serviceName } : {}),
       port: cluster.clusterAgent?.port ?? config.clusterAgent.port ?? DEFAULT_CLUSTER_AGENT_PORT,
     },
+  };
+}
+
+function keySettings<P extends 'apiKey' | 'appKey'>(
+  prefix: P,
+  cluster: { id?: string | undefined; property?: string | undefined } | undefined,
+  global: { id: string; property?: string | undefined },
+): Partial<AuditSettings> {
+  const property = cluster?.property ?? global.property;
+  return {
+    [`${prefix}SecretId`]: cluster?.id ?? global.id,
+    ...(property ? { [`${prefix}SecretProperty`]: property } : {}),
   };
 }

@@ -291,6 +291,44 @@ export interface ExternalSecret {
   };
 }
 
+/**
+ * A ClusterExternalSecret (cluster-scoped): one child ExternalSecret per selected namespace,
+ * named `externalSecretName` (default: the ClusterExternalSecret's name).
+ */
+export interface ClusterExternalSecret {
+  meta: ObjectMeta;
+  /** `spec.namespaceSelectors`, ORed. */
+  namespaceSelectors: LabelSelector[];
+  /** Deprecated `spec.namespaceSelector`, ORed with the others. */
+  namespaceSelector?: LabelSelector;
+  /** Deprecated `spec.namespaces`, ORed with the selectors. */
+  namespaces: string[];
+  externalSecretName?: string;
+  /** `spec.externalSecretSpec`, read as an ExternalSecret without metadata or status. */
+  externalSecretSpec: ExternalSecret;
+  /** `spec.refreshTime`: how often namespaces are re-selected. */
+  refreshTime?: string;
+  status: {
+    externalSecretName?: string;
+    provisionedNamespaces: string[];
+    failedNamespaces: { namespace: string; reason?: string }[];
+    conditions: Condition[];
+  };
+}
+
+/** A PushSecret (`external-secrets.io/v1alpha1`): writes a Kubernetes Secret into a provider. */
+export interface PushSecret {
+  meta: ObjectMeta;
+  /** `spec.selector.secret.name`: the Kubernetes Secret pushed. */
+  sourceSecret?: string;
+  secretStoreRefs: { name: string; kind: string }[];
+  /** `spec.data[].match`: which Secret key goes to which remote key (and property). */
+  data: { secretKey?: string; remoteKey: string; property?: string }[];
+  refreshInterval?: string;
+  updatePolicy?: string;
+  conditions: Condition[];
+}
+
 export interface SecretStore {
   kind: 'SecretStore' | 'ClusterSecretStore';
   meta: ObjectMeta;
@@ -299,6 +337,8 @@ export interface SecretStore {
   /** For the aws provider: `SecretsManager` or `ParameterStore`. */
   service?: string;
   region?: string;
+  /** For the kubernetes provider: `spec.provider.kubernetes.remoteNamespace` (default `default`). */
+  remoteNamespace?: string;
   conditions: Condition[];
 }
 
@@ -549,6 +589,9 @@ export interface TokenSource {
   pending?: SecretDigest;
   lastChangedDate?: string;
   rotationEnabled: boolean;
+  /** DescribeSecret LastRotatedDate / NextRotationDate, when rotation ever ran / is scheduled. */
+  lastRotatedDate?: string;
+  nextRotationDate?: string;
   /** Version id -> stages, from DescribeSecret. */
   versionStages: Record<string, string[]>;
 }
@@ -561,6 +604,12 @@ export interface TokenSource {
 export interface AuditSettings {
   tokenSecretId: string;
   tokenSecretProperty?: string;
+  /** Secrets Manager secret of the Datadog API key; absent in older snapshots (default applies). */
+  apiKeySecretId?: string;
+  apiKeySecretProperty?: string;
+  /** Secrets Manager secret of the Datadog application key; absent in older snapshots. */
+  appKeySecretId?: string;
+  appKeySecretProperty?: string;
   clusterAgent: {
     /** Namespace of the Cluster Agent when discovery should not guess. */
     namespace?: string;
@@ -592,6 +641,10 @@ export interface KubeSnapshot {
   securityGroupPolicies: Collected<SecurityGroupPolicy[]>;
   /** Cluster-scoped; the Cluster Agent's admission controller writes one (default `datadog-webhook`). */
   mutatingWebhooks: Collected<MutatingWebhookConfiguration[]>;
+  /** Optional CRD; absent in snapshots made before it was collected. */
+  clusterExternalSecrets?: Collected<ClusterExternalSecret[]>;
+  /** Optional CRD (`v1alpha1`); absent in snapshots made before it was collected. */
+  pushSecrets?: Collected<PushSecret[]>;
   /**
    * SubjectAccessReviews confirming the RBAC checks' static verdicts. Absent when not run;
    * `not-installed` when the auditor may not create subjectaccessreviews (optional confirmation).
@@ -610,6 +663,11 @@ export interface AwsSnapshot {
   instances: Collected<Ec2Instance[]>;
   accessEntries: Collected<AccessEntry[]>;
   tokenSource: Collected<TokenSource>;
+  /**
+   * The Datadog API and application keys in Secrets Manager, reduced like the token. Absent in
+   * snapshots made before they were collected.
+   */
+  keySources?: { apiKey: Collected<TokenSource>; appKey: Collected<TokenSource> };
 }
 
 export interface CollectionStats {

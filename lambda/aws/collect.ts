@@ -40,7 +40,7 @@ import {
   convertSubnet,
 } from './convert.js';
 import { awsErrorCode, awsErrorMessage, awsFailure, type FailureContext } from './errors.js';
-import { collectTokenSource } from './token-source.js';
+import { collectKeySources, collectTokenSource } from './token-source.js';
 import { mapLimit } from '../concurrency.js';
 
 /** EC2 accepts at most 200 values per filter. */
@@ -115,13 +115,14 @@ export async function collectAwsCluster(
   clients: AwsClients,
   clusterName: string,
   settings: AuditSettings,
-): Promise<Pick<AwsSnapshot, 'fargateProfiles' | 'accessEntries' | 'tokenSource'>> {
-  const [fargateProfiles, accessEntries, tokenSource] = await Promise.all([
+): Promise<Pick<AwsSnapshot, 'fargateProfiles' | 'accessEntries' | 'tokenSource' | 'keySources'>> {
+  const [fargateProfiles, accessEntries, tokenSource, keySources] = await Promise.all([
     collectFargateProfiles(clients, clusterName),
     collectAccessEntries(clients, clusterName),
     collectTokenSource(clients, settings),
+    collectKeySources(clients, settings),
   ]);
-  return { fargateProfiles, accessEntries, tokenSource };
+  return { fargateProfiles, accessEntries, tokenSource, keySources };
 }
 
 async function collectFargateProfiles(

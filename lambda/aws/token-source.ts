@@ -8,6 +8,7 @@ import {
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
+import { DEFAULT_API_KEY_SECRET_ID, DEFAULT_APP_KEY_SECRET_ID } from '../config.js';
 import { digestSecret } from '../secret-digest.js';
 import type { AuditSettings, Collected, SecretDigest, TokenSource } from '../snapshot.js';
 import type { AwsClients } from './clients.js';
@@ -27,8 +28,57 @@ export async function collectTokenSource(
   clients: AwsClients,
   settings: AuditSettings,
 ): Promise<Collected<TokenSource>> {
-  const secretId = settings.tokenSecretId;
-  const property = settings.tokenSecretProperty;
+  return collectSecretSource(clients, {
+    secretId: settings.tokenSecretId,
+    ...(settings.tokenSecretProperty ? { property: settings.tokenSecretProperty } : {}),
+    configKey: 'tokenSecret',
+    what: 'the Cluster Agent token',
+  });
+}
+
+/** The Datadog API and application keys, read like the token: digests only. */
+export async function collectKeySources(
+  clients: AwsClients,
+  settings: AuditSettings,
+): Promise<{ apiKey: Collected<TokenSource>; appKey: Collected<TokenSource> }> {
+  const [apiKey, appKey] = await Promise.all([
+    collectSecretSource(clients, {
+      secretId: settings.apiKeySecretId ?? DEFAULT_API_KEY_SECRET_ID,
+      ...(settings.apiKeySecretProperty ? { property: settings.apiKeySecretProperty } : {}),
+      configKey: 'apiKeySecret',
+      what: 'the Datadog API key',
+      missingIsNotInstalled: true,
+    }),
+    collectSecretSource(clients, {
+      secretId: settings.appKeySecretId ?? DEFAULT_APP_KEY_SECRET_ID,
+      ...(settings.appKeySecretProperty ? { property: settings.appKeySecretProperty } : {}),
+      configKey: 'appKeySecret',
+      what: 'the Datadog application key',
+      missingIsNotInstalled: true,
+    }),
+  ]);
+  return { apiKey, appKey };
+}
+
+interface SourceSpec {
+  secretId: string;
+  property?: string;
+  /** The config field that names this secret, for hints. */
+  configKey: 'tokenSecret' | 'apiKeySecret' | 'appKeySecret';
+  what: string;
+  /**
+   * A secret that does not exist is a fact (`not-installed`), not an error: teams that keep the
+   * keys elsewhere get "not evaluated" with how to configure it, not a failure per consumer.
+   */
+  missingIsNotInstalled?: boolean;
+}
+
+/** One Secrets Manager secret reduced to digests, with its rotation settings. */
+export async function collectSecretSource(
+  clients: AwsClients,
+  spec: SourceSpec,
+): Promise<Collected<TokenSource>> {
+  const { secretId, property } = spec;
   try {
     // GetSecretValue first: it is the call ESO depends on, so its failure is the one to report.
     const current = reduceValue(
@@ -59,14 +109,42 @@ export async function collectTokenSource(
       ...(pending ? { pending } : {}),
       ...(lastChanged ? { lastChangedDate: toIso(lastChanged) } : {}),
       rotationEnabled: described.RotationEnabled ?? false,
+      ...(described.LastRotatedDate ? { lastRotatedDate: toIso(described.LastRotatedDate) } : {}),
+      ...(described.NextRotationDate
+        ? { nextRotationDate: toIso(described.NextRotationDate) }
+        : {}),
       versionStages,
     };
     return { status: 'ok', value: source };
   } catch (err) {
-    if (err instanceof TokenSourceError) return err.failure;
-    // A bug of ours, not an AWS answer: still a recorded failure, and never the error's own text.
-    return failure(err, 'secretsmanager:GetSecretValue', secretId, clients.region);
+    const failed =
+      err instanceof TokenSourceError
+        ? err.failure
+        : // A bug of ours, not an AWS answer: still a recorded failure, never the error's own text.
+          failure(err, 'secretsmanager:GetSecretValue', secretId, clients.region);
+    if (spec.missingIsNotInstalled && failed.error.code === 'NotFound') {
+      return {
+        status: 'not-installed',
+        detail: `Secrets Manager has no secret ${secretId} in ${clients.region}, so ${spec.what} was not compared with its copies. If the key lives in another secret, set ${spec.configKey}.id (and ${spec.configKey}.property for a JSON secret) in the auditor config.`,
+      };
+    }
+    return withConfigHint(failed, spec);
   }
+}
+
+/** The NotFound hint names the config field of this secret, not always tokenSecret. */
+function withConfigHint(failed: Failed, spec: SourceSpec): Failed {
+  if (spec.configKey === 'tokenSecret') return failed;
+  return {
+    ...failed,
+    error: {
+      ...failed.error,
+      message: failed.error.message.replace(
+        /set tokenSecret\.id to the secret that holds the Cluster Agent token/,
+        `set ${spec.configKey}.id to the secret that holds ${spec.what}`,
+      ),
+    },
+  };
 }
 
 /** Rotation in progress: a version labelled AWSPENDING that is not also AWSCURRENT. */

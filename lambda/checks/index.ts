@@ -9,6 +9,11 @@ import { operatorTokenNotLiteral } from './operator/operator-token-not-literal.j
 import { externalsecretSynced } from './external-secrets/externalsecret-synced.js';
 import { externalsecretFresh } from './external-secrets/externalsecret-fresh.js';
 import { externalsecretMapping } from './external-secrets/externalsecret-mapping.js';
+import { clusterexternalsecretCoverage } from './external-secrets/clusterexternalsecret-coverage.js';
+import { copyFollowsSource } from './external-secrets/copy-follows-source.js';
+import { secretSecondWriter } from './external-secrets/secret-second-writer.js';
+import { ddSiteConsistent } from './wiring/dd-site-consistent.js';
+import { datadogKeysMatch } from './keys/datadog-keys-match.js';
 import { fargateProfileHealth } from './fargate/fargate-profile-health.js';
 import { fargateProfileCoverage } from './fargate/fargate-profile-coverage.js';
 import { fargateSubnetsPrivate } from './fargate/fargate-subnets-private.js';
@@ -44,6 +49,10 @@ export const CHECKS: readonly Check[] = [
   externalsecretSynced,
   externalsecretFresh,
   externalsecretMapping,
+  clusterexternalsecretCoverage,
+  copyFollowsSource,
+  secretSecondWriter,
+  datadogKeysMatch,
   fargateProfileHealth,
   fargateProfileCoverage,
   fargateSubnetsPrivate,
@@ -54,6 +63,7 @@ export const CHECKS: readonly Check[] = [
   endpointReachableFromFargate,
   fargateSidecarMode,
   clusterAgentUrl,
+  ddSiteConsistent,
   rbacAgentContract,
   rbacClusterAgentContract,
   rbacAgentExcess,

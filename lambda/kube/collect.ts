@@ -31,6 +31,7 @@ import {
   type Raw,
 } from './convert.js';
 import { convertDatadogAgent } from './convert-operator.js';
+import { convertClusterExternalSecret, convertPushSecret } from './convert-eso.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
@@ -73,6 +74,8 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   datadogAgents: { map: convertDatadogAgent },
   securityGroupPolicies: { map: convertSecurityGroupPolicy },
   mutatingWebhooks: { map: convertMutatingWebhookConfiguration },
+  clusterExternalSecrets: { map: convertClusterExternalSecret },
+  pushSecrets: { map: convertPushSecret },
 };
 
 /** Failures that are about reaching the cluster, not about one kind. */
@@ -282,6 +285,8 @@ export async function collectKube(
     datadogAgents: get('datadogAgents'),
     securityGroupPolicies: get('securityGroupPolicies'),
     mutatingWebhooks: get('mutatingWebhooks'),
+    clusterExternalSecrets: get('clusterExternalSecrets'),
+    pushSecrets: get('pushSecrets'),
   };
   return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps, intern) };
 }

@@ -400,7 +400,7 @@ export function convertRoleBinding(kind: RoleBinding['kind'], b: Raw): RoleBindi
   };
 }
 
-function convertConditions(v: unknown): Condition[] {
+export function convertConditions(v: unknown): Condition[] {
   return arr(v).map((c: Raw) => {
     const out: Condition = { type: String(c.type), status: String(c.status) };
     if (c.reason) out.reason = String(c.reason);
@@ -483,6 +483,7 @@ export function convertSecretStore(kind: SecretStore['kind'], s: Raw): SecretSto
     const p = s.spec.provider[provider] ?? {};
     if (p.service) out.service = String(p.service);
     if (p.region) out.region = String(p.region);
+    if (provider === 'kubernetes') out.remoteNamespace = String(p.remoteNamespace ?? 'default');
   }
   return out;
 }

@@ -12,7 +12,24 @@ describe('auditor configuration', () => {
     });
     expect(settingsFor(c, c.clusters[0]!)).toEqual({
       tokenSecretId: 'datadog/cluster-agent-token',
+      apiKeySecretId: 'datadog/apikey',
+      appKeySecretId: 'datadog/appkey',
       clusterAgent: { port: 5005 },
+    });
+  });
+
+  it('lets a cluster override the API and app key secrets like the token secret', () => {
+    const c = parseConfig(
+      {
+        apiKeySecret: { id: 'global/api', property: 'api_key' },
+        clusters: [{ name: 'a', appKeySecret: { id: 'a/app' } }],
+      },
+      'test',
+    );
+    expect(settingsFor(c, c.clusters[0]!)).toMatchObject({
+      apiKeySecretId: 'global/api',
+      apiKeySecretProperty: 'api_key',
+      appKeySecretId: 'a/app',
     });
   });
 
@@ -28,6 +45,8 @@ describe('auditor configuration', () => {
     expect(settingsFor(c, c.clusters[0]!)).toEqual({
       tokenSecretId: 'per-cluster',
       tokenSecretProperty: 'token',
+      apiKeySecretId: 'datadog/apikey',
+      appKeySecretId: 'datadog/appkey',
       clusterAgent: { namespace: 'datadog', port: 5006 },
     });
   });

@@ -386,6 +386,8 @@ describe('AuditorStack with the example configuration', () => {
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
             Resource: [
               arn('secretsmanager', 'secret:datadog/cluster-agent-token-??????'),
+              arn('secretsmanager', 'secret:datadog/apikey-??????'),
+              arn('secretsmanager', 'secret:datadog/appkey-??????'),
               arn('secretsmanager', 'secret:datadog/staging/cluster-agent-token-??????'),
             ],
           },
@@ -598,11 +600,15 @@ describe('AuditorStack with every feature configured', () => {
     ]);
   });
 
-  it('reads each cluster’s token secret in its region: by name with the random suffix, by ARN as given', () => {
+  it('reads each cluster’s token and Datadog key secrets in its region: by name with the random suffix, by ARN as given', () => {
     const secrets = s.statements(s.stack.role).find((st) => st.Sid === 'ReadTokenSecrets')!;
     expect(secrets.Resource).toEqual([
       arn('secretsmanager', 'secret:datadog/cluster-agent-token-??????'),
+      arn('secretsmanager', 'secret:datadog/apikey-??????'),
+      arn('secretsmanager', 'secret:datadog/appkey-??????'),
       'arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:dd/token-AbCdEf',
+      arn('secretsmanager', 'secret:datadog/apikey-??????', 'ap-northeast-1'),
+      arn('secretsmanager', 'secret:datadog/appkey-??????', 'ap-northeast-1'),
     ]);
   });
 

@@ -15,6 +15,7 @@ export const CANARIES = [
   // The Datadog Operator fixtures: a literal spec.global.clusterAgentToken, a generated token.
   'CANARY-dd-operator-literal-token-8e2c4a6b0d',
   'CANARY-dd-operator-generated-token-5d7f9b1c3e',
+  'CANARY-dd-api-key-OLD-5c6d7e8f9a0b1c2d',
 ];
 
 /** Any canary prefix at all: a value cut short is still a leak. */

@@ -19,6 +19,8 @@ const FIXTURES = [
   'operator',
   'operator-literal',
   'operator-generated',
+  'copies-broken',
+  'copies-healthy',
 ];
 
 describe('secret canaries', () => {

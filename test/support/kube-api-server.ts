@@ -187,6 +187,13 @@ const KNOWN_CRD_RESOURCES: ResourceInfo[] = [
     namespaced: false,
   },
   {
+    group: 'external-secrets.io',
+    kind: 'ClusterExternalSecret',
+    resource: 'clusterexternalsecrets',
+    namespaced: false,
+  },
+  { group: 'external-secrets.io', kind: 'PushSecret', resource: 'pushsecrets', namespaced: true },
+  {
     group: 'vpcresources.k8s.aws',
     kind: 'SecurityGroupPolicy',
     resource: 'securitygrouppolicies',
@@ -482,6 +489,8 @@ class Store {
       this.versions.set(group, set);
     }
     set.add(version);
+    // ESO installs PushSecret at v1alpha1 beside its v1 kinds.
+    if (group === 'external-secrets.io') set.add('v1alpha1');
   }
 
   private add(manifest: Raw, createdAt: string): void {

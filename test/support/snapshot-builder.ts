@@ -24,6 +24,7 @@ import {
 } from '../../lambda/kube/convert.js';
 import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
+import { convertClusterExternalSecret, convertPushSecret } from '../../lambda/kube/convert-eso.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
 import type {
   AuditSettings,
@@ -143,6 +144,8 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
     mutatingWebhooks: ok(
       of('MutatingWebhookConfiguration').map(convertMutatingWebhookConfiguration),
     ),
+    clusterExternalSecrets: ok(of('ClusterExternalSecret').map(convertClusterExternalSecret)),
+    pushSecrets: ok(of('PushSecret').map(convertPushSecret)),
     ...opts.kube,
   };
   const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);

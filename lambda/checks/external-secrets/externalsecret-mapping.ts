@@ -10,6 +10,7 @@ import {
   tokenSecretKeys,
   type TokenSecretKey,
 } from '../token/consumers.js';
+import { copiesOf } from './copies.js';
 import { esLabel, tokenDataEntryYaml, tokenMappings } from './eso.js';
 
 function esResource(es: ExternalSecret) {
@@ -133,6 +134,19 @@ function keyResult(
     };
   }
   const entry = es.data.find((d) => d.secretKey === k.key);
+  // A chain through a kubernetes-provider store that ends at the token secret maps it too.
+  const chained = copiesOf(snapshot, k.namespace, target, k.key).find(
+    (c) => c.value === 'token' && c.writer.hops[0]?.es === es && c.writer.hops.length > 1,
+  );
+  if (entry && chained) {
+    return {
+      status: 'PASS',
+      resource,
+      messageId: `maps-token:${k.key}`,
+      message: `${esLabel(es)} maps the Cluster Agent token into Secret ${k.namespace}/${target} key "${k.key}"${readers} through a chain: ${chained.path}.`,
+      remediation: '',
+    };
+  }
   if (entry) {
     return {
       status: 'FAIL',

@@ -1,16 +1,20 @@
 import type { CheckResult } from '../../findings.js';
 import { digestsEqual } from '../../secret-digest.js';
-import type { ClusterSnapshot, SecretDigest, TokenSource } from '../../snapshot.js';
+import type { ClusterSnapshot, ExternalSecret, SecretDigest, TokenSource } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import {
   SYNC_BACKOFF_MS,
   ago,
   esLabel,
   forceSyncCommand,
+  isReady,
   msBetween,
+  quoteConditionMessage,
+  readyCondition,
   refreshMode,
   tokenExternalSecretYaml,
 } from '../external-secrets/eso.js';
+import { copiesOf, describeGrace } from '../external-secrets/copies.js';
 import { formatDuration } from '../external-secrets/go-duration.js';
 import {
   clusterAgentKeys,
@@ -71,7 +75,9 @@ function resultFor(
  * the Cluster Agent answers any other token with 403 `invalid session token`. When Secrets Manager
  * cannot be read, the consumers are still compared with the Cluster Agent and with each other.
  * A mismatch shortly after a change in Secrets Manager is a sync in progress (medium) until the
- * ExternalSecret's refreshInterval plus a small backoff has passed; then it is critical.
+ * ExternalSecret's refreshInterval plus a small backoff has passed; then it is critical. No grace
+ * when the copy already breaks agents (it differs from the Cluster Agent's current token while its
+ * readers run) or when its ExternalSecret is not Ready: its next refresh will not fix it.
  */
 export const tokenConsumersMatch: Check = {
   id: 'token-consumers-match',
@@ -214,26 +220,75 @@ function mismatch(
   const changed = src.lastChangedDate;
   const age = msBetween(changed, snapshot.collectedAt);
   const refreshedAfterChange = (msBetween(changed, es.status.refreshTime) ?? -1) >= 0;
-  const grace = mode.intervalMs + SYNC_BACKOFF_MS;
-  if (changed && age !== undefined && !refreshedAfterChange && age < grace) {
+  // Through a chain of stores, a change reaches this key only after every hop refreshed.
+  const copy = copiesOf(snapshot, k.namespace, k.secret, k.key).find(
+    (c) => c.value === 'token' && c.writer.hops[0]?.es === es,
+  );
+  const chained = copy && copy.writer.hops.length > 1 && copy.graceMs !== undefined;
+  const grace = chained ? copy.graceMs! : mode.intervalMs + SYNC_BACKOFF_MS;
+  const graceText = chained
+    ? `${describeGrace(copy)} along ${copy.path}`
+    : `${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff`;
+  const outage = outageNow(k, isCa, caDigest, podsRejectedBy);
+  const ready = isReady(es.status.conditions);
+  if (changed && age !== undefined && !refreshedAfterChange && age < grace && !outage && ready) {
     const due = new Date(Date.parse(changed) + grace).toISOString();
     return resultFor(
       k,
       'FAIL',
       'sync-pending',
-      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)} (${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff), so ESO has probably not refreshed it yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
+      `Sync pending: ${head} Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)} (${graceText}), so ESO has probably not refreshed it yet. Reported as medium until ${due}; if the Secret still differs after that, this becomes a critical mismatch.`,
       `ESO should sync it by ${due}. To sync now: ${forceSyncCommand(es)}.${restartText}`,
       'medium',
     );
   }
+  // Within the grace, say why none applies: the reader is rejected now, or ESO is failing.
+  const noGrace =
+    changed && age !== undefined && !refreshedAfterChange && age < grace
+      ? outage
+        ? ` Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)}, but no grace applies: ${outage}, an outage now whatever the next sync brings.`
+        : ` Secrets Manager changed at ${changed} (${ago(age)}), within the sync grace of ${esLabel(es)}, but no grace applies: ${esLabel(es)} is not Ready${notReadyReason(es)}, so its next refresh will not fix this until that is repaired (see externalsecret-synced).`
+      : undefined;
+  if (noGrace) return resultFor(k, 'FAIL', 'mismatch', `${head}${noGrace}`, syncNow);
   const when = changed
     ? refreshedAfterChange
       ? `${esLabel(es)} last refreshed at ${es.status.refreshTime}, after Secrets Manager changed at ${changed}, yet the value differs: it reads another remote key or property, or something else writes this Secret.`
-      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), past the sync grace of ${esLabel(es)} (${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff), and it has not synced the change${
+      : `Secrets Manager changed at ${changed} (${ago(age ?? 0)}), past the sync grace of ${esLabel(es)} (${graceText}), and it has not synced the change${
           es.status.refreshTime ? ` (last refresh ${es.status.refreshTime})` : ''
         }: see externalsecret-synced.`
     : `Secrets Manager's last change time is unknown, so no sync grace applies.`;
   return resultFor(k, 'FAIL', 'mismatch', `${head} ${when}`, syncNow);
+}
+
+/**
+ * Why a copy that differs from Secrets Manager already breaks agents, whatever the sync grace:
+ * its running readers hold a token the Cluster Agent rejects (or, for the Cluster Agent's own
+ * key, running agents hold one it rejects). Undefined when nobody is rejected yet.
+ */
+function outageNow(
+  k: TokenSecretKey,
+  isCa: boolean,
+  caDigest: SecretDigest | undefined,
+  podsRejectedBy: (d: SecretDigest) => string[],
+): string | undefined {
+  if (isCa) {
+    const rejected = podsRejectedBy(k.digest!);
+    return rejected.length
+      ? `the Cluster Agent runs on this token and rejects running pods ${rejected.join(', ')}`
+      : undefined;
+  }
+  if (!caDigest || digestsEqual(k.digest, caDigest)) return undefined;
+  const pods = podLabels(k.users.filter((u) => u.role !== 'cluster-agent' && u.pod));
+  return pods.length
+    ? `it differs from the Cluster Agent's current token while pods ${pods.join(', ')} read it`
+    : undefined;
+}
+
+function notReadyReason(es: ExternalSecret): string {
+  const c = readyCondition(es.status.conditions);
+  if (!c) return ' (no Ready condition)';
+  const msg = quoteConditionMessage(c.message);
+  return ` (Ready ${c.status}${c.reason ? `, ${c.reason}` : ''}${msg ? `: ${msg}` : ''})`;
 }
 
 function compareWithoutSource(

@@ -8,6 +8,7 @@ import {
 } from '../../snapshot.js';
 import { externalSecretTarget, isDatadogContainer } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
+import { expectedWriter } from '../external-secrets/clusterexternalsecret-coverage.js';
 import {
   TOKEN_ENV,
   datadogEnvSecretRefs,
@@ -72,6 +73,7 @@ export const tokenRefResolves: Check = {
 
       if (lookup.result.status === 'not-found') {
         const hint = closestSecret(snapshot, lookups, ns, secretName, key);
+        const writer = expectedWriter(snapshot, ns, secretName);
         results.push({
           status: 'FAIL',
           ...(severity ? { severity } : {}),
@@ -81,10 +83,12 @@ export const tokenRefResolves: Check = {
             hint
               ? ` Closest Secret with key "${key}" in ${ns}: "${hint.name}"${describeCandidate(hint)}.`
               : ` No Secret in ${ns} is known to have key "${key}".`
-          }`,
-          remediation: hint
-            ? `Set ${field}.name to "${hint.name}" in the pod template of ${templateLabel(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
-            : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${templateLabel(pod, workloads)}.`,
+          }${writer ? ` ${writer}` : ''}`,
+          remediation: writer
+            ? writer
+            : hint
+              ? `Set ${field}.name to "${hint.name}" in the pod template of ${templateLabel(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
+              : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${templateLabel(pod, workloads)}.`,
         });
         continue;
       }

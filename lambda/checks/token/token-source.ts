@@ -183,9 +183,21 @@ function judge(
       status: 'PASS',
       resource,
       messageId: 'valid',
-      message: `Secrets Manager ${what} holds a ${d.length}-character token without surrounding whitespace.`,
+      message: `Secrets Manager ${what} holds a ${d.length}-character token without surrounding whitespace. ${rotationText(src)}`,
       remediation: '',
     });
   }
   return results;
+}
+
+/** Rotation settings as DescribeSecret reports them, for the source finding. */
+export function rotationText(src: TokenSource): string {
+  if (!src.rotationEnabled) {
+    return `Rotation: off${src.lastRotatedDate ? ` (last rotated ${src.lastRotatedDate})` : ''}${
+      src.lastChangedDate ? `; last changed ${src.lastChangedDate}` : ''
+    }.`;
+  }
+  return `Rotation: on; last rotated ${src.lastRotatedDate ?? 'never'}; next rotation ${
+    src.nextRotationDate ?? 'not scheduled'
+  }: restart the token's readers after each one.`;
 }

@@ -79,7 +79,7 @@ const SCENARIOS: { name: string; snapshot: () => ClusterSnapshot }[] = [
   {
     name: 'sync pending',
     snapshot: () =>
-      build([...datadogNamespace(), ...golangNamespace(CANARY.oldToken)], {
+      build([...datadogNamespace(CANARY.oldToken), ...golangNamespace(CANARY.oldToken)], {
         source: { lastChangedDate: '2026-11-24T01:40:00.000Z' },
       }),
   },

@@ -61,7 +61,19 @@ describe('token-consumers-match', () => {
       ],
     },
     {
-      name: 'a mismatch within refreshInterval plus backoff of the change is sync pending',
+      name: 'copies that still equal the Cluster Agent within refreshInterval plus backoff are sync pending',
+      docs: [
+        ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+        ...golangNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+      ],
+      opts: recentRotation,
+      expected: [
+        'FAIL sync-pending:token datadog/datadog-secrets',
+        'FAIL sync-pending:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: "a copy that differs from the Cluster Agent's token while its pods run is critical within the grace",
       docs: [
         ...datadogNamespace(CANARY.token, { refreshTime: '2026-11-24T01:45:00Z' }),
         ...golangNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
@@ -69,7 +81,46 @@ describe('token-consumers-match', () => {
       opts: recentRotation,
       expected: [
         'PASS matches-source:token datadog/datadog-secrets',
-        'FAIL sync-pending:token golang/golang-secrets',
+        'FAIL mismatch:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: 'a Cluster Agent copy that rejects running agents is critical within the grace',
+      docs: [
+        ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+        ...golangNamespace(CANARY.token, { refreshTime: '2026-11-24T01:45:00Z' }),
+      ],
+      opts: recentRotation,
+      expected: [
+        'FAIL mismatch:token datadog/datadog-secrets',
+        'PASS matches-source:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: 'a failing ExternalSecret holding the old token gets no grace',
+      docs: [
+        ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+        ...golangNamespace(CANARY.oldToken, {
+          refreshTime: '2026-11-24T01:30:00Z',
+          ready: { status: 'False', reason: 'SecretSyncedError', message: 'AccessDenied' },
+        }),
+      ],
+      opts: recentRotation,
+      expected: [
+        'FAIL sync-pending:token datadog/datadog-secrets',
+        'FAIL mismatch:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: 'an ExternalSecret without a Ready condition gets no grace',
+      docs: [
+        ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+        ...golangNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z', ready: null }),
+      ],
+      opts: recentRotation,
+      expected: [
+        'FAIL sync-pending:token datadog/datadog-secrets',
+        'FAIL mismatch:token golang/golang-secrets',
       ],
     },
     {
@@ -251,12 +302,12 @@ describe('token-consumers-match', () => {
   it('says "sync pending", the deadline and the escalation, at medium severity', () => {
     const results = run(
       [
-        ...datadogNamespace(),
+        ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
         ...golangNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
       ],
       recentRotation,
     );
-    const r = results.find((x) => x.status === 'FAIL')!;
+    const r = results.find((x) => x.status === 'FAIL' && x.resource.namespace === 'golang')!;
     expect(r.severity).toBe('medium');
     expect(r.message).toMatch(/^Sync pending: /);
     expect(r.message).toContain('Secret golang/golang-secrets key "token"');
@@ -268,6 +319,38 @@ describe('token-consumers-match', () => {
     expect(r.message).toContain('critical');
     expect(r.remediation).toContain(
       'kubectl -n golang annotate externalsecret golang-secrets force-sync=$(date +%s) --overwrite',
+    );
+  });
+
+  it('says why no grace applies to a failing ExternalSecret, at critical severity', () => {
+    const r = run(
+      [
+        ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+        ...golangNamespace(CANARY.oldToken, {
+          refreshTime: '2026-11-24T01:30:00Z',
+          ready: { status: 'False', reason: 'SecretSyncedError', message: 'AccessDenied' },
+        }),
+      ],
+      recentRotation,
+    ).find((x) => x.resource.namespace === 'golang')!;
+    expect(r.severity).toBeUndefined();
+    expect(r.message).not.toMatch(/Sync pending/);
+    expect(r.message).toContain(
+      'no grace applies: ExternalSecret golang/golang-secrets is not Ready (Ready False, SecretSyncedError: AccessDenied)',
+    );
+  });
+
+  it('says a copy rejected by the Cluster Agent now is an outage within the grace', () => {
+    const r = run(
+      [
+        ...datadogNamespace(CANARY.token, { refreshTime: '2026-11-24T01:45:00Z' }),
+        ...golangNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T01:30:00Z' }),
+      ],
+      recentRotation,
+    ).find((x) => x.status === 'FAIL')!;
+    expect(r.severity).toBeUndefined();
+    expect(r.message).toContain(
+      "no grace applies: it differs from the Cluster Agent's current token while pods golang/golang-app-7d9f8b6c5-abcde read it, an outage now",
     );
   });
 

@@ -159,3 +159,26 @@ describe('token-source', () => {
     expect(`${r!.message}${r!.remediation}`).not.toContain('short-token');
   });
 });
+
+describe('token-source rotation settings', () => {
+  it.each([
+    [{ rotationEnabled: false }, 'Rotation: off; last changed 2026-10-01T08:00:00.000Z.'],
+    [
+      {
+        rotationEnabled: true,
+        lastRotatedDate: '2026-11-01T00:00:00.000Z',
+        nextRotationDate: '2026-12-01T00:00:00.000Z',
+      },
+      'Rotation: on; last rotated 2026-11-01T00:00:00.000Z; next rotation 2026-12-01T00:00:00.000Z',
+    ],
+    [{ rotationEnabled: true }, 'Rotation: on; last rotated never; next rotation not scheduled'],
+  ])('reports rotation %j in the source finding', (over, text) => {
+    const [r] = tokenSource.run(buildRotation(over));
+    expect(r!.status).toBe('PASS');
+    expect(r!.message).toContain(text);
+  });
+});
+
+function buildRotation(over: Partial<TokenSource>) {
+  return build(healthyDocs(), { aws: { tokenSource: ok(tokenSourceOf(over)) } });
+}

@@ -1,0 +1,506 @@
+import { clusterexternalsecretCoverage } from '../../../lambda/checks/external-secrets/clusterexternalsecret-coverage.js';
+import { secretCopies } from '../../../lambda/checks/external-secrets/copies.js';
+import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
+import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
+import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
+import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
+import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
+import type { Check } from '../../../lambda/checks/check.js';
+import type { Raw } from '../../../lambda/kube/convert.js';
+import {
+  CANARY,
+  TOKEN_ID,
+  build,
+  datadogNamespace,
+  externalSecret,
+  fargateApp,
+  golangNamespace,
+  healthyDocs,
+  secret,
+  summary,
+  syncedSecret,
+  tokenRef,
+} from '../token/support.js';
+import {
+  cesChild,
+  clusterExternalSecret,
+  clusterStore,
+  kubernetesStore,
+  pushSecret,
+  type CesOpts,
+} from './support.js';
+
+const AGENTS_LABEL = { 'datadog.example.com/agents': 'true' };
+
+function ns(name: string, labels: Record<string, string> = {}): Raw {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
+}
+
+/** An app namespace whose pods ask for an injected sidecar (reads `datadog-secret`). */
+function injectedApp(name: string, labels: Record<string, string> = AGENTS_LABEL): Raw[] {
+  return [
+    ns(name, labels),
+    ...fargateApp(name, {
+      name: `${name}-api`,
+      labels: { 'agent.datadoghq.com/sidecar': 'fargate' },
+      containers: [{ name: 'app', image: `${name}:1`, env: [] }],
+    }),
+  ];
+}
+
+function fanOut(o: CesOpts = {}, children: string[] = ['shop']): Raw[] {
+  return [
+    clusterStore('aws-secrets-manager'),
+    clusterExternalSecret('datadog-secret', {
+      data: [
+        { secretKey: 'token', key: TOKEN_ID },
+        { secretKey: 'api-key', key: 'datadog/apikey' },
+      ],
+      provisioned: children,
+      ...o,
+    }),
+    ...children.flatMap((c) => [
+      cesChild(c, 'datadog-secret', {
+        data: [
+          { secretKey: 'token', key: TOKEN_ID },
+          { secretKey: 'api-key', key: 'datadog/apikey' },
+        ],
+        ...o,
+      }),
+      secret(c, 'datadog-secret', { token: CANARY.token, 'api-key': CANARY.apiKey }),
+    ]),
+  ];
+}
+
+const run = (check: Check, docs: Raw[]) => summary(check.run(build(docs)));
+
+describe('clusterexternalsecret-coverage', () => {
+  it.each<{ name: string; docs: Raw[]; expected: string[] }>([
+    {
+      name: 'a selected namespace with its child passes',
+      docs: [...datadogNamespace(), ...injectedApp('shop'), ...fanOut()],
+      expected: ['PASS provisioned:shop datadog-secret'],
+    },
+    {
+      name: 'a namespace listed in failedNamespaces fails with the reason',
+      docs: [
+        ...datadogNamespace(),
+        ...injectedApp('shop'),
+        ...fanOut({ failed: [{ namespace: 'shop', reason: 'secret already exists' }] }, []),
+      ],
+      expected: ['FAIL failed:shop datadog-secret'],
+    },
+    {
+      name: 'a namespace running agents that no selector matches fails',
+      docs: [...datadogNamespace(), ...injectedApp('billing', {}), ...fanOut()],
+      expected: ['FAIL not-selected:billing datadog-secret'],
+    },
+    {
+      name: 'a namespace named in the older spec.namespaces is selected',
+      docs: [
+        ...datadogNamespace(),
+        ...injectedApp('billing', {}),
+        ...fanOut({ namespaces: ['billing'] }, ['billing']),
+      ],
+      expected: ['PASS provisioned:billing datadog-secret'],
+    },
+    {
+      name: 'a selected namespace without a child fails',
+      docs: [
+        ...datadogNamespace(),
+        ...injectedApp('shop'),
+        ...fanOut({}, []).filter((d) => d.kind !== 'ExternalSecret'),
+      ],
+      expected: ['FAIL no-child:shop datadog-secret'],
+    },
+    {
+      name: 'a ClusterExternalSecret that carries no Datadog value is not evaluated',
+      docs: [
+        ...datadogNamespace(),
+        ...injectedApp('shop'),
+        clusterExternalSecret('datadog-secret', {
+          data: [{ secretKey: 'token', key: 'payments/token' }],
+        }),
+      ],
+      expected: [],
+    },
+  ])('$name', ({ docs, expected }) => {
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual(expected);
+  });
+
+  it('names the ClusterExternalSecret, the namespace, the reason and the fix', () => {
+    const [failedNs] = clusterexternalsecretCoverage.run(
+      build([
+        ...datadogNamespace(),
+        ...injectedApp('shop'),
+        ...fanOut(
+          { failed: [{ namespace: 'shop', reason: 'could not create ExternalSecret: forbidden' }] },
+          [],
+        ),
+      ]),
+    );
+    expect(failedNs!.message).toContain(
+      'ClusterExternalSecret datadog-secret failed in namespace shop: could not create ExternalSecret: forbidden',
+    );
+    expect(failedNs!.message).toContain(
+      'Secret shop/datadog-secret is read by Pod shop/shop-api-7d9f8b6c5-abcde, Deployment shop/shop-api',
+    );
+    expect(failedNs!.remediation).toContain(
+      'kubectl annotate clusterexternalsecret datadog-secret force-sync=$(date +%s) --overwrite',
+    );
+    const [unselected] = clusterexternalsecretCoverage.run(
+      build([...datadogNamespace(), ...injectedApp('billing', {}), ...fanOut()]),
+    );
+    expect(unselected!.remediation).toContain(
+      'kubectl label namespace billing datadog.example.com/agents=true',
+    );
+  });
+});
+
+describe('the copies model', () => {
+  it('follows a kubernetes-provider chain to Secrets Manager and sums the refresh intervals', () => {
+    const docs = [
+      ...datadogNamespace(),
+      ns('shop'),
+      kubernetesStore('datadog-namespace', 'datadog'),
+      externalSecret('shop', 'dd-token', {
+        store: { name: 'datadog-namespace', kind: 'ClusterSecretStore' },
+        refreshInterval: '15m',
+        data: [{ secretKey: 'token', key: 'datadog-secrets', property: 'token' }],
+      }),
+    ];
+    const copy = secretCopies(build(docs)).find((c) => c.namespace === 'shop')!;
+    expect(copy.value).toBe('token');
+    expect(copy.resolution).toBe('secrets-manager');
+    expect(copy.writer.hops.map((h) => h.es.meta.name)).toEqual(['dd-token', 'datadog-secrets']);
+    expect(copy.graceMs).toBe((15 + 60 + 5) * 60_000);
+    expect(copy.path).toBe(
+      'Secrets Manager datadog/cluster-agent-token -> Secret datadog/datadog-secrets key "token" -> Secret shop/dd-token key "token"',
+    );
+  });
+
+  it('names a ClusterExternalSecret child as such', () => {
+    const copies = secretCopies(
+      build([...datadogNamespace(), ...injectedApp('shop'), ...fanOut()]),
+    );
+    const child = copies.find((c) => c.namespace === 'shop' && c.key === 'api-key')!;
+    expect(child.value).toBe('api-key');
+    expect(child.writer.label).toBe(
+      'ExternalSecret shop/datadog-secret (child of ClusterExternalSecret datadog-secret)',
+    );
+  });
+
+  it('ignores entries that read none of the configured secrets', () => {
+    const copies = secretCopies(
+      build([
+        ...datadogNamespace(),
+        externalSecret('golang', 'db', { data: [{ secretKey: 'password', key: 'golang/db' }] }),
+      ]),
+    );
+    expect(copies.map((c) => `${c.namespace}/${c.secret}/${c.key}:${c.value}`)).toEqual([
+      'datadog/datadog-secrets/api-key:api-key',
+      'datadog/datadog-secrets/app-key:app-key',
+      'datadog/datadog-secrets/token:token',
+    ]);
+  });
+});
+
+describe('copy-follows-source', () => {
+  it.each<{ name: string; docs: Raw[]; expected: string[] }>([
+    {
+      name: 'periodic, unpinned, owned copies pass',
+      docs: healthyDocs(),
+      expected: [
+        'PASS follows:api-key datadog/datadog-secrets',
+        'PASS follows:app-key datadog/datadog-secrets',
+        'PASS follows:token datadog/datadog-secrets',
+        'PASS follows:datadog_api_key golang/golang-secrets',
+        'PASS follows:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: 'a pinned remoteRef.version fails even when the value matches',
+      docs: [
+        ...datadogNamespace(),
+        ...golangNamespace(CANARY.token, {
+          data: [{ secretKey: 'token', key: TOKEN_ID, version: 'AWSPREVIOUS' } as never],
+        }),
+      ].map(pin),
+      expected: [
+        'PASS follows:api-key datadog/datadog-secrets',
+        'PASS follows:app-key datadog/datadog-secrets',
+        'PASS follows:token datadog/datadog-secrets',
+        'FAIL pinned-version:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: 'refreshPolicy CreatedOnce fails',
+      docs: [...golangNamespace(CANARY.token, { refreshPolicy: 'CreatedOnce' })],
+      expected: [
+        'FAIL refreshes-once:datadog_api_key golang/golang-secrets',
+        'FAIL refreshes-once:token golang/golang-secrets',
+      ],
+    },
+    {
+      name: 'creationPolicy Orphan fails',
+      docs: [...golangNamespace(CANARY.token, { creationPolicy: 'Orphan' })],
+      expected: [
+        'FAIL orphan-target:datadog_api_key golang/golang-secrets',
+        'FAIL orphan-target:token golang/golang-secrets',
+      ],
+    },
+  ])('$name', ({ docs, expected }) => {
+    expect(run(copyFollowsSource, docs)).toEqual(expected);
+  });
+
+  it('gives the exact edit for a pinned version in a ClusterExternalSecret', () => {
+    const docs = [
+      ...datadogNamespace(),
+      ...injectedApp('shop'),
+      ...fanOut({ data: [{ secretKey: 'token', key: TOKEN_ID, version: 'uuid/6f1c' }] }),
+    ];
+    const r = copyFollowsSource.run(build(docs)).find((x) => x.status === 'FAIL')!;
+    expect(r.message).toContain('pins remoteRef.version "uuid/6f1c"');
+    expect(r.remediation).toContain(
+      'Remove remoteRef.version "uuid/6f1c" from the data[] entry with remoteRef.key datadog/cluster-agent-token in spec.externalSecretSpec of ClusterExternalSecret datadog-secret',
+    );
+  });
+});
+
+/** The support builder has no version field: add it to the golang token entry. */
+function pin(d: Raw): Raw {
+  if (d.kind !== 'ExternalSecret' || d.metadata.namespace !== 'golang') return d;
+  return {
+    ...d,
+    spec: {
+      ...d.spec,
+      data: d.spec.data.map((e: Raw) =>
+        e.secretKey === 'token'
+          ? { ...e, remoteRef: { ...e.remoteRef, version: 'AWSPREVIOUS' } }
+          : e,
+      ),
+    },
+  };
+}
+
+describe('secret-second-writer', () => {
+  it.each<{ name: string; docs: Raw[]; expected: string[] }>([
+    {
+      name: 'a PushSecret into the token secret fails',
+      docs: [
+        ...healthyDocs(),
+        clusterStore('aws-secrets-manager'),
+        pushSecret('datadog', 'push-token', {
+          secret: 'datadog-secrets',
+          secretKey: 'token',
+          remoteKey: TOKEN_ID,
+        }),
+      ],
+      expected: ['FAIL pushes-into-source:token datadog/push-token'],
+    },
+    {
+      name: 'a PushSecret into the API key secret fails',
+      docs: [
+        ...healthyDocs(),
+        clusterStore('aws-secrets-manager'),
+        pushSecret('datadog', 'push-key', {
+          secret: 'datadog-secrets',
+          secretKey: 'api-key',
+          remoteKey: 'datadog/apikey',
+        }),
+      ],
+      expected: ['FAIL pushes-into-source:api-key datadog/push-key'],
+    },
+    {
+      name: 'a PushSecret into another secret passes',
+      docs: [
+        ...healthyDocs(),
+        clusterStore('aws-secrets-manager'),
+        pushSecret('golang', 'push-db', {
+          secret: 'db',
+          secretKey: 'password',
+          remoteKey: 'golang/db',
+        }),
+      ],
+      expected: ['PASS no-push-into-source *'],
+    },
+    {
+      name: 'a PushSecret into a non-AWS store is not a second writer',
+      docs: [
+        ...healthyDocs(),
+        kubernetesStore('other-cluster', 'datadog'),
+        pushSecret('datadog', 'mirror', {
+          secret: 'datadog-secrets',
+          secretKey: 'token',
+          remoteKey: TOKEN_ID,
+          store: { name: 'other-cluster', kind: 'ClusterSecretStore' },
+        }),
+      ],
+      expected: ['PASS no-push-into-source *'],
+    },
+    { name: 'no PushSecret, nothing to say', docs: healthyDocs(), expected: [] },
+  ])('$name', ({ docs, expected }) => {
+    expect(run(secretSecondWriter, docs)).toEqual(expected);
+  });
+
+  it('names both writers', () => {
+    const [r] = secretSecondWriter.run(
+      build([
+        ...healthyDocs(),
+        clusterStore('aws-secrets-manager'),
+        pushSecret('datadog', 'push-token', {
+          secret: 'datadog-secrets',
+          secretKey: 'token',
+          remoteKey: TOKEN_ID,
+        }),
+      ]),
+    );
+    expect(r!.message).toContain(
+      'PushSecret datadog/push-token pushes key "token" of Secret datadog/datadog-secrets into datadog/cluster-agent-token',
+    );
+    expect(r!.message).toContain('second writer beside');
+    expect(r!.remediation).toContain('kubectl -n datadog delete pushsecret push-token');
+  });
+});
+
+describe('dd-site-consistent', () => {
+  const site = (value: string) => ({ name: 'DD_SITE', value });
+  it.each<{ name: string; docs: Raw[]; expected: string[] }>([
+    {
+      name: 'agents on the default site like the Cluster Agent pass',
+      docs: healthyDocs(),
+      expected: ['PASS same-site:datadog-agent golang/golang-app-7d9f8b6c5-abcde'],
+    },
+    {
+      name: 'an agent on another site fails',
+      docs: [
+        ...datadogNamespace(),
+        ...golangNamespace(CANARY.token, {}, { env: [site('datadoghq.eu')] }),
+      ],
+      expected: ['FAIL site-mismatch:datadog-agent golang/golang-app-7d9f8b6c5-abcde'],
+    },
+    {
+      name: 'an explicit DD_SITE equal to the default passes',
+      docs: [
+        ...datadogNamespace(),
+        ...golangNamespace(CANARY.token, {}, { env: [site('datadoghq.com')] }),
+      ],
+      expected: ['PASS same-site:datadog-agent golang/golang-app-7d9f8b6c5-abcde'],
+    },
+    {
+      name: 'DD_SITE from a ConfigMap is not evaluated',
+      docs: [
+        ...datadogNamespace(),
+        ...golangNamespace(
+          CANARY.token,
+          {},
+          {
+            env: [{ name: 'DD_SITE', valueFrom: { configMapKeyRef: { name: 'dd', key: 'site' } } }],
+          },
+        ),
+      ],
+      expected: ['ERROR site-not-evaluated:datadog-agent golang/golang-app-7d9f8b6c5-abcde'],
+    },
+  ])('$name', ({ docs, expected }) => {
+    expect(run(ddSiteConsistent, docs)).toEqual(expected);
+  });
+
+  it('gives the exact env to set', () => {
+    const [r] = ddSiteConsistent.run(
+      build([
+        ...datadogNamespace(),
+        ...golangNamespace(CANARY.token, {}, { env: [site('us5.datadoghq.com')] }),
+      ]),
+    );
+    expect(r!.message).toContain(
+      'uses DD_SITE=us5.datadoghq.com but the Cluster Agent datadog/datadog-agent-cluster-agent uses no DD_SITE (default datadoghq.com)',
+    );
+    expect(r!.remediation).toContain(
+      'Set DD_SITE=datadoghq.com on container datadog-agent of Deployment golang/golang-app',
+    );
+  });
+});
+
+describe('a missing token Secret names the object that should have written it', () => {
+  it('token-ref-resolves names the ClusterExternalSecret that does not select the namespace', () => {
+    const results = tokenRefResolves.run(
+      build([...datadogNamespace(), ...sidecarApp('billing', {}), ...fanOut()]),
+    );
+    const r = results.find((x) => x.status === 'FAIL' && x.message.includes('"datadog-secret"'))!;
+    expect(r.message).toContain(
+      'ClusterExternalSecret datadog-secret writes Secrets of this name but does not select namespace billing',
+    );
+    expect(r.remediation).toContain(
+      'kubectl label namespace billing datadog.example.com/agents=true',
+    );
+  });
+
+  it('token-ref-resolves names the failure reason of the ClusterExternalSecret', () => {
+    const results = tokenRefResolves.run(
+      build([
+        ...datadogNamespace(),
+        ...sidecarApp('shop'),
+        ...fanOut(
+          { failed: [{ namespace: 'shop', reason: 'store aws-secrets-manager not ready' }] },
+          [],
+        ),
+      ]),
+    );
+    const r = results.find((x) => x.status === 'FAIL' && x.message.includes('"datadog-secret"'))!;
+    expect(r.message).toContain(
+      'ClusterExternalSecret datadog-secret should write it but failed in shop: store aws-secrets-manager not ready',
+    );
+  });
+});
+
+/** A hand-written sidecar reading the token from `datadog-secret`. */
+function sidecarApp(name: string, labels: Record<string, string> = AGENTS_LABEL): Raw[] {
+  return [ns(name, labels), ...fargateApp(name, { env: [tokenRef('datadog-secret')] })];
+}
+
+describe('token-consumers-match through a kubernetes-provider chain', () => {
+  /** shop/dd-token is copied from datadog/datadog-secrets, itself written from Secrets Manager. */
+  const chain = (token: string): Raw[] => [
+    ns('shop'),
+    kubernetesStore('datadog-namespace', 'datadog'),
+    externalSecret('shop', 'dd-token', {
+      store: { name: 'datadog-namespace', kind: 'ClusterSecretStore' },
+      refreshInterval: '15m',
+      refreshTime: '2026-11-24T00:45:00Z',
+      data: [{ secretKey: 'token', key: 'datadog-secrets', property: 'token' }],
+    }),
+    syncedSecret('shop', 'dd-token', { token }),
+    ...fargateApp('shop', { env: [tokenRef('dd-token')] }),
+  ];
+
+  it('takes the sum of the refresh intervals along the chain as the sync grace', () => {
+    // Changed 70m ago: past one hop's 1h + 5m, within the chain's 15m + 1h + 5m.
+    const results = tokenConsumersMatch.run(
+      build(
+        [
+          ...datadogNamespace(CANARY.oldToken, { refreshTime: '2026-11-24T00:45:00Z' }),
+          ...chain(CANARY.oldToken),
+        ],
+        { source: { lastChangedDate: '2026-11-24T00:50:00.000Z' } },
+      ),
+    );
+    expect(summary(results)).toEqual([
+      'FAIL mismatch:token datadog/datadog-secrets',
+      'FAIL sync-pending:token shop/dd-token',
+    ]);
+    const pending = results[1]!;
+    expect(pending.message).toContain(
+      '15m + 1h (refresh intervals along the chain) + 5m backoff along Secrets Manager datadog/cluster-agent-token -> Secret datadog/datadog-secrets key "token" -> Secret shop/dd-token key "token"',
+    );
+  });
+
+  it('compares a chained copy with Secrets Manager end to end', () => {
+    const results = tokenConsumersMatch.run(
+      build([...datadogNamespace(), ...chain(CANARY.oldToken)]),
+    );
+    expect(summary(results)).toEqual([
+      'PASS matches-source:token datadog/datadog-secrets',
+      'FAIL mismatch:token shop/dd-token',
+    ]);
+  });
+});
