@@ -1,6 +1,13 @@
-import { findingId, type CheckResult, type Finding, type Severity } from '../findings.js';
+import {
+  findingId,
+  severityRank,
+  type CheckResult,
+  type Finding,
+  type Severity,
+} from '../findings.js';
 import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot.js';
 import type { Check } from './check.js';
+import { AFFECTED_SAMPLE, identityOf } from './identity.js';
 
 /** Every failed collection in the snapshot, Kubernetes and AWS, including secret GETs. */
 export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure[] {
@@ -66,17 +73,27 @@ function flat(s: string): string {
   return s;
 }
 
-function toFinding(check: Check, cluster: string, r: CheckResult): Finding {
+function toFinding(
+  check: Check,
+  cluster: string,
+  r: CheckResult,
+  snapshot?: ClusterSnapshot,
+): Finding {
+  // A result about a pod is filed under its workload (lambda/checks/identity.ts).
+  const { resource, pod } = snapshot
+    ? identityOf(r.resource, snapshot)
+    : { resource: r.resource, pod: undefined };
   return {
-    id: flat(findingId(check.id, cluster, r.resource, r.messageId)),
+    id: flat(findingId(check.id, cluster, resource, r.messageId)),
     checkId: check.id,
     cluster,
     severity: r.severity ?? check.severity,
     status: r.status,
-    resource: r.resource,
+    resource,
     messageId: flat(r.messageId),
     message: flat(r.message),
     remediation: flat(r.remediation),
+    ...(pod !== undefined ? { affected: { count: 1, names: [pod] } } : {}),
   };
 }
 
@@ -135,7 +152,7 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
       continue;
     }
     try {
-      for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r));
+      for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r, snapshot));
     } catch (err) {
       findings.push(
         checkError(
@@ -150,8 +167,29 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
   return dedupe(findings);
 }
 
-/** Two results with one identity would collide downstream; keep the first, which is the most severe by order. */
+/**
+ * Two results with one identity would collide downstream; keep the first, which is the most
+ * severe by order. Replicas of one workload share an identity: they become the first replica's
+ * finding with every affected pod counted (names sorted, a few kept), at the highest severity.
+ */
 function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => (seen.has(f.id) ? false : (seen.add(f.id), true)));
+  const seen = new Map<string, Finding>();
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const first = seen.get(f.id);
+    if (!first) {
+      seen.set(f.id, f);
+      out.push(f);
+      continue;
+    }
+    if (first.affected && f.affected) {
+      const names = [...first.affected.names, ...f.affected.names].sort();
+      first.affected = {
+        count: first.affected.count + f.affected.count,
+        names: names.slice(0, AFFECTED_SAMPLE),
+      };
+      if (severityRank(f.severity) > severityRank(first.severity)) first.severity = f.severity;
+    }
+  }
+  return out;
 }
