@@ -13,6 +13,7 @@ import { AWS_MAX_ATTEMPTS } from './aws/clients.js';
 import { CHECKS } from './checks/index.js';
 import { collectCluster } from './collect.js';
 import {
+  assertSuppressions,
   ConfigError,
   notifyPolicySchema,
   parseConfigText,
@@ -210,6 +211,8 @@ export interface HandlerDeps {
   logger: HandlerLogger;
   metrics: AuditMetrics;
   newRunId(): string;
+  /** The run date suppression expiries are judged against. Default: the clock. */
+  now?(): Date;
   /** Used in the re-run instructions when the Lambda context does not name the function. */
   functionName?: string;
   region?: string;
@@ -225,6 +228,12 @@ export function createHandler(deps: HandlerDeps) {
   ): Promise<HandlerResult> {
     const parsed = parseEvent(event);
     const config = await deps.loadConfig();
+    // A bad suppression fails the invocation before any cluster is touched, like a bad config.
+    assertSuppressions(config, {
+      now: deps.now?.() ?? new Date(),
+      checkIds: CHECKS.map((c) => c.id),
+      origin: `environment variable ${CONFIG_ENV}`,
+    });
     if (!parsed.ok) {
       deps.logger.warn('invalid event rejected', { issues: parsed.issues });
       return {

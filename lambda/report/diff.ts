@@ -29,6 +29,8 @@ function checksNotRun(current: ClusterReport): ((checkId: string) => boolean) | 
 
 export function diffReports(current: ClusterReport, previous: ClusterReport | undefined): Drift {
   const failingNow = current.findings.filter(isFailing);
+  // Muted is neither new nor resolved: the finding is still there, its risk accepted.
+  const mutedNow = current.findings.filter((f) => f.status === 'MUTED');
   if (!previous) {
     return {
       new: sortFindings(failingNow),
@@ -36,6 +38,7 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
       unchanged: [],
       firstRun: true,
       notEvaluated: [],
+      muted: sortFindings(mutedNow),
     };
   }
   const failingBefore = new Map(previous.findings.filter(isFailing).map((f) => [f.id, f] as const));
@@ -44,7 +47,8 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
   const notRun = checksNotRun(current);
 
   // Reports written before findings were filed under workloads keyed pod findings on the pod.
-  const legacy = legacyMatches(failingBefore, failingNow, failingNowIds);
+  const mutedIds = new Set(mutedNow.map((f) => f.id));
+  const legacy = legacyMatches(failingBefore, [...failingNow, ...mutedNow], failingNowIds);
 
   const added: Finding[] = [];
   const unchanged: Finding[] = [];
@@ -55,7 +59,7 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
   const resolved: Finding[] = [];
   const notEvaluated: Finding[] = [];
   for (const [id, f] of failingBefore) {
-    if (failingNowIds.has(id) || legacy.matchedBefore.has(id)) continue;
+    if (failingNowIds.has(id) || mutedIds.has(id) || legacy.matchedBefore.has(id)) continue;
     // A finding that is now PASS was evaluated and is fixed; one that vanished is fixed only if
     // its check ran (the resource was deleted or changed), not when the check could not run.
     const stillUnknown = !presentNow.has(id) && (notRun === 'all' || notRun(f.checkId));
@@ -67,6 +71,7 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
     unchanged: sortFindings(unchanged),
     firstRun: false,
     notEvaluated: sortFindings(notEvaluated),
+    muted: sortFindings(mutedNow),
   };
 }
 

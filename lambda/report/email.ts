@@ -6,6 +6,7 @@
 import { resourceLabel, type Finding } from '../findings.js';
 import { asciiLine, singleLine, textBlocks, wrapWords } from './sanitize.js';
 import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
+import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import type { ClusterReport, Drift } from './types.js';
 
 export const EMAIL_WIDTH = 80;
@@ -102,6 +103,7 @@ export function renderEmail(
     out.push(...wrapWords(text, EMAIL_WIDTH - indent.length).map((l) => indent + l));
 
   para(verdict(report, drift));
+  para(changeLine(report, drift));
   out.push('');
   const when = `${singleLine(report.startedAt)
     .replace('T', ' ')
@@ -116,13 +118,9 @@ export function renderEmail(
   if (report.status === 'ERROR') {
     out.push('', ...heading('AUDIT INCOMPLETE'));
     para(
-      'Some data could not be collected or some checks could not run, so this cluster is NOT known to be healthy. Reasons:',
+      'Some data could not be collected or some checks could not run, so this cluster is NOT known to be healthy. This section repeats in every report until it clears. Reasons:',
     );
-    const reasons = [
-      ...report.errors.map((e) => e.message),
-      ...report.findings.filter((f) => f.status === 'ERROR').map((f) => f.message),
-    ];
-    for (const r of [...new Set(reasons.map(singleLine))]) bullet(out, r);
+    for (const r of incompleteReasons(report)) bullet(out, r);
     const unknown = drift?.notEvaluated?.length ?? 0;
     if (unknown > 0) {
       bullet(
@@ -146,6 +144,15 @@ export function renderEmail(
   list('NEW FINDINGS', shown.new, all.new.length);
   list(drift ? 'STILL FAILING' : 'FAILING', shown.stillFailing, all.stillFailing.length);
   list('RESOLVED SINCE THE LAST RUN', shown.resolved, all.resolved.length, true);
+  const muted = mutedFindings(report);
+  if (muted.length > 0) {
+    out.push('', ...heading(`MUTED: ACCEPTED RISKS (${muted.length})`));
+    para('Suppressed with a reason and an expiry: not counted as failing, never alerting.');
+    for (const f of muted) {
+      n += 1;
+      out.push('', ...renderMuted(f, n));
+    }
+  }
   const omitted = sectionsSize(all) - sectionsSize(shown);
   if (omitted > 0) {
     out.push('');
@@ -170,6 +177,31 @@ export function renderEmail(
   }
   out.push('', ...rerunInstructions(report, ctx));
   return out.join('\n') + '\n';
+}
+
+/**
+ * The line after the verdict: what changed since the last run, in the order the lists follow
+ * (new first).
+ */
+export function changeLine(report: ClusterReport, drift: Drift | undefined): string {
+  const muted = report.findings.filter((f) => f.status === 'MUTED').length;
+  const failing = report.findings.filter(isFailing).length;
+  if (!drift) return `Since the last run: unknown; ${failing} failing, ${muted} muted.`;
+  if (drift.firstRun) return `First run: ${failing} new (all failing findings), ${muted} muted.`;
+  return `Since the last run: ${drift.new.length} new, ${drift.resolved.length} resolved, ${drift.unchanged.length} still failing, ${muted} muted.`;
+}
+
+/**
+ * Why the audit is incomplete, each reason once: the ERROR findings' messages already name the
+ * failed collection (audit-collection) or the check that could not run, so the raw collection
+ * errors are listed only when no finding says them.
+ */
+export function incompleteReasons(report: ClusterReport): string[] {
+  const messages = report.findings.filter((f) => f.status === 'ERROR').map((f) => f.message);
+  const raw = report.errors
+    .map((e) => e.message)
+    .filter((m) => !messages.some((text) => text.includes(m)));
+  return [...new Set([...messages, ...raw].map(singleLine))];
 }
 
 function heading(text: string): string[] {
@@ -229,7 +261,25 @@ function renderFinding(f: Finding, n: number): string[] {
     ...numbered(n, head, indent),
     ...field('Check:', singleLine(f.checkId), indent),
     ...field('What:', singleLine(f.message), indent),
+    ...pods(f, indent),
     ...(f.remediation.trim() ? fixField(f.remediation, indent) : []),
+  ];
+}
+
+function pods(f: Finding, indent: string): string[] {
+  const note = affectedNote(f);
+  return note ? field('Pods:', note, indent) : [];
+}
+
+function renderMuted(f: Finding, n: number): string[] {
+  const head = `[${f.severity.toUpperCase()}, MUTED] ${singleLine(resourceLabel(f.resource))}`;
+  const indent = ' '.repeat(String(n).length + 2);
+  return [
+    ...numbered(n, head, indent),
+    ...field('Check:', singleLine(f.checkId), indent),
+    ...field('What:', singleLine(f.message), indent),
+    ...pods(f, indent),
+    ...field('Muted:', suppressionNote(f), indent),
   ];
 }
 

@@ -4,7 +4,7 @@
  * severity, status, resource: { kind, namespace, name }, message, remediation }], errors }] }`,
  * plus optional extras (finishedAt, trigger, region, counts, drift).
  */
-import type { Finding, Severity } from '../findings.js';
+import type { AffectedPods, Finding, Severity, Suppression } from '../findings.js';
 import type { CollectionFailure } from '../snapshot.js';
 import { failingCounts, sortFindings } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
@@ -17,6 +17,10 @@ export interface JsonFinding {
   resource: { kind: string; namespace: string | null; name: string };
   message: string;
   remediation: string;
+  /** MUTED only: the suppression that accepts the risk. */
+  suppression?: Suppression;
+  /** A workload's finding: how many of its pods, and a few names. */
+  affected?: AffectedPods;
 }
 
 export interface JsonDrift {
@@ -29,6 +33,8 @@ export interface JsonDrift {
   unchanged: string[];
   /** Ids failing before whose check could not run now. */
   notEvaluated: string[];
+  /** Ids MUTED now: neither new nor resolved. */
+  muted?: string[];
 }
 
 export interface JsonCluster {
@@ -39,6 +45,8 @@ export interface JsonCluster {
   region?: string;
   /** Failing findings (FAIL or ERROR) per severity. */
   counts: Record<Severity, number>;
+  /** MUTED findings (accepted risks), not in `counts`. */
+  muted?: number;
   drift?: JsonDrift;
 }
 
@@ -63,6 +71,8 @@ export function jsonFinding(f: Finding): JsonFinding {
     },
     message: f.message,
     remediation: f.remediation,
+    ...(f.suppression ? { suppression: f.suppression } : {}),
+    ...(f.affected ? { affected: f.affected } : {}),
   };
 }
 
@@ -73,6 +83,7 @@ export function jsonDrift(drift: Drift): JsonDrift {
     resolved: drift.resolved.map(jsonFinding),
     unchanged: drift.unchanged.map((f) => f.id),
     notEvaluated: (drift.notEvaluated ?? []).map((f) => f.id),
+    ...(drift.muted?.length ? { muted: drift.muted.map((f) => f.id) } : {}),
   };
 }
 
@@ -84,8 +95,14 @@ export function jsonCluster(cluster: ClusterReport, drift?: Drift): JsonCluster 
     errors: cluster.errors,
     ...(cluster.region ? { region: cluster.region } : {}),
     counts: failingCounts(cluster.findings),
+    ...mutedCount(cluster),
     ...(drift ? { drift: jsonDrift(drift) } : {}),
   };
+}
+
+function mutedCount(cluster: ClusterReport): { muted?: number } {
+  const muted = cluster.findings.filter((f) => f.status === 'MUTED').length;
+  return muted ? { muted } : {};
 }
 
 export function toJsonReport(report: AuditReport, drift?: Record<string, Drift>): JsonReport {

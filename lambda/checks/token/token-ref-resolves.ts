@@ -12,7 +12,8 @@ import {
   TOKEN_ENV,
   datadogEnvSecretRefs,
   secretLookups,
-  templateLabel,
+  podSpecPlace,
+  podWithOwner,
   workloadIndex,
 } from './consumers.js';
 
@@ -50,7 +51,7 @@ export const tokenRefResolves: Check = {
       const ns = pod.meta.namespace ?? '';
       const { name: secretName, key, optional } = env.secretKeyRef;
       const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
-      const at = `Pod ${ns}/${pod.meta.name} (${templateLabel(pod, workloads)}) container ${container.name} env ${env.name}`;
+      const at = `${podWithOwner(pod, workloads)} container ${container.name} env ${env.name}`;
       const field = `${env.name}.valueFrom.secretKeyRef`;
       const messageKey = `${container.name}.${env.name}`;
       const lookup = lookups.get(`${ns}/${secretName}`);
@@ -83,8 +84,8 @@ export const tokenRefResolves: Check = {
               : ` No Secret in ${ns} is known to have key "${key}".`
           }`,
           remediation: hint
-            ? `Set ${field}.name to "${hint.name}" in the pod template of ${templateLabel(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
-            : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${templateLabel(pod, workloads)}.`,
+            ? `Set ${field}.name to "${hint.name}" in ${podSpecPlace(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
+            : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${podSpecPlace(pod, workloads)}.`,
         });
         continue;
       }
@@ -100,7 +101,7 @@ export const tokenRefResolves: Check = {
           message: `${at} references key "${key}" of Secret ${ns}/${secretName}, which has keys [${keys.join(', ')}] but not "${key}". ${consequence}`,
           remediation: `Add secretKey "${key}" to the ExternalSecret that writes ${ns}/${secretName}, or set ${field}.key${
             near ? ` to "${near}"` : ` to one of [${keys.join(', ')}]`
-          } in ${templateLabel(pod, workloads)}.`,
+          } in ${podSpecPlace(pod, workloads)}.`,
         });
         continue;
       }
@@ -147,7 +148,7 @@ function envFromResult(
   workloads: ReturnType<typeof workloadIndex>,
 ): CheckResult {
   const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
-  const at = `Pod ${ns}/${pod.meta.name} (${templateLabel(pod, workloads)}) container ${container.name} envFrom`;
+  const at = `${podWithOwner(pod, workloads)} container ${container.name} envFrom`;
   const messageKey = `${container.name}.envFrom.${ref.name}`;
   const lookup = lookups.get(`${ns}/${ref.name}`);
   if (!lookup || lookup.result.status === 'error') {
@@ -164,7 +165,7 @@ function envFromResult(
           ? 'The ref is optional, so the container starts without any of its variables.'
           : 'The container cannot start (CreateContainerConfigError).'
       }`,
-      remediation: `Create Secret ${ns}/${ref.name} (an ExternalSecret with spec.target.name "${ref.name}"), or fix envFrom[].secretRef.name of container ${container.name} in ${templateLabel(pod, workloads)}.`,
+      remediation: `Create Secret ${ns}/${ref.name} (an ExternalSecret with spec.target.name "${ref.name}"), or fix envFrom[].secretRef.name of container ${container.name} in ${podSpecPlace(pod, workloads)}.`,
     };
   }
   return {
