@@ -6,6 +6,7 @@ import {
   type Severity,
 } from '../findings.js';
 import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot.js';
+import { awsRemediation, type FailurePlace } from '../aws/errors.js';
 import type { Check } from './check.js';
 import { AFFECTED_SAMPLE, identityOf } from './identity.js';
 
@@ -27,7 +28,7 @@ export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure
 /** The check id under which collection failures are reported. */
 export const COLLECTION_CHECK_ID = 'audit-collection';
 
-function failureFinding(cluster: string, f: CollectionFailure): Finding {
+function failureFinding(cluster: string, f: CollectionFailure, region?: string): Finding {
   const resource = {
     kind: f.kind,
     ...(f.namespace ? { namespace: f.namespace } : {}),
@@ -45,22 +46,29 @@ function failureFinding(cluster: string, f: CollectionFailure): Finding {
     message: `Cluster ${cluster}: could not read ${f.source === 'aws' ? '' : 'Kubernetes '}${f.kind}${
       f.name ? ` ${f.namespace ? `${f.namespace}/` : ''}${f.name}` : ''
     }${status}: ${f.message}`,
-    remediation: remediationFor(f),
+    remediation: remediationFor(f, { cluster, ...(region ? { region } : {}) }),
   };
 }
 
-function remediationFor(f: CollectionFailure): string {
-  if (f.source === 'kubernetes' && (f.status === 403 || f.code === 'Forbidden')) {
+function remediationFor(f: CollectionFailure, place: FailurePlace): string {
+  if (f.source === 'aws') return awsRemediation(f, place);
+  if (f.status === 403 || f.code === 'Forbidden') {
     const verb = f.name ? 'get' : 'list';
     return `Grant the auditor's group "${verb}" on ${f.kind}: apply infra/kubernetes/auditor-rbac.yaml (eks-datadog-auditor print-rbac) and re-run.`;
   }
-  if (f.source === 'kubernetes' && (f.status === 401 || f.code === 'Unauthorized')) {
-    return 'The API server rejected the credentials: check the access entry (or aws-auth mapping) for the auditor role and that the token is fresh.';
+  if (f.status === 401 || f.code === 'Unauthorized') {
+    return `The API server of cluster ${place.cluster} rejected the auditor's credentials: add an access entry (or aws-auth mapping) for the auditor's IAM role in that cluster, and check that the token is fresh.`;
   }
-  if (f.source === 'aws' && /AccessDenied|Unauthorized/i.test(f.code)) {
-    return `Allow ${f.kind} for the auditor's IAM role on this resource (see the stack's policy) and re-run.`;
+  if (f.code === 'Network' || f.code === 'Timeout') {
+    return `The API server of cluster ${place.cluster} did not answer the auditor: with a private endpoint, run the auditor in the cluster's VPC with a security group the cluster security group admits on 443; with a public endpoint, allow the auditor's egress addresses in publicAccessCidrs.`;
   }
-  return 'Transient or unexpected failure: re-run the audit; if it persists, check connectivity from the auditor to this API.';
+  if (f.code === 'TooManyRequests') {
+    return `The API server of cluster ${place.cluster} throttled the auditor (429): lower kubernetes.pageSize or secretConcurrency, or re-run later.`;
+  }
+  if (f.code === 'NotFound') {
+    return `The API server of cluster ${place.cluster} does not serve ${f.kind}: check the cluster's Kubernetes version and the CRDs the auditor expects.`;
+  }
+  return `Reading ${f.kind} from cluster ${place.cluster} failed with ${f.code}: re-run; if it persists, check the API server's health and the auditor's network path to it.`;
 }
 
 /**
@@ -104,7 +112,10 @@ function toFinding(
  */
 export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): Finding[] {
   const cluster = snapshot.cluster.name;
-  const findings: Finding[] = collectionFailures(snapshot).map((f) => failureFinding(cluster, f));
+  const region = snapshot.cluster.region;
+  const findings: Finding[] = collectionFailures(snapshot).map((f) =>
+    failureFinding(cluster, f, region),
+  );
   for (const check of checks) {
     /** A result about the check itself: it could not say anything about the cluster. */
     const checkError = (
