@@ -38,6 +38,7 @@ import {
   type LatestOutcome,
   type LatestRead,
 } from './report/archive.js';
+import { notAudited } from './report/completeness.js';
 import { diffReports } from './report/diff.js';
 import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
 import { toJsonReport, type JsonReport } from './report/render-json.js';
@@ -486,8 +487,10 @@ async function run(
     published,
     warnings,
   };
+  const unaudited = report.clusters.filter(notAudited).map((c) => c.name);
   if (dryRun) result.report = inlineReport(report, drifts);
-  else deps.metrics.recordRunSucceeded();
+  else if (unaudited.length === 0) deps.metrics.recordRunSucceeded();
+  else logger.warn('not a successful audit: clusters could not be audited', { unaudited });
   logger.info('run finished', { published, clusters: summaries.length });
   return result;
 }
