@@ -33,25 +33,34 @@ export interface EmailSections {
   new: Finding[];
   stillFailing: Finding[];
   resolved: Finding[];
+  /** Accepted risks, listed last (and cut first when the message is too big). */
+  muted: Finding[];
 }
 
 /** Without drift everything failing is listed as still failing: we cannot claim it is new. */
 export function emailSections(report: ClusterReport, drift: Drift | undefined): EmailSections {
+  const muted = mutedFindings(report);
   if (!drift) {
-    return { new: [], stillFailing: sortFindings(report.findings.filter(isFailing)), resolved: [] };
+    return {
+      new: [],
+      stillFailing: sortFindings(report.findings.filter(isFailing)),
+      resolved: [],
+      muted,
+    };
   }
   return {
     new: sortFindings(drift.new),
     stillFailing: sortFindings(drift.unchanged),
     resolved: sortFindings(drift.resolved),
+    muted,
   };
 }
 
 export function sectionsSize(s: EmailSections): number {
-  return s.new.length + s.stillFailing.length + s.resolved.length;
+  return s.new.length + s.stillFailing.length + s.resolved.length + s.muted.length;
 }
 
-/** Keeps the first `max` findings in section order: new, then still failing, then resolved. */
+/** Keeps the first `max` findings in section order: new, still failing, resolved, muted. */
 export function cutSections(s: EmailSections, max: number): EmailSections {
   let room = Math.max(0, max);
   const take = (list: Finding[]) => {
@@ -59,7 +68,12 @@ export function cutSections(s: EmailSections, max: number): EmailSections {
     room -= kept.length;
     return kept;
   };
-  return { new: take(s.new), stillFailing: take(s.stillFailing), resolved: take(s.resolved) };
+  return {
+    new: take(s.new),
+    stillFailing: take(s.stillFailing),
+    resolved: take(s.resolved),
+    muted: take(s.muted),
+  };
 }
 
 function clusterTitle(report: ClusterReport): string {
@@ -144,11 +158,10 @@ export function renderEmail(
   list('NEW FINDINGS', shown.new, all.new.length);
   list(drift ? 'STILL FAILING' : 'FAILING', shown.stillFailing, all.stillFailing.length);
   list('RESOLVED SINCE THE LAST RUN', shown.resolved, all.resolved.length, true);
-  const muted = mutedFindings(report);
-  if (muted.length > 0) {
-    out.push('', ...heading(`MUTED: ACCEPTED RISKS (${muted.length})`));
+  if (all.muted.length > 0) {
+    out.push('', ...heading(`MUTED: ACCEPTED RISKS (${all.muted.length})`));
     para('Suppressed with a reason and an expiry: not counted as failing, never alerting.');
-    for (const f of muted) {
+    for (const f of shown.muted) {
       n += 1;
       out.push('', ...renderMuted(f, n));
     }

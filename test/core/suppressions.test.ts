@@ -437,6 +437,13 @@ describe('MUTED findings', () => {
     expect(c.drift).toMatchObject({ new: [], resolved: [], muted: ['a'] });
   });
 
+  it('are cut from the email last when the message size budget is tight', () => {
+    const text = renderEmail(cluster, drift['golang-cluster'], { maxFindings: 1 });
+    expect(text).toContain('MUTED: ACCEPTED RISKS (1)');
+    expect(text).not.toContain('owner platform');
+    expect(text).toContain('1 more finding not shown');
+  });
+
   it('say how many are muted in the email first lines', () => {
     const text = renderEmail(cluster, drift['golang-cluster']);
     expect(text.split('\n').slice(0, 4).join(' ')).toContain(
