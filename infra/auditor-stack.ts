@@ -39,6 +39,7 @@ import {
   lambdaNodeOptions,
 } from './bundling.js';
 import { functionConfigOf, type DeploymentConfig } from './config.js';
+import { noSuccessWindow } from './schedule-window.js';
 
 /** Where the archive keeps reports; the function may read and write nothing else in the bucket. */
 export const REPORTS_PREFIX = ARCHIVE_PREFIX;
@@ -56,6 +57,7 @@ export const METRICS_DIMENSIONS = { service: POWERTOOLS_SERVICE_NAME };
 export const METRIC_AUDITS_SUCCEEDED = 'AuditsSucceeded';
 /** Failing findings of severity critical, per cluster (dimensions service + cluster). */
 export const METRIC_CRITICAL_FINDINGS = METRIC.CriticalFindings;
+export const METRIC_NEW_CRITICAL_FINDINGS = METRIC.NewCriticalFindings;
 /**
  * What the schedule sends the function: an EventBridge Scheduler envelope, which the handler's
  * parseEvent treats as a scheduled run over every cluster (an on-demand event would be validated).
@@ -566,11 +568,26 @@ export class AuditorStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       // The handler measures per cluster, and an alarm watches one dimension set: one per cluster.
+      // New criticals, not all criticals: persisting ones would re-alarm every run. No datapoint
+      // means no run, which the no-successful-audit alarm covers: not breaching here.
       ...this.clusters.map(
         (c) =>
           new cloudwatch.Alarm(this, `CriticalFindingsAlarm-${regionId(c.region)}-${c.name}`, {
-            alarmDescription: `The last audit of cluster ${c.name} (${c.region}) found critical findings: read the report email or the archive.`,
-            metric: metric(METRIC_CRITICAL_FINDINGS, 'Maximum', { cluster: c.name }),
+            alarmDescription: `The last audit of cluster ${c.name} (${c.region}) found new critical findings (not failing in the run before): read the report email or the archive.`,
+            metric: metric(METRIC_NEW_CRITICAL_FINDINGS, 'Maximum', { cluster: c.name }),
+            threshold: 0,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+      ),
+      // An incomplete audit is 1 in every run until it clears; missing data is no run (covered
+      // above), not an incomplete one: not breaching.
+      ...this.clusters.map(
+        (c) =>
+          new cloudwatch.Alarm(this, `AuditIncompleteAlarm-${regionId(c.region)}-${c.name}`, {
+            alarmDescription: `The last audit of cluster ${c.name} (${c.region}) was incomplete: some data could not be collected or some checks could not run (the report email lists why).`,
+            metric: metric(METRIC.AuditIncomplete, 'Maximum', { cluster: c.name }),
             threshold: 0,
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluationPeriods: 1,
@@ -590,20 +607,26 @@ export class AuditorStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     ];
-    // Without a schedule nothing is due, so silence is not a failure.
-    if (deploy.schedule.enabled) {
+    // Without a schedule nothing is due, so silence is not a failure. The window follows the
+    // schedule (infra/schedule-window.ts): a weekly schedule must not sit in ALARM between runs.
+    const window = noSuccessWindow(deploy.schedule.expression, deploy.schedule.timezone);
+    if (deploy.schedule.enabled && window.hours !== undefined) {
       alarms.push(
         new cloudwatch.Alarm(this, 'NoSuccessfulAuditAlarm', {
-          alarmDescription:
-            'No audit has succeeded in 26 hours: the schedule, the function or its permissions are broken.',
+          alarmDescription: `No audit has succeeded in ${window.hours} hours (the longest gap of schedule ${deploy.schedule.expression} plus grace), or a cluster could not be audited at all: the schedule, the function, its permissions or its access to a cluster are broken.`,
           metric: metric(METRIC_AUDITS_SUCCEEDED, 'Sum'),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: 26,
-          datapointsToAlarm: 26,
+          evaluationPeriods: window.hours,
+          datapointsToAlarm: window.hours,
           // No datapoint means no audit succeeded in that hour.
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         }),
+      );
+    } else if (deploy.schedule.enabled && window.hours === undefined) {
+      Annotations.of(this).addWarningV2(
+        'eks-datadog-auditor:no-success-alarm',
+        `No no-successful-audit alarm for schedule ${deploy.schedule.expression}: ${window.reason}. The function-error, dead-letter and audit-incomplete alarms still apply; schedule at least every 6 days to get it.`,
       );
     }
     for (const alarm of alarms) alarm.addAlarmAction(action);

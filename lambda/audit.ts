@@ -11,6 +11,7 @@ import { findingId, type Finding } from './findings.js';
 import { detectSetup } from './checks/setup-detection.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
 import type { ClusterSnapshot } from './snapshot.js';
+import { applySuppressions } from './suppressions.js';
 
 export interface AuditLogger {
   info(message: string, extra?: object): void;
@@ -39,7 +40,13 @@ export async function auditCluster(
   try {
     const snapshot = await deps.collect(cluster, config);
     // Cluster-controlled strings quoted into remediations must not add lines of their own.
-    const findings = neutraliseQuotedClusterText(runChecks(snapshot, deps.checks), snapshot);
+    const checked = applySuppressions(runChecks(snapshot, deps.checks), {
+      cluster: cluster.name,
+      rules: config.suppressions ?? [],
+      snapshot,
+      now: deps.now(),
+    });
+    const findings = neutraliseQuotedClusterText(checked, snapshot);
     const errors = collectionFailures(snapshot);
     const report: ClusterReport = {
       name: cluster.name,

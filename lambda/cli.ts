@@ -12,6 +12,7 @@ import { execCredential } from './aws/exec-credential.js';
 import { CHECKS } from './checks/index.js';
 import { collectCluster, type CollectOptions } from './collect.js';
 import {
+  assertSuppressions,
   ConfigError,
   parseConfig,
   parseConfigText,
@@ -27,6 +28,7 @@ import {
   renderReport,
   type ReportFormat,
 } from './report/index.js';
+import { isFailing } from './report/summary.js';
 import type { AuditReport } from './report/types.js';
 
 export const EXIT_OK = 0;
@@ -218,6 +220,17 @@ function configFromFlags(
   );
 }
 
+/** The `suppressions` of a config file, for the demo (whose cluster comes from the fixture). */
+function demoSuppressions(file: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  return (value as { suppressions?: unknown } | null)?.suppressions;
+}
+
 async function audit(args: string[], io: CliIo): Promise<number> {
   const v = parse('audit', args, AUDIT_OPTIONS);
   if (v.help) {
@@ -233,14 +246,30 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   }
 
   let report: AuditReport;
+  const checkIds = CHECKS.map((c) => c.id);
   if (v.demo) {
     const { runDemoAudit } = await import('../test/support/demo.js');
+    // The demo's cluster is the fixture; a --config file may still bring its suppressions.
+    const raw = v.config ? demoSuppressions(v.config) : undefined;
+    const suppressions = raw
+      ? parseConfig({ clusters: [{ name: 'demo' }], suppressions: raw }, v.config!).suppressions
+      : undefined;
+    if (suppressions) {
+      assertSuppressions({ suppressions } as AuditorConfig, {
+        now: io.now(),
+        checkIds,
+        origin: v.config!,
+      });
+    }
     report = await runDemoAudit({
       fixture: v.fixture ?? 'field-report',
       progress: io.stderr,
+      ...(suppressions ? { config: { suppressions } } : {}),
     });
   } else {
     const config = configFromFlags(v, io);
+    // Refused before any cluster is touched (exit 2).
+    assertSuppressions(config, { now: io.now(), checkIds, origin: v.config ?? 'configuration' });
     const collectOpts: CollectOptions = {
       now: io.now,
       ...io.collect,
@@ -281,11 +310,14 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   return exitCodeFor(report, failOn);
 }
 
-/** 1 when any FAIL or ERROR at or above the threshold; ERROR counts: an incomplete audit is not a pass. */
+/**
+ * 1 when any FAIL or ERROR at or above the threshold; ERROR counts: an incomplete audit is not a
+ * pass. MUTED does not: its risk was accepted with a reason and an expiry.
+ */
 export function exitCodeFor(report: AuditReport, failOn: Severity | 'never'): number {
   if (failOn === 'never') return EXIT_OK;
   const failed = report.clusters.some((c) =>
-    c.findings.some((f) => f.status !== 'PASS' && atLeast(f.severity, failOn)),
+    c.findings.some((f) => isFailing(f) && atLeast(f.severity, failOn)),
   );
   return failed ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from './findings.js';
 import type { AuditSettings } from './snapshot.js';
+import { suppressionProblems, suppressionSchema } from './suppressions.js';
 
 /**
  * One schema for the auditor's configuration, shared by the Lambda (environment), the CLI
@@ -119,6 +120,11 @@ export const auditorConfigSchema = z
         accessReviews: true,
         maxAccessReviews: 300,
       }),
+    /**
+     * Accepted risks: matching FAIL findings become MUTED (lambda/suppressions.ts). Reason and
+     * expiry (YYYY-MM-DD, at most a year ahead) required.
+     */
+    suppressions: z.array(suppressionSchema).default([]),
     /** Clusters audited at once. */
     clusterConcurrency: z.number().int().min(1).max(16).default(4),
     /**
@@ -160,6 +166,22 @@ export function parseConfig(input: unknown, origin: string): AuditorConfig {
     );
   }
   return result.data;
+}
+
+/**
+ * Refuses suppressions that the schema alone cannot judge: an expiry more than a year after the
+ * run date, a check pattern that names no check. Called before any cluster is touched.
+ */
+export function assertSuppressions(
+  config: AuditorConfig,
+  opts: { now: Date; checkIds: readonly string[]; origin: string },
+): void {
+  const problems = suppressionProblems(config.suppressions, opts);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `Invalid suppressions in ${opts.origin}:\n${problems.map((p) => `  - ${p}`).join('\n')}\nFix these entries and run again.`,
+    );
+  }
 }
 
 /** Parses config text (JSON); a syntax error names the origin and the JSON problem. */

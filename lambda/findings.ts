@@ -21,6 +21,16 @@ export interface Suppression {
   source: 'config' | 'annotation';
 }
 
+/**
+ * The pods behind a finding filed under their workload (see lambda/checks/identity.ts): replicas
+ * with the same problem are one finding. Not part of the id: a rollout changes the names only.
+ */
+export interface AffectedPods {
+  count: number;
+  /** A few pod names, sorted. */
+  names: string[];
+}
+
 export interface ResourceRef {
   /** Kubernetes kind (`Pod`, `Secret`, `ClusterRole`) or AWS type (`SecurityGroup`, `FargateProfile`). */
   kind: string;
@@ -57,6 +67,8 @@ export interface Finding {
   remediation: string;
   /** Present when status is MUTED. */
   suppression?: Suppression;
+  /** Present when the finding is about the pods of a workload. */
+  affected?: AffectedPods;
 }
 
 export function findingId(

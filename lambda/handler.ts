@@ -13,6 +13,7 @@ import { AWS_MAX_ATTEMPTS } from './aws/clients.js';
 import { CHECKS } from './checks/index.js';
 import { collectCluster } from './collect.js';
 import {
+  assertSuppressions,
   ConfigError,
   notifyPolicySchema,
   parseConfigText,
@@ -37,6 +38,7 @@ import {
   type LatestOutcome,
   type LatestRead,
 } from './report/archive.js';
+import { notAudited } from './report/completeness.js';
 import { diffReports } from './report/diff.js';
 import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
 import { toJsonReport, type JsonReport } from './report/render-json.js';
@@ -110,7 +112,8 @@ function issueLines(error: z.ZodError): string[] {
 }
 
 /**
- * `undefined`, `{}` and EventBridge scheduled envelopes are scheduled runs over all clusters;
+ * `undefined`, `{}` and EventBridge scheduled envelopes are scheduled runs over all clusters (an
+ * envelope carrying on-demand fields is an on-demand run with them, see parseEnvelope);
  * anything else must be an on-demand event, validated strictly (an unknown field is an error, so
  * a typo such as `dryrun` cannot silently alert everyone).
  */
@@ -125,11 +128,51 @@ export function parseEvent(event: unknown): ParsedEvent {
     };
   }
   const record = event as Record<string, unknown>;
-  if (Object.keys(record).length === 0 || isScheduledEnvelope(record)) {
-    return { ok: true, trigger: 'scheduled', event: {} };
-  }
+  if (Object.keys(record).length === 0) return { ok: true, trigger: 'scheduled', event: {} };
+  if (isScheduledEnvelope(record)) return parseEnvelope(record);
   const parsed = onDemandEventSchema.safeParse(record);
   if (!parsed.success) return { ok: false, issues: issueLines(parsed.error) };
+  return { ok: true, trigger: 'on-demand', event: parsed.data };
+}
+
+/**
+ * A scheduled envelope that carries on-demand fields (at the top level or in `detail`, as an
+ * EventBridge rule's input would) is an on-demand run with those fields, validated like any
+ * on-demand event; never a full publishing run that drops them (a `dryRun: true` ignored would
+ * alert everyone). Fields in both places are refused as ambiguous.
+ */
+function parseEnvelope(record: Record<string, unknown>): ParsedEvent {
+  const pick = (o: unknown): Record<string, unknown> => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return {};
+    const src = o as Record<string, unknown>;
+    return Object.fromEntries(
+      ON_DEMAND_FIELDS.filter((k) => k in src).map((k) => [k, src[k]] as const),
+    );
+  };
+  const top = pick(record);
+  const detail = pick(record.detail);
+  const topKeys = Object.keys(top);
+  const detailKeys = Object.keys(detail);
+  if (topKeys.length === 0 && detailKeys.length === 0) {
+    return { ok: true, trigger: 'scheduled', event: {} };
+  }
+  if (topKeys.length > 0 && detailKeys.length > 0) {
+    return {
+      ok: false,
+      issues: [
+        `(event): a scheduled envelope with on-demand fields both at the top level (${topKeys.join(', ')}) and in detail (${detailKeys.join(', ')}) is ambiguous; put them in one place, or send a plain on-demand event such as the example`,
+      ],
+    };
+  }
+  const parsed = onDemandEventSchema.safeParse(topKeys.length > 0 ? top : detail);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      issues: issueLines(parsed.error).map(
+        (line) => `${line} (in a scheduled envelope, on-demand fields make it an on-demand run)`,
+      ),
+    };
+  }
   return { ok: true, trigger: 'on-demand', event: parsed.data };
 }
 
@@ -210,6 +253,8 @@ export interface HandlerDeps {
   logger: HandlerLogger;
   metrics: AuditMetrics;
   newRunId(): string;
+  /** The run date suppression expiries are judged against. Default: the clock. */
+  now?(): Date;
   /** Used in the re-run instructions when the Lambda context does not name the function. */
   functionName?: string;
   region?: string;
@@ -225,6 +270,12 @@ export function createHandler(deps: HandlerDeps) {
   ): Promise<HandlerResult> {
     const parsed = parseEvent(event);
     const config = await deps.loadConfig();
+    // A bad suppression fails the invocation before any cluster is touched, like a bad config.
+    assertSuppressions(config, {
+      now: deps.now?.() ?? new Date(),
+      checkIds: CHECKS.map((c) => c.id),
+      origin: `environment variable ${CONFIG_ENV}`,
+    });
     if (!parsed.ok) {
       deps.logger.warn('invalid event rejected', { issues: parsed.issues });
       return {
@@ -436,8 +487,10 @@ async function run(
     published,
     warnings,
   };
+  const unaudited = report.clusters.filter(notAudited).map((c) => c.name);
   if (dryRun) result.report = inlineReport(report, drifts);
-  else deps.metrics.recordRunSucceeded();
+  else if (unaudited.length === 0) deps.metrics.recordRunSucceeded();
+  else logger.warn('not a successful audit: clusters could not be audited', { unaudited });
   logger.info('run finished', { published, clusters: summaries.length });
   return result;
 }

@@ -9,6 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AuditLogger } from './audit.js';
 import { SEVERITIES } from './findings.js';
+import { incomplete } from './report/completeness.js';
 import { failingCounts } from './report/summary.js';
 import type { ClusterReport, Drift } from './report/types.js';
 
@@ -31,8 +32,16 @@ export const METRIC = {
   /** Failing findings of severity critical. */
   CriticalFindings: 'CriticalFindings',
   /**
-   * 1 per run that archived and published (whatever it found), with only the `service`
-   * dimension: the stack's no-successful-audit alarm watches it.
+   * Critical findings failing now and not in the previous run (all critical ones on a first run
+   * or when drift is unknown): the criticals alarm watches this, so it fires on change, not nightly.
+   */
+  NewCriticalFindings: 'NewCriticalFindings',
+  /** 1 when the cluster's audit is incomplete (status ERROR), else 0; per cluster. */
+  AuditIncomplete: 'AuditIncomplete',
+  /**
+   * 1 per run that archived and published and audited every cluster (a cluster whose
+   * Kubernetes side could not be read at all does not count, lambda/report/completeness.ts),
+   * with only the `service` dimension: the stack's no-successful-audit alarm watches it.
    */
   AuditsSucceeded: 'AuditsSucceeded',
 } as const;
@@ -117,6 +126,12 @@ export function auditMetrics(metrics: Metrics = createPowertoolsMetrics()): Audi
         report.findings.filter((f) => f.status === 'ERROR').length,
       );
       metrics.addMetric(METRIC.CriticalFindings, MetricUnit.Count, counts.critical);
+      metrics.addMetric(
+        METRIC.NewCriticalFindings,
+        MetricUnit.Count,
+        drift ? drift.new.filter((f) => f.severity === 'critical').length : counts.critical,
+      );
+      metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incomplete(report) ? 1 : 0);
       metrics.publishStoredMetrics();
       // One document per severity: EMF gives all metrics of a document the same dimensions.
       for (const severity of SEVERITIES) {

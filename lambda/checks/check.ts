@@ -4,6 +4,11 @@ import type { ClusterSnapshot, DataKey } from '../snapshot.js';
 /**
  * A check: metadata beside a pure, synchronous function of the snapshot. It never calls an API,
  * reads the clock or the environment; the collection time is `snapshot.collectedAt`.
+ *
+ * Identity (lambda/checks/identity.ts): a result about a `Pod` is filed by the runner under the
+ * pod's workload (`workloadOf(pod)`), replicas merged into one finding listing the pods. Keep
+ * `messageId` structural (failure mode + container/env/key/binding names): never a pod name, hash,
+ * count, time or address, or a rollout changes the id and every report shows false drift.
  */
 export interface Check {
   /** Kebab-case; equals the file name under `lambda/checks/<area>/`. Stable once released. */

@@ -1,6 +1,14 @@
-import { findingId, type CheckResult, type Finding, type Severity } from '../findings.js';
+import {
+  findingId,
+  severityRank,
+  type CheckResult,
+  type Finding,
+  type Severity,
+} from '../findings.js';
 import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot.js';
+import { awsRemediation, type FailurePlace } from '../aws/errors.js';
 import type { Check } from './check.js';
+import { AFFECTED_SAMPLE, identityOf } from './identity.js';
 
 /** Every failed collection in the snapshot, Kubernetes and AWS, including secret GETs. */
 export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure[] {
@@ -20,7 +28,7 @@ export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure
 /** The check id under which collection failures are reported. */
 export const COLLECTION_CHECK_ID = 'audit-collection';
 
-function failureFinding(cluster: string, f: CollectionFailure): Finding {
+function failureFinding(cluster: string, f: CollectionFailure, region?: string): Finding {
   const resource = {
     kind: f.kind,
     ...(f.namespace ? { namespace: f.namespace } : {}),
@@ -38,22 +46,29 @@ function failureFinding(cluster: string, f: CollectionFailure): Finding {
     message: `Cluster ${cluster}: could not read ${f.source === 'aws' ? '' : 'Kubernetes '}${f.kind}${
       f.name ? ` ${f.namespace ? `${f.namespace}/` : ''}${f.name}` : ''
     }${status}: ${f.message}`,
-    remediation: remediationFor(f),
+    remediation: remediationFor(f, { cluster, ...(region ? { region } : {}) }),
   };
 }
 
-function remediationFor(f: CollectionFailure): string {
-  if (f.source === 'kubernetes' && (f.status === 403 || f.code === 'Forbidden')) {
+function remediationFor(f: CollectionFailure, place: FailurePlace): string {
+  if (f.source === 'aws') return awsRemediation(f, place);
+  if (f.status === 403 || f.code === 'Forbidden') {
     const verb = f.name ? 'get' : 'list';
     return `Grant the auditor's group "${verb}" on ${f.kind}: apply infra/kubernetes/auditor-rbac.yaml (eks-datadog-auditor print-rbac) and re-run.`;
   }
-  if (f.source === 'kubernetes' && (f.status === 401 || f.code === 'Unauthorized')) {
-    return 'The API server rejected the credentials: check the access entry (or aws-auth mapping) for the auditor role and that the token is fresh.';
+  if (f.status === 401 || f.code === 'Unauthorized') {
+    return `The API server of cluster ${place.cluster} rejected the auditor's credentials: add an access entry (or aws-auth mapping) for the auditor's IAM role in that cluster, and check that the token is fresh.`;
   }
-  if (f.source === 'aws' && /AccessDenied|Unauthorized/i.test(f.code)) {
-    return `Allow ${f.kind} for the auditor's IAM role on this resource (see the stack's policy) and re-run.`;
+  if (f.code === 'Network' || f.code === 'Timeout') {
+    return `The API server of cluster ${place.cluster} did not answer the auditor: with a private endpoint, run the auditor in the cluster's VPC with a security group the cluster security group admits on 443; with a public endpoint, allow the auditor's egress addresses in publicAccessCidrs.`;
   }
-  return 'Transient or unexpected failure: re-run the audit; if it persists, check connectivity from the auditor to this API.';
+  if (f.code === 'TooManyRequests') {
+    return `The API server of cluster ${place.cluster} throttled the auditor (429): lower kubernetes.pageSize or secretConcurrency, or re-run later.`;
+  }
+  if (f.code === 'NotFound') {
+    return `The API server of cluster ${place.cluster} does not serve ${f.kind}: check the cluster's Kubernetes version and the CRDs the auditor expects.`;
+  }
+  return `Reading ${f.kind} from cluster ${place.cluster} failed with ${f.code}: re-run; if it persists, check the API server's health and the auditor's network path to it.`;
 }
 
 /**
@@ -66,17 +81,27 @@ function flat(s: string): string {
   return s;
 }
 
-function toFinding(check: Check, cluster: string, r: CheckResult): Finding {
+function toFinding(
+  check: Check,
+  cluster: string,
+  r: CheckResult,
+  snapshot?: ClusterSnapshot,
+): Finding {
+  // A result about a pod is filed under its workload (lambda/checks/identity.ts).
+  const { resource, pod } = snapshot
+    ? identityOf(r.resource, snapshot)
+    : { resource: r.resource, pod: undefined };
   return {
-    id: flat(findingId(check.id, cluster, r.resource, r.messageId)),
+    id: flat(findingId(check.id, cluster, resource, r.messageId)),
     checkId: check.id,
     cluster,
     severity: r.severity ?? check.severity,
     status: r.status,
-    resource: r.resource,
+    resource,
     messageId: flat(r.messageId),
     message: flat(r.message),
     remediation: flat(r.remediation),
+    ...(pod !== undefined ? { affected: { count: 1, names: [pod] } } : {}),
   };
 }
 
@@ -87,7 +112,10 @@ function toFinding(check: Check, cluster: string, r: CheckResult): Finding {
  */
 export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): Finding[] {
   const cluster = snapshot.cluster.name;
-  const findings: Finding[] = collectionFailures(snapshot).map((f) => failureFinding(cluster, f));
+  const region = snapshot.cluster.region;
+  const findings: Finding[] = collectionFailures(snapshot).map((f) =>
+    failureFinding(cluster, f, region),
+  );
   for (const check of checks) {
     /** A result about the check itself: it could not say anything about the cluster. */
     const checkError = (
@@ -135,7 +163,7 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
       continue;
     }
     try {
-      for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r));
+      for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r, snapshot));
     } catch (err) {
       findings.push(
         checkError(
@@ -150,8 +178,29 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
   return dedupe(findings);
 }
 
-/** Two results with one identity would collide downstream; keep the first, which is the most severe by order. */
+/**
+ * Two results with one identity would collide downstream; keep the first, which is the most
+ * severe by order. Replicas of one workload share an identity: they become the first replica's
+ * finding with every affected pod counted (names sorted, a few kept), at the highest severity.
+ */
 function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => (seen.has(f.id) ? false : (seen.add(f.id), true)));
+  const seen = new Map<string, Finding>();
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const first = seen.get(f.id);
+    if (!first) {
+      seen.set(f.id, f);
+      out.push(f);
+      continue;
+    }
+    if (first.affected && f.affected) {
+      const names = [...first.affected.names, ...f.affected.names].sort();
+      first.affected = {
+        count: first.affected.count + f.affected.count,
+        names: names.slice(0, AFFECTED_SAMPLE),
+      };
+      if (severityRank(f.severity) > severityRank(first.severity)) first.severity = f.severity;
+    }
+  }
+  return out;
 }

@@ -29,6 +29,8 @@ function checksNotRun(current: ClusterReport): ((checkId: string) => boolean) | 
 
 export function diffReports(current: ClusterReport, previous: ClusterReport | undefined): Drift {
   const failingNow = current.findings.filter(isFailing);
+  // Muted is neither new nor resolved: the finding is still there, its risk accepted.
+  const mutedNow = current.findings.filter((f) => f.status === 'MUTED');
   if (!previous) {
     return {
       new: sortFindings(failingNow),
@@ -36,6 +38,7 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
       unchanged: [],
       firstRun: true,
       notEvaluated: [],
+      muted: sortFindings(mutedNow),
     };
   }
   const failingBefore = new Map(previous.findings.filter(isFailing).map((f) => [f.id, f] as const));
@@ -43,14 +46,20 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
   const presentNow = new Set(current.findings.map((f) => f.id));
   const notRun = checksNotRun(current);
 
+  // Reports written before findings were filed under workloads keyed pod findings on the pod.
+  const mutedIds = new Set(mutedNow.map((f) => f.id));
+  const legacy = legacyMatches(failingBefore, [...failingNow, ...mutedNow], failingNowIds);
+
   const added: Finding[] = [];
   const unchanged: Finding[] = [];
-  for (const f of failingNow) (failingBefore.has(f.id) ? unchanged : added).push(f);
+  for (const f of failingNow) {
+    (failingBefore.has(f.id) || legacy.matchedNow.has(f.id) ? unchanged : added).push(f);
+  }
 
   const resolved: Finding[] = [];
   const notEvaluated: Finding[] = [];
   for (const [id, f] of failingBefore) {
-    if (failingNowIds.has(id)) continue;
+    if (failingNowIds.has(id) || mutedIds.has(id) || legacy.matchedBefore.has(id)) continue;
     // A finding that is now PASS was evaluated and is fixed; one that vanished is fixed only if
     // its check ran (the resource was deleted or changed), not when the check could not run.
     const stillUnknown = !presentNow.has(id) && (notRun === 'all' || notRun(f.checkId));
@@ -62,7 +71,60 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
     unchanged: sortFindings(unchanged),
     firstRun: false,
     notEvaluated: sortFindings(notEvaluated),
+    muted: sortFindings(mutedNow),
   };
+}
+
+const WORKLOAD_KINDS = new Set([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'Job',
+  'CronJob',
+]);
+
+/**
+ * Upgrade path from pod-keyed ids: a previous failing finding about a Pod that no current finding
+ * carries the id of is the same finding as a current one about a workload when check and namespace
+ * agree and the pod is named after the workload (`<workload>-...`, as every
+ * controller names its pods). Message ids must agree when the old report has them. The longest such workload name wins (`app-worker` over `app`).
+ */
+function legacyMatches(
+  failingBefore: Map<string, Finding>,
+  failingNow: readonly Finding[],
+  failingNowIds: ReadonlySet<string>,
+): { matchedBefore: Set<string>; matchedNow: Set<string> } {
+  const matchedBefore = new Set<string>();
+  const matchedNow = new Set<string>();
+  const byKey = new Map<string, Finding[]>();
+  for (const f of failingNow) {
+    if (!WORKLOAD_KINDS.has(f.resource.kind)) continue;
+    const key = legacyKey(f);
+    const list = byKey.get(key);
+    if (list) list.push(f);
+    else byKey.set(key, [f]);
+  }
+  if (byKey.size === 0) return { matchedBefore, matchedNow };
+  for (const [id, before] of failingBefore) {
+    if (before.resource.kind !== 'Pod' || failingNowIds.has(id)) continue;
+    let best: Finding | undefined;
+    for (const now of byKey.get(legacyKey(before)) ?? []) {
+      // A `--format json` baseline carries no message ids: check and workload must do.
+      if (before.messageId && before.messageId !== now.messageId) continue;
+      if (!before.resource.name.startsWith(`${now.resource.name}-`)) continue;
+      if (!best || now.resource.name.length > best.resource.name.length) best = now;
+    }
+    if (best) {
+      matchedBefore.add(id);
+      matchedNow.add(best.id);
+    }
+  }
+  return { matchedBefore, matchedNow };
+}
+
+function legacyKey(f: Finding): string {
+  return `${f.checkId}\u0000${f.resource.namespace ?? ''}`;
 }
 
 /** Whether the drift is news under the `drift` notify policy. */

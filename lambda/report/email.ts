@@ -6,6 +6,7 @@
 import { resourceLabel, type Finding } from '../findings.js';
 import { asciiLine, singleLine, textBlocks, wrapWords } from './sanitize.js';
 import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
+import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import type { ClusterReport, Drift } from './types.js';
 
 export const EMAIL_WIDTH = 80;
@@ -32,25 +33,34 @@ export interface EmailSections {
   new: Finding[];
   stillFailing: Finding[];
   resolved: Finding[];
+  /** Accepted risks, listed last (and cut first when the message is too big). */
+  muted: Finding[];
 }
 
 /** Without drift everything failing is listed as still failing: we cannot claim it is new. */
 export function emailSections(report: ClusterReport, drift: Drift | undefined): EmailSections {
+  const muted = mutedFindings(report);
   if (!drift) {
-    return { new: [], stillFailing: sortFindings(report.findings.filter(isFailing)), resolved: [] };
+    return {
+      new: [],
+      stillFailing: sortFindings(report.findings.filter(isFailing)),
+      resolved: [],
+      muted,
+    };
   }
   return {
     new: sortFindings(drift.new),
     stillFailing: sortFindings(drift.unchanged),
     resolved: sortFindings(drift.resolved),
+    muted,
   };
 }
 
 export function sectionsSize(s: EmailSections): number {
-  return s.new.length + s.stillFailing.length + s.resolved.length;
+  return s.new.length + s.stillFailing.length + s.resolved.length + s.muted.length;
 }
 
-/** Keeps the first `max` findings in section order: new, then still failing, then resolved. */
+/** Keeps the first `max` findings in section order: new, still failing, resolved, muted. */
 export function cutSections(s: EmailSections, max: number): EmailSections {
   let room = Math.max(0, max);
   const take = (list: Finding[]) => {
@@ -58,7 +68,12 @@ export function cutSections(s: EmailSections, max: number): EmailSections {
     room -= kept.length;
     return kept;
   };
-  return { new: take(s.new), stillFailing: take(s.stillFailing), resolved: take(s.resolved) };
+  return {
+    new: take(s.new),
+    stillFailing: take(s.stillFailing),
+    resolved: take(s.resolved),
+    muted: take(s.muted),
+  };
 }
 
 function clusterTitle(report: ClusterReport): string {
@@ -102,6 +117,7 @@ export function renderEmail(
     out.push(...wrapWords(text, EMAIL_WIDTH - indent.length).map((l) => indent + l));
 
   para(verdict(report, drift));
+  para(changeLine(report, drift));
   out.push('');
   const when = `${singleLine(report.startedAt)
     .replace('T', ' ')
@@ -117,13 +133,9 @@ export function renderEmail(
   if (report.status === 'ERROR') {
     out.push('', ...heading('AUDIT INCOMPLETE'));
     para(
-      'Some data could not be collected or some checks could not run, so this cluster is NOT known to be healthy. Reasons:',
+      'Some data could not be collected or some checks could not run, so this cluster is NOT known to be healthy. This section repeats in every report until it clears. Reasons:',
     );
-    const reasons = [
-      ...report.errors.map((e) => e.message),
-      ...report.findings.filter((f) => f.status === 'ERROR').map((f) => f.message),
-    ];
-    for (const r of [...new Set(reasons.map(singleLine))]) bullet(out, r);
+    for (const r of incompleteReasons(report)) bullet(out, r);
     const unknown = drift?.notEvaluated?.length ?? 0;
     if (unknown > 0) {
       bullet(
@@ -147,6 +159,14 @@ export function renderEmail(
   list('NEW FINDINGS', shown.new, all.new.length);
   list(drift ? 'STILL FAILING' : 'FAILING', shown.stillFailing, all.stillFailing.length);
   list('RESOLVED SINCE THE LAST RUN', shown.resolved, all.resolved.length, true);
+  if (all.muted.length > 0) {
+    out.push('', ...heading(`MUTED: ACCEPTED RISKS (${all.muted.length})`));
+    para('Suppressed with a reason and an expiry: not counted as failing, never alerting.');
+    for (const f of shown.muted) {
+      n += 1;
+      out.push('', ...renderMuted(f, n));
+    }
+  }
   const omitted = sectionsSize(all) - sectionsSize(shown);
   if (omitted > 0) {
     out.push('');
@@ -171,6 +191,31 @@ export function renderEmail(
   }
   out.push('', ...rerunInstructions(report, ctx));
   return out.join('\n') + '\n';
+}
+
+/**
+ * The line after the verdict: what changed since the last run, in the order the lists follow
+ * (new first).
+ */
+export function changeLine(report: ClusterReport, drift: Drift | undefined): string {
+  const muted = report.findings.filter((f) => f.status === 'MUTED').length;
+  const failing = report.findings.filter(isFailing).length;
+  if (!drift) return `Since the last run: unknown; ${failing} failing, ${muted} muted.`;
+  if (drift.firstRun) return `First run: ${failing} new (all failing findings), ${muted} muted.`;
+  return `Since the last run: ${drift.new.length} new, ${drift.resolved.length} resolved, ${drift.unchanged.length} still failing, ${muted} muted.`;
+}
+
+/**
+ * Why the audit is incomplete, each reason once: the ERROR findings' messages already name the
+ * failed collection (audit-collection) or the check that could not run, so the raw collection
+ * errors are listed only when no finding says them.
+ */
+export function incompleteReasons(report: ClusterReport): string[] {
+  const messages = report.findings.filter((f) => f.status === 'ERROR').map((f) => f.message);
+  const raw = report.errors
+    .map((e) => e.message)
+    .filter((m) => !messages.some((text) => text.includes(m)));
+  return [...new Set([...messages, ...raw].map(singleLine))];
 }
 
 function heading(text: string): string[] {
@@ -230,7 +275,25 @@ function renderFinding(f: Finding, n: number): string[] {
     ...numbered(n, head, indent),
     ...field('Check:', singleLine(f.checkId), indent),
     ...field('What:', singleLine(f.message), indent),
+    ...pods(f, indent),
     ...(f.remediation.trim() ? fixField(f.remediation, indent) : []),
+  ];
+}
+
+function pods(f: Finding, indent: string): string[] {
+  const note = affectedNote(f);
+  return note ? field('Pods:', note, indent) : [];
+}
+
+function renderMuted(f: Finding, n: number): string[] {
+  const head = `[${f.severity.toUpperCase()}, MUTED] ${singleLine(resourceLabel(f.resource))}`;
+  const indent = ' '.repeat(String(n).length + 2);
+  return [
+    ...numbered(n, head, indent),
+    ...field('Check:', singleLine(f.checkId), indent),
+    ...field('What:', singleLine(f.message), indent),
+    ...pods(f, indent),
+    ...field('Muted:', suppressionNote(f), indent),
   ];
 }
 

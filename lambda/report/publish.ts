@@ -43,8 +43,9 @@ export interface PublishDecision {
 }
 
 /**
- * `always`: every cluster, every run (the digest). `never`: nothing. `drift`: only when a finding
- * at or above `minSeverity` is new or resolved; when drift is unknown (previous report unreadable)
+ * `always`: every cluster, every run (the digest). `never`: nothing. `drift`: when the audit is
+ * incomplete (every run until it clears), or when a finding at or above `minSeverity` is new or
+ * resolved; when drift is unknown (previous report unreadable)
  * anything failing at or above `minSeverity` is published rather than silently dropped.
  */
 export function decidePublish(
@@ -55,6 +56,10 @@ export function decidePublish(
 ): PublishDecision {
   if (policy === 'never') return { publish: false, reason: 'notify policy is never' };
   if (policy === 'always') return { publish: true, reason: 'notify policy is always' };
+  // An incomplete audit is news every run until it clears: a silent night would read as healthy.
+  if (report.status === 'ERROR') {
+    return { publish: true, reason: 'audit incomplete (repeated every run until it clears)' };
+  }
   const relevant = (sev: Severity) => atLeast(sev, minSeverity);
   if (!drift) {
     const failing = report.findings.some((f) => isFailing(f) && relevant(f.severity));

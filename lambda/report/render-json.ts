@@ -5,7 +5,7 @@
  * plus optional extras (finishedAt, trigger, region, counts, drift).
  */
 import type { ClusterSetup } from '../checks/setup-detection.js';
-import type { Finding, Severity } from '../findings.js';
+import type { AffectedPods, Finding, Severity, Suppression } from '../findings.js';
 import type { CollectionFailure } from '../snapshot.js';
 import { failingCounts, sortFindings } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
@@ -18,6 +18,10 @@ export interface JsonFinding {
   resource: { kind: string; namespace: string | null; name: string };
   message: string;
   remediation: string;
+  /** MUTED only: the suppression that accepts the risk. */
+  suppression?: Suppression;
+  /** A workload's finding: how many of its pods, and a few names. */
+  affected?: AffectedPods;
 }
 
 export interface JsonDrift {
@@ -30,6 +34,8 @@ export interface JsonDrift {
   unchanged: string[];
   /** Ids failing before whose check could not run now. */
   notEvaluated: string[];
+  /** Ids MUTED now: neither new nor resolved. */
+  muted?: string[];
 }
 
 export interface JsonCluster {
@@ -40,6 +46,8 @@ export interface JsonCluster {
   region?: string;
   /** Failing findings (FAIL or ERROR) per severity. */
   counts: Record<Severity, number>;
+  /** MUTED findings (accepted risks), not in `counts`. */
+  muted?: number;
   drift?: JsonDrift;
   /** How Datadog gets onto the pods: `{ kinds: [{ kind, detail }], clusterAgent?, summary }`. */
   setup?: ClusterSetup;
@@ -66,6 +74,8 @@ export function jsonFinding(f: Finding): JsonFinding {
     },
     message: f.message,
     remediation: f.remediation,
+    ...(f.suppression ? { suppression: f.suppression } : {}),
+    ...(f.affected ? { affected: f.affected } : {}),
   };
 }
 
@@ -76,6 +86,7 @@ export function jsonDrift(drift: Drift): JsonDrift {
     resolved: drift.resolved.map(jsonFinding),
     unchanged: drift.unchanged.map((f) => f.id),
     notEvaluated: (drift.notEvaluated ?? []).map((f) => f.id),
+    ...(drift.muted?.length ? { muted: drift.muted.map((f) => f.id) } : {}),
   };
 }
 
@@ -87,9 +98,15 @@ export function jsonCluster(cluster: ClusterReport, drift?: Drift): JsonCluster 
     errors: cluster.errors,
     ...(cluster.region ? { region: cluster.region } : {}),
     counts: failingCounts(cluster.findings),
+    ...mutedCount(cluster),
     ...(drift ? { drift: jsonDrift(drift) } : {}),
     ...(cluster.setup ? { setup: cluster.setup } : {}),
   };
+}
+
+function mutedCount(cluster: ClusterReport): { muted?: number } {
+  const muted = cluster.findings.filter((f) => f.status === 'MUTED').length;
+  return muted ? { muted } : {};
 }
 
 export function toJsonReport(report: AuditReport, drift?: Record<string, Drift>): JsonReport {

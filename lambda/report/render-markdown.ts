@@ -4,6 +4,8 @@
  * whose fence outgrows any backticks inside.
  */
 import { resourceLabel, type Finding } from '../findings.js';
+import { incompleteReasons } from './email.js';
+import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import { markdownCodeBlock, markdownInline, singleLine, textBlocks } from './sanitize.js';
 
 /** Single-line fields (names, messages): a newline in one is hostile, shown as `\\n`. */
@@ -60,18 +62,14 @@ function renderCluster(
       '> **Audit incomplete.** These could not be collected or checked, so related checks did not run:',
       '>',
     );
-    const reasons = [
-      ...cluster.errors.map((e) => e.message),
-      ...cluster.findings.filter((f) => f.status === 'ERROR').map((f) => f.message),
-    ];
-    for (const r of [...new Set(reasons)]) out.push(`> - ${md(r)}`);
+    for (const r of incompleteReasons(cluster)) out.push(`> - ${md(r)}`);
     out.push('');
   }
   if (drift) {
     out.push(
       drift.firstRun
         ? 'No previous report: every failing finding is new.'
-        : `Since the previous report: ${drift.new.length} new, ${drift.resolved.length} resolved, ${drift.unchanged.length} still failing.`,
+        : `Since the previous report: ${drift.new.length} new, ${drift.resolved.length} resolved, ${drift.unchanged.length} still failing, ${mutedFindings(cluster).length} muted.`,
       '',
     );
   }
@@ -96,8 +94,27 @@ function renderCluster(
         `${i + 1}. **${f.severity}** ${md(resourceLabel(f.resource))}: ${md(f.message)}`,
         '',
       );
+      const note = affectedNote(f);
+      if (note) out.push(`   Pods: ${md(note)}`, '');
       if (f.remediation.trim()) out.push(...remediation(f.remediation), '');
     });
+  }
+  const muted = mutedFindings(cluster);
+  if (muted.length > 0) {
+    if (out[out.length - 1] !== '') out.push('');
+    out.push(
+      `### Muted: accepted risks (${muted.length})`,
+      '',
+      'Suppressed with a reason and an expiry: not counted as failing, never alerting.',
+      '',
+      '| Severity | Resource | Check | Finding | Suppression |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const f of muted) {
+      out.push(
+        `| ${f.severity} | ${md(resourceLabel(f.resource))} | ${md(f.checkId)} | ${md(f.message)} | ${md(suppressionNote(f))} |`,
+      );
+    }
   }
   if (drift && drift.resolved.length > 0) {
     if (out[out.length - 1] !== '') out.push('');

@@ -13,6 +13,7 @@ import {
   sortFindings,
   type SeverityCounts,
 } from './summary.js';
+import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 
 export interface TableOptions {
@@ -106,9 +107,12 @@ function renderCluster(
     );
   }
 
-  const rows = sortFindings(cluster.findings).filter((f) => opts.showPass || isFailing(f));
+  const rows = sortFindings(cluster.findings).filter(
+    (f) => (opts.showPass && f.status === 'PASS') || isFailing(f),
+  );
   if (rows.length === 0) {
     lines.push(`${INDENT}All ${passed} evaluated results passed.`);
+    lines.push(...mutedSection(cluster, width, paint));
     return lines;
   }
 
@@ -162,6 +166,10 @@ function renderCluster(
       );
     }
     for (const l of wrapWords(singleLine(f.message), textW)) lines.push(`${pad}${l}`.trimEnd());
+    const note = affectedNote(f);
+    if (note) {
+      for (const l of wrapWords(`pods: ${singleLine(note)}`, textW)) lines.push(`${pad}${l}`);
+    }
     if (isFailing(f) && f.remediation.trim()) {
       const fix = wrapParagraphs(f.remediation, textW - 5);
       fix.forEach((l, n) =>
@@ -179,6 +187,27 @@ function renderCluster(
       }
     }
   }
+  lines.push(...mutedSection(cluster, width, paint));
+  return lines;
+}
+
+/** Accepted risks, after everything that needs a human: severity kept, never counted as failing. */
+function mutedSection(
+  cluster: ClusterReport,
+  width: number,
+  paint: (code: string, text: string) => string,
+): string[] {
+  const muted = mutedFindings(cluster);
+  if (muted.length === 0) return [];
+  const lines = [
+    paint(SGR.dim, `${INDENT}MUTED (${muted.length}): accepted risks, not counted as failing`),
+  ];
+  for (const f of muted) {
+    const text = `${f.severity} ${resourceLabel(f.resource)} [${f.checkId}]: ${f.message} Muted ${suppressionNote(f)}`;
+    for (const [n, l] of wrapWords(singleLine(text), width - 6).entries()) {
+      lines.push(`${INDENT}${n === 0 ? '- ' : '  '}${l}`);
+    }
+  }
   return lines;
 }
 
@@ -194,7 +223,8 @@ export function wrapParagraphs(text: string, width: number): string[] {
 
 function driftNote(drift: Drift): string {
   if (drift.firstRun) return 'no baseline for this cluster';
-  return `${drift.new.length} new, ${drift.resolved.length} resolved since the baseline`;
+  const muted = drift.muted?.length ?? 0;
+  return `${drift.new.length} new, ${drift.resolved.length} resolved${muted ? `, ${muted} muted` : ''} since the baseline`;
 }
 
 function summaryLine(

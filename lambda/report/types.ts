@@ -47,6 +47,8 @@ export interface Drift {
    * they never count as good news.
    */
   notEvaluated?: Finding[];
+  /** MUTED now (an unexpired suppression accepts the risk): never new, never resolved. */
+  muted?: Finding[];
 }
 
 export function clusterStatus(findings: Finding[], errors: CollectionFailure[]): ClusterStatus {

@@ -452,7 +452,11 @@ describe('handler: with the shared audit', () => {
       h.snsMock.commandCalls(PublishCommand)[1]!.args[0].input.Message!,
     ).email;
     expect(email).toMatch(/^AUDIT INCOMPLETE: payments \(eu-west-1\) could not be fully audited/);
-    expect(email).toContain('eks:DescribeCluster AccessDenied');
+    expect(email.replace(/\s+/g, ' ')).toContain('eks:DescribeCluster AccessDenied');
+    // Listed once in the AUDIT INCOMPLETE section, not once bare and once inside the finding.
+    expect(email.split('NEW FINDINGS')[0]!.replace(/\s+/g, ' ').split('AccessDenied').length).toBe(
+      2,
+    );
     expect(
       h.logger.records.filter((r) => r.message === 'cluster audit failed')[0]?.keys.runId,
     ).toBe(RUN1);

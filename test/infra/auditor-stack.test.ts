@@ -506,10 +506,10 @@ describe('AuditorStack with the example configuration', () => {
       ['prod-fargate', 'eu-west-1'],
       ['staging-fargate', 'eu-west-1'],
       ['shared-services', 'eu-central-1'],
-    ])('alarms when cluster %s reports critical findings', (cluster) => {
+    ])('alarms when cluster %s reports new critical findings (drift), not every run', (cluster) => {
       alarm({
         Namespace: 'EksDatadogAuditor',
-        MetricName: 'CriticalFindings',
+        MetricName: 'NewCriticalFindings',
         Dimensions: [
           { Name: 'cluster', Value: cluster },
           { Name: 'service', Value: 'eks-datadog-auditor' },
@@ -538,8 +538,40 @@ describe('AuditorStack with the example configuration', () => {
       });
     });
 
-    it('has exactly these six alarms', () => {
-      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    it.each([
+      ['prod-fargate', 'eu-west-1'],
+      ['staging-fargate', 'eu-west-1'],
+      ['shared-services', 'eu-central-1'],
+    ])(
+      'alarms when the audit of cluster %s is incomplete, missing data not breaching',
+      (cluster) => {
+        alarm({
+          Namespace: 'EksDatadogAuditor',
+          MetricName: 'AuditIncomplete',
+          Dimensions: [
+            { Name: 'cluster', Value: cluster },
+            { Name: 'service', Value: 'eks-datadog-auditor' },
+          ],
+          Statistic: 'Maximum',
+          Period: 3600,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          EvaluationPeriods: 1,
+          TreatMissingData: 'notBreaching',
+        });
+      },
+    );
+
+    it('has no alarm on the total of criticals, which would fire every night while they persist', () => {
+      expect(
+        Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map(
+          (a) => a.Properties.MetricName,
+        ),
+      ).not.toContain('CriticalFindings');
+    });
+
+    it('has exactly these nine alarms', () => {
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     });
   });
 
@@ -721,7 +753,7 @@ describe('AuditorStack validation', () => {
   it('synthesizes without an environment (account and region resolved at deploy time)', () => {
     const s = synth({ clusters: [{ name: 'prod' }] }, { env: false });
     s.template.resourceCountIs('AWS::EKS::AccessEntry', 1);
-    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
   });
 
   it('fails synth when the configuration would not fit the 4 KB Lambda environment', () => {

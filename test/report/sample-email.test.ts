@@ -12,7 +12,7 @@ describe('docs/sample-email.txt', () => {
   it("shows the field report's two real bugs with their fixes", () => {
     const text = readFileSync(SAMPLE, 'utf8');
     expect(text).toMatch(/^Subject: \[eks-datadog-auditor\] field-report: /);
-    expect(text).toContain('[CRITICAL] golang/Pod/');
+    expect(text).toContain('[CRITICAL] golang/Deployment/golang-app');
     expect(text).toContain('"go-secrets"');
     expect(text).toMatch(/resources: \["endpoints"\]/);
     expect(text).toContain('aws lambda invoke --function-name eks-datadog-auditor');

@@ -10,6 +10,7 @@ import { CHECKS } from '../../lambda/checks/index.js';
 import type { Check } from '../../lambda/checks/check.js';
 import { collectCluster } from '../../lambda/collect.js';
 import { parseConfig, type AuditorConfigInput } from '../../lambda/config.js';
+import type { Raw } from '../../lambda/kube/convert.js';
 import type { AuditReport } from '../../lambda/report/types.js';
 import { loadAwsFixture, mockAwsFromFixture } from './aws-fixture.js';
 import {
@@ -28,6 +29,8 @@ export interface DemoOptions {
   checks?: readonly Check[];
   /** Test API server options beyond the fixture's manifests (access review answers, CRDs). */
   server?: Omit<TestApiServerOptions, 'manifests'>;
+  /** Rewrites the fixture's manifests before they are served (a rollout, a rescale). */
+  manifests?: (docs: Raw[]) => Raw[];
   /** Called with the running server before the audit, e.g. to inject faults. */
   beforeAudit?: (server: TestApiServer) => void | Promise<void>;
 }
@@ -39,7 +42,11 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
   // the demo audits it at that moment so time-based checks judge it as the fixture intends.
   const now = opts.now ?? (() => new Date(DEFAULT_COLLECTED_AT));
   const awsFixture = loadAwsFixture(dir);
-  const server = await startTestApiServer({ ...opts.server, manifests: loadManifests(dir) });
+  const docs = loadManifests(dir);
+  const server = await startTestApiServer({
+    ...opts.server,
+    manifests: opts.manifests ? opts.manifests(docs) : docs,
+  });
   // Mocked calls skip the SDK middleware that counts them, so the mock counts into the clients' counter.
   const awsCalls = { count: 0 };
   const aws = mockAwsFromFixture(awsFixture, { counter: awsCalls });

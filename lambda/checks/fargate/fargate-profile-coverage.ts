@@ -99,7 +99,7 @@ export const fargateProfileCoverage: Check = {
           resource: t.resource,
           messageId: 'pinned-profile-unmatched',
           message: `${t.label} (${t.what}) names Fargate profile ${t.labels[FARGATE_PROFILE_LABEL]} in label ${FARGATE_PROFILE_LABEL}, which is not an ACTIVE profile selecting it; ${placement.candidates.map((p) => p.name).join(', ')} would.`,
-          remediation: `Set label ${FARGATE_PROFILE_LABEL} in the pod template of ${t.label} to one of ${placement.candidates.map((p) => p.name).join(', ')}, or remove it.`,
+          remediation: `Set label ${FARGATE_PROFILE_LABEL} in ${t.label.startsWith('Pod ') ? `the manifest of ${t.label} (then recreate the pod)` : `the pod template of ${t.label}`} to one of ${placement.candidates.map((p) => p.name).join(', ')}, or remove it.`,
         });
         continue;
       }

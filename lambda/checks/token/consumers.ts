@@ -91,6 +91,26 @@ export function ownerOf(pod: Pod, workloads: Map<string, Workload>): Workload | 
   return undefined;
 }
 
+/**
+ * `Pod golang/app-7d9f-x (Deployment golang/app)`; a bare pod is named once: `Pod golang/debug`.
+ */
+export function podWithOwner(pod: Pod, workloads: Map<string, Workload>): string {
+  const own = `Pod ${pod.meta.namespace ?? ''}/${pod.meta.name}`;
+  const where = templateLabel(pod, workloads);
+  return where === own ? own : `${own} (${where})`;
+}
+
+/**
+ * Where to change a pod's spec: `the pod template of Deployment golang/app`; for a bare pod,
+ * `the manifest of Pod golang/debug (then recreate the pod)`: a running pod's env is immutable.
+ */
+export function podSpecPlace(pod: Pod, workloads: Map<string, Workload>): string {
+  const where = templateLabel(pod, workloads);
+  return where.startsWith('Pod ')
+    ? `the manifest of ${where} (then recreate the pod)`
+    : `the pod template of ${where}`;
+}
+
 /** Where a pod's spec is maintained: `Deployment golang/app`, else `Pod golang/app-7d9f`. */
 export function templateLabel(pod: Pod, workloads: Map<string, Workload>): string {
   const w = ownerOf(pod, workloads);

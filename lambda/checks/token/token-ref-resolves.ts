@@ -13,7 +13,8 @@ import {
   TOKEN_ENV,
   datadogEnvSecretRefs,
   secretLookups,
-  templateLabel,
+  podSpecPlace,
+  podWithOwner,
   workloadIndex,
 } from './consumers.js';
 
@@ -51,7 +52,7 @@ export const tokenRefResolves: Check = {
       const ns = pod.meta.namespace ?? '';
       const { name: secretName, key, optional } = env.secretKeyRef;
       const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
-      const at = `Pod ${ns}/${pod.meta.name} (${templateLabel(pod, workloads)}) container ${container.name} env ${env.name}`;
+      const at = `${podWithOwner(pod, workloads)} container ${container.name} env ${env.name}`;
       const field = `${env.name}.valueFrom.secretKeyRef`;
       const messageKey = `${container.name}.${env.name}`;
       const lookup = lookups.get(`${ns}/${secretName}`);
@@ -87,8 +88,8 @@ export const tokenRefResolves: Check = {
           remediation: writer
             ? writer
             : hint
-              ? `Set ${field}.name to "${hint.name}" in the pod template of ${templateLabel(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
-              : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${templateLabel(pod, workloads)}.`,
+              ? `Set ${field}.name to "${hint.name}" in ${podSpecPlace(pod, workloads)}, or set spec.target.name of ${hint.writer ?? 'the ExternalSecret'} to "${secretName}".`
+              : `Create Secret ${ns}/${secretName} with key "${key}" (an ExternalSecret with spec.target.name "${secretName}" and a data[] entry with secretKey "${key}"), or fix ${field}.name in ${podSpecPlace(pod, workloads)}.`,
         });
         continue;
       }
@@ -104,7 +105,7 @@ export const tokenRefResolves: Check = {
           message: `${at} references key "${key}" of Secret ${ns}/${secretName}, which has keys [${keys.join(', ')}] but not "${key}". ${consequence}`,
           remediation: `Add secretKey "${key}" to the ExternalSecret that writes ${ns}/${secretName}, or set ${field}.key${
             near ? ` to "${near}"` : ` to one of [${keys.join(', ')}]`
-          } in ${templateLabel(pod, workloads)}.`,
+          } in ${podSpecPlace(pod, workloads)}.`,
         });
         continue;
       }
@@ -151,7 +152,7 @@ function envFromResult(
   workloads: ReturnType<typeof workloadIndex>,
 ): CheckResult {
   const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
-  const at = `Pod ${ns}/${pod.meta.name} (${templateLabel(pod, workloads)}) container ${container.name} envFrom`;
+  const at = `${podWithOwner(pod, workloads)} container ${container.name} envFrom`;
   const messageKey = `${container.name}.envFrom.${ref.name}`;
   const lookup = lookups.get(`${ns}/${ref.name}`);
   if (!lookup || lookup.result.status === 'error') {
@@ -168,7 +169,7 @@ function envFromResult(
           ? 'The ref is optional, so the container starts without any of its variables.'
           : 'The container cannot start (CreateContainerConfigError).'
       }`,
-      remediation: `Create Secret ${ns}/${ref.name} (an ExternalSecret with spec.target.name "${ref.name}"), or fix envFrom[].secretRef.name of container ${container.name} in ${templateLabel(pod, workloads)}.`,
+      remediation: `Create Secret ${ns}/${ref.name} (an ExternalSecret with spec.target.name "${ref.name}"), or fix envFrom[].secretRef.name of container ${container.name} in ${podSpecPlace(pod, workloads)}.`,
     };
   }
   return {

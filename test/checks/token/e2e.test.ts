@@ -31,7 +31,7 @@ describe('token checks through the real collector', () => {
 
   it('find only the dangling go-secrets reference in the field report cluster', async () => {
     expect(notPassing(await audit('field-report'))).toEqual([
-      'token-ref-resolves critical missing-secret:datadog-agent.DD_CLUSTER_AGENT_AUTH_TOKEN golang/golang-app-7d9f8b6c5-kx4wz',
+      'token-ref-resolves critical missing-secret:datadog-agent.DD_CLUSTER_AGENT_AUTH_TOKEN golang/golang-app',
     ]);
   });
 

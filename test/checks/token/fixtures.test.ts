@@ -48,7 +48,7 @@ describe('token checks over the fixture clusters', () => {
     const findings = audit('field-report');
     const bad = findings.filter((f) => f.status !== 'PASS');
     expect(bad.map(line)).toEqual([
-      'token-ref-resolves critical missing-secret:datadog-agent.DD_CLUSTER_AGENT_AUTH_TOKEN golang/golang-app-7d9f8b6c5-kx4wz',
+      'token-ref-resolves critical missing-secret:datadog-agent.DD_CLUSTER_AGENT_AUTH_TOKEN golang/golang-app',
     ]);
     expect(bad[0]!.message).toContain('references Secret "go-secrets" (key "token")');
     expect(bad[0]!.message).toContain('(Deployment golang/golang-app)');
