@@ -4,11 +4,11 @@
  * shared agent discovery, shown in every report's cluster summary and used by the checks that must
  * say "there is nothing to audit" instead of passing.
  *
- * A new setup is one more detector in SETUP_DETECTORS (the Operator's DatadogAgent resources, for
- * instance), not a change to each renderer.
+ * A new setup is one more detector in SETUP_DETECTORS, not a change to each renderer.
  */
 import type { ClusterSnapshot } from '../snapshot.js';
 import { discoverAgents, isClusterChecksRunner, type AgentDiscovery } from './agent-discovery.js';
+import { operatorSetups } from './operator/datadog-agents.js';
 
 export type SetupKindId =
   'hand-written-sidecars' | 'daemonset' | 'admission-injection' | 'operator' | (string & {});
@@ -83,9 +83,16 @@ function admissionInjection(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[] 
   ];
 }
 
+function operator(snapshot: ClusterSnapshot): SetupKind[] {
+  return operatorSetups(snapshot).map((d) => ({
+    kind: 'operator',
+    detail: `Datadog Operator (DatadogAgent ${d.namespace}/${d.name})`,
+  }));
+}
+
 /** In report order. Append a detector to teach the auditor a new setup. */
 export const SETUP_DETECTORS: SetupDetector[] = [
-  // The Operator branch adds its detector (DatadogAgent ns/name) here.
+  operator,
   admissionInjection,
   handWrittenSidecars,
   daemonSets,

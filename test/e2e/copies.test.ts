@@ -26,7 +26,7 @@ describe('copies-broken audited end to end', () => {
       'high copy-follows-source Secret golang/golang-secrets pinned-version:datadog_api_key',
       'high copy-follows-source Secret shop/datadog-secret orphan-target:api-key',
       'high copy-follows-source Secret shop/datadog-secret orphan-target:token',
-      'high dd-site-consistent Pod golang/golang-app-7d9f8b6c5-kx4wz site-mismatch:datadog-agent',
+      'high dd-site-consistent Deployment golang/golang-app site-mismatch:datadog-agent',
       'high secret-second-writer PushSecret datadog/datadog-token-backup pushes-into-source:token',
     ]);
   });

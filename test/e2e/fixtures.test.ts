@@ -34,7 +34,7 @@ describe('fixture clusters audited end to end', () => {
   it("finds exactly the field report's two bugs: the go-secrets reference and the missing endpoints permission", async () => {
     const c = await audit('field-report');
     expect(summary(failing(c))).toEqual([
-      'FAIL critical token-ref-resolves Pod golang/golang-app-7d9f8b6c5-kx4wz',
+      'FAIL critical token-ref-resolves Deployment golang/golang-app',
       'FAIL high rbac-agent-contract ServiceAccount golang/golang-app',
     ]);
     const dangling = failing(c).find((f) => f.checkId === 'token-ref-resolves')!;
@@ -89,7 +89,7 @@ describe('fixture clusters audited end to end', () => {
       'FAIL critical injection-secret-ready Secret payments/datadog-secret',
       'FAIL high injection-config-valid Deployment datadog/datadog-agent-cluster-agent',
       'FAIL high injection-pods-injected Deployment golang/golang-worker',
-      'FAIL high injection-status-annotations Pod payments/payments-api-6f9c4d8b7-tz5nk',
+      'FAIL high injection-status-annotations Deployment payments/payments-api',
       'FAIL high injection-webhook-registered MutatingWebhookConfiguration /datadog-webhook',
     ]);
     const by = (id: string) => failing(c).find((f) => f.checkId === id)!;

@@ -32,6 +32,16 @@ describe('Datadog Operator fixtures audited end to end', () => {
     const c = await audit('operator', { beforeAudit: (s) => void (server = s) });
     expect(summary(failing(c))).toEqual([]);
     expect(c.status).toBe('PASS');
+    // Setup detection names the DatadogAgent that drives the install.
+    expect(c.setup?.kinds.map((k) => k.detail)).toContain(
+      'Datadog Operator (DatadogAgent datadog/datadog)',
+    );
+    // The API key Secret the DatadogAgent names is a key consumer, compared with Secrets Manager.
+    const keyFinding = c.findings.find(
+      (f) => f.checkId === 'datadog-keys-match' && f.resource.name === 'datadog-secrets',
+    );
+    expect(keyFinding).toBeDefined();
+    expect(keyFinding!.message).toContain('DatadogAgent datadog/datadog');
     const passed = (id: string) =>
       c.findings.filter((f) => f.checkId === id && f.status === 'PASS').map((f) => f.resource);
     expect(passed('operator-token-not-literal')).toEqual([

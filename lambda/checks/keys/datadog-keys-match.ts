@@ -5,6 +5,7 @@ import { itemsOf, type ClusterSnapshot, type Collected, type TokenSource } from 
 import type { Check } from '../check.js';
 import { COPIED_LABEL, secretCopies, type CopiedValue } from '../external-secrets/copies.js';
 import { forceSyncCommand } from '../external-secrets/eso.js';
+import { operatorKeyConsumers } from '../operator/datadog-agents.js';
 import { datadogEnvSecretRefs, secretLookups } from '../token/consumers.js';
 
 type KeyValue = Extract<CopiedValue, 'api-key' | 'app-key'>;
@@ -25,8 +26,8 @@ interface KeyCopy {
 /**
  * Every Secret key holding the Datadog API key or application key: DD_API_KEY / DD_APP_KEY
  * references of running pods, the injected sidecar's `datadog-secret` key `api-key` for pods that
- * ask for one, and every copy an ExternalSecret writes from the keys' Secrets Manager secrets.
- * A new source of key consumers (e.g. DatadogAgent spec.global.credentials) adds entries here.
+ * ask for one, the Secrets a DatadogAgent's spec.global.credentials names, and every copy an ExternalSecret writes from the keys' Secrets Manager secrets.
+ * The Operator's DatadogAgents add the Secrets named by spec.global.credentials.
  */
 export function keyCopies(snapshot: ClusterSnapshot): KeyCopy[] {
   const byId = new Map<string, KeyCopy>();
@@ -61,6 +62,11 @@ export function keyCopies(snapshot: ClusterSnapshot): KeyCopy[] {
     const ns = pod.meta.namespace ?? '';
     entry('api-key', ns, ADMISSION_SIDECAR_SECRET, 'api-key').readers.add(
       `Pod ${ns}/${pod.meta.name} (sidecar to be injected)`,
+    );
+  }
+  for (const k of operatorKeyConsumers(snapshot)) {
+    entry(k.kind, k.namespace, k.secret, k.key).readers.add(
+      `DatadogAgent ${k.datadogAgent.namespace}/${k.datadogAgent.name} (${k.field})`,
     );
   }
   for (const c of secretCopies(snapshot)) {

@@ -2,6 +2,7 @@ import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { discoverAgents, isClusterChecksRunner } from '../agent-discovery.js';
 import type { Check } from '../check.js';
+import { operatorSetups } from '../operator/datadog-agents.js';
 import { detectSetup } from '../setup-detection.js';
 
 /** What discovery looks at, said in the finding so a user can tell why their install was missed. */
@@ -34,12 +35,19 @@ export const datadogSetupFound: Check = {
     const configHint = `If Datadog runs under other names, set clusters[].clusterAgent.namespace${override.namespace ? ` (now "${override.namespace}")` : ''} and clusters[].clusterAgent.serviceName for ${snapshot.cluster.name} in the auditor config.`;
     if (!d.clusterAgent) {
       const where = override.namespace ? `namespace ${override.namespace}` : 'all namespaces';
+      const ddas = operatorSetups(snapshot);
+      const operatorNote =
+        snapshot.kube.datadogAgents.status === 'not-installed'
+          ? 'the DatadogAgent CRD (datadoghq.com/v2alpha1) is not installed'
+          : ddas.length
+            ? `DatadogAgent ${ddas.map((x) => `${x.namespace}/${x.name}`).join(', ')} exists but its Cluster Agent (<name>-cluster-agent) runs nowhere: check the Operator's logs and the DatadogAgent status`
+            : 'no DatadogAgent resource exists';
       return [
         {
           status: 'FAIL',
           resource,
           messageId: 'no-cluster-agent',
-          message: `No Datadog Cluster Agent found in cluster ${snapshot.cluster.name}: searched pods and Deployments in ${where} for ${SEARCHED_LABELS}, and ${SEARCHED_IMAGES}; DatadogAgent resources are not read by this check. ${
+          message: `No Datadog Cluster Agent found in cluster ${snapshot.cluster.name}: searched pods and Deployments in ${where} for ${SEARCHED_LABELS}, and ${SEARCHED_IMAGES}; ${operatorNote}. ${
             d.agents.length
               ? `${d.agents.length} agent container(s) exist but have no Cluster Agent to talk to.`
               : 'No agent container, injected sidecar or DaemonSet was found either: nothing on this cluster reports to Datadog.'
