@@ -37,6 +37,7 @@ import {
   type LatestOutcome,
   type LatestRead,
 } from './report/archive.js';
+import { archiveHtml } from './report/archive-html.js';
 import { diffReports } from './report/diff.js';
 import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
 import { toJsonReport, type JsonReport } from './report/render-json.js';
@@ -359,6 +360,8 @@ async function run(
           { updateLatest: !driftUnavailable },
         );
         if (archived.note) warnings.push(archived.note);
+        const page = await archiveHtml(archive, archived, cluster, { runId, trigger }, drift);
+        if (page.warning) warnings.push(page.warning);
       } catch (err) {
         failures.push(`cluster ${cluster.name}: ${errorFields(err).errorMessage}`);
         logger.error('archive write failed', errorFields(err));
