@@ -9,6 +9,12 @@ import { s3Uri } from './archive.js';
 import { renderHtml, type HtmlOptions } from './render-html.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 
+/**
+ * PASS rows listed per cluster in the archived page: the page is for people; the JSON beside it is
+ * the complete record, and the Lambda's memory holds both (see HtmlOptions.maxPassRows).
+ */
+export const ARCHIVE_HTML_MAX_PASS_ROWS = 500;
+
 export interface HtmlArchiveResult {
   /** `s3://bucket/key` of the page, when it was written. */
   location?: string;
@@ -44,7 +50,10 @@ export async function archiveHtml(
   };
   try {
     const body = Buffer.from(
-      renderHtml(report, drift ? { [cluster.name]: drift } : undefined, opts),
+      renderHtml(report, drift ? { [cluster.name]: drift } : undefined, {
+        maxPassRows: ARCHIVE_HTML_MAX_PASS_ROWS,
+        ...opts,
+      }),
       'utf8',
     );
     await archive.s3.send(

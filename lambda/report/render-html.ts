@@ -17,6 +17,7 @@ import {
   describeCounts,
   emptyCounts,
   failingCounts,
+  isFailing,
   passedCount,
   sortFindings,
 } from './summary.js';
@@ -25,6 +26,12 @@ import type { AuditReport, ClusterReport, Drift } from './types.js';
 export interface HtmlOptions {
   /** README that check names link to; default {@link DEFAULT_DOCS_URL}. */
   docsUrl?: string;
+  /**
+   * At most this many PASS rows per cluster (default: all). At 5,000 namespaces a cluster has
+   * 75,000 PASS results: listing each would make a 50 MB page the Lambda cannot hold beside the
+   * report. The rest are counted, and the JSON report beside the page lists them all.
+   */
+  maxPassRows?: number;
 }
 
 /** Escapes text for HTML content and double- or single-quoted attribute values. */
@@ -184,6 +191,7 @@ export function findingAnchor(id: string): string {
 interface RenderState {
   seq: number;
   docsUrl: string;
+  maxPassRows: number;
 }
 
 function badge(cls: string, text: string): string {
@@ -278,20 +286,34 @@ function clusterSection(
   drift: Drift | undefined,
   state: RenderState,
 ): string {
-  const findings = sortFindings(cluster.findings);
+  // One pass to split, then sort only what is listed: at 5,000 namespaces sorting 75,000 PASS
+  // results to show 500 of them would cost more than the rest of the page.
+  const failing: Finding[] = [];
+  const muted: Finding[] = [];
+  const allPassed: Finding[] = [];
+  for (const f of cluster.findings) {
+    if (f.status === 'PASS') allPassed.push(f);
+    else if (f.status === 'MUTED') muted.push(f);
+    else failing.push(f);
+  }
+  const passed = sortFindings(
+    allPassed.length > state.maxPassRows ? allPassed.slice(0, state.maxPassRows) : allPassed,
+  );
   const driftOf = new Map<string, DriftBadge>();
   if (drift) {
     for (const f of drift.new) driftOf.set(f.id, 'new');
     for (const f of drift.unchanged) driftOf.set(f.id, 'unchanged');
   }
   const row = (f: Finding) => findingRow(f, cluster, driftOf.get(f.id), state, findingAnchor(f.id));
-  const group = (title: string, items: Finding[], render: (f: Finding) => string) =>
+  const group = (
+    title: string,
+    items: Finding[],
+    render: (f: Finding) => string,
+    total = items.length,
+  ) =>
     items.length
-      ? `<section data-group><h3>${escapeHtml(title)} (${items.length})</h3>${items.map(render).join('')}</section>`
+      ? `<section data-group><h3>${escapeHtml(title)} (${total})</h3>${items.map(render).join('')}</section>`
       : '';
-  const failing = findings.filter((f) => f.status === 'FAIL' || f.status === 'ERROR');
-  const muted = findings.filter((f) => f.status === 'MUTED');
-  const passed = findings.filter((f) => f.status === 'PASS');
   const resolved = drift ? sortFindings(drift.resolved) : [];
   const counts = describeCounts(failingCounts(cluster.findings)) || 'nothing failing';
   const driftLine = drift
@@ -302,7 +324,7 @@ function clusterSection(
   const reasons = [
     ...new Set([
       ...cluster.errors.map((e) => e.message),
-      ...findings.filter((f) => f.status === 'ERROR').map((f) => f.message),
+      ...failing.filter((f) => f.status === 'ERROR').map((f) => f.message),
     ]),
   ];
   const incomplete =
@@ -313,16 +335,19 @@ function clusterSection(
   return [
     `<section class="cluster" id="cluster-${index}">`,
     `<h2>${h(cluster.name)}${cluster.region ? ` (${h(cluster.region)})` : ''} ${badge(`st-${cluster.status}`, VERDICT[cluster.status])}</h2>`,
-    `<p class="meta">${escapeHtml(counts)}; ${passedCount(cluster)} passed${muted.length ? `; ${muted.length} muted` : ''}${setup ? `; setup: ${h(setup)}` : ''}. Collected ${h(cluster.startedAt)} to ${h(cluster.finishedAt)}.</p>`,
+    `<p class="meta">${escapeHtml(counts)}; ${allPassed.length} passed${muted.length ? `; ${muted.length} muted` : ''}${setup ? `; setup: ${h(setup)}` : ''}. Collected ${h(cluster.startedAt)} to ${h(cluster.finishedAt)}.</p>`,
     driftLine,
     incomplete,
-    group('Failing', failing, row),
-    group('Muted (accepted risk)', muted, row),
+    group('Failing', sortFindings(failing), row),
+    group('Muted (accepted risk)', sortFindings(muted), row),
     group('Resolved since the previous report', resolved, (f) =>
       findingRow(f, cluster, 'resolved', state, `resolved-${findingAnchor(f.id)}`),
     ),
-    group('Passed', passed, row),
-    findings.length === 0 && resolved.length === 0
+    group('Passed', passed, row, allPassed.length),
+    allPassed.length > passed.length
+      ? `<p class="why" id="more-passed-${index}">${allPassed.length - passed.length} more passed results are not listed here; the JSON report lists every result.</p>`
+      : '',
+    cluster.findings.length === 0 && resolved.length === 0
       ? '<p class="empty">No results for this cluster.</p>'
       : '',
     '</section>',
@@ -336,16 +361,31 @@ export function renderHtml(
   drift?: Record<string, Drift>,
   opts: HtmlOptions = {},
 ): string {
-  const state: RenderState = { seq: 0, docsUrl: opts.docsUrl ?? DEFAULT_DOCS_URL };
-  const all = report.clusters.flatMap((c) => [...c.findings, ...(drift?.[c.name]?.resolved ?? [])]);
-  const checks = [...new Set(all.map((f) => f.checkId))].sort();
-  const namespaces = [...new Set(all.map((f) => f.resource.namespace ?? ''))].sort();
-  const severities: Severity[] = SEVERITIES.filter((s) => all.some((f) => f.severity === s));
+  const state: RenderState = {
+    seq: 0,
+    docsUrl: opts.docsUrl ?? DEFAULT_DOCS_URL,
+    maxPassRows: Math.max(0, opts.maxPassRows ?? Infinity),
+  };
+  // Filter choices and totals in one pass over every result (75,000 per cluster at scale).
+  const checkSet = new Set<string>();
+  const namespaceSet = new Set<string>();
+  const severitySet = new Set<Severity>();
   const totals = emptyCounts();
+  const note = (f: Finding) => {
+    checkSet.add(f.checkId);
+    namespaceSet.add(f.resource.namespace ?? '');
+    severitySet.add(f.severity);
+  };
   for (const c of report.clusters) {
-    const counts = failingCounts(c.findings);
-    for (const s of SEVERITIES) totals[s] += counts[s];
+    for (const f of c.findings) {
+      note(f);
+      if (isFailing(f)) totals[f.severity] += 1;
+    }
+    for (const f of drift?.[c.name]?.resolved ?? []) note(f);
   }
+  const checks = [...checkSet].sort();
+  const namespaces = [...namespaceSet].sort();
+  const severities: Severity[] = SEVERITIES.filter((s) => severitySet.has(s));
   const title = `${TOOL_NAME} report ${singleLine(report.runId)}`;
   return [
     '<!DOCTYPE html>',

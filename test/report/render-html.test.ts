@@ -62,6 +62,21 @@ describe('HTML report (markup)', () => {
     expect(html).toContain('<strong>Audit incomplete.</strong>');
   });
 
+  it('lists at most maxPassRows PASS rows and counts the rest (the archived page at 5,000 namespaces)', () => {
+    const { report } = everyKindReport();
+    const passes = report.clusters[0]!.findings.filter((f) => f.status === 'PASS');
+    expect(passes).toHaveLength(2);
+    const html = renderHtml(report, undefined, { maxPassRows: 1 });
+    expect(html).toContain('Passed (2)');
+    expect(html.match(/data-status="PASS"/g)).toHaveLength(1);
+    expect(html).toContain(
+      '1 more passed results are not listed here; the JSON report lists every result.',
+    );
+    const full = renderHtml(report);
+    expect(full.match(/data-status="PASS"/g)).toHaveLength(2);
+    expect(full).not.toContain('more passed results');
+  });
+
   it('shows how Datadog is set up when the cluster report says so, and no setup column otherwise', () => {
     const plain = clusterReport([]);
     expect(renderHtml(auditReport([plain]))).not.toContain('<th>Setup</th>');
