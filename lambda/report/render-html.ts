@@ -141,7 +141,8 @@ const SCRIPT = `
       done(fallbackCopy(text));
     }
   });
-  var hash = decodeURIComponent(location.hash.slice(1));
+  var hash = location.hash.slice(1);
+  try { hash = decodeURIComponent(hash); } catch (e) { /* a malformed escape: use it as typed */ }
   if (hash) {
     var target = document.getElementById(hash);
     if (target && target.classList.contains('finding')) {
