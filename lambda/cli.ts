@@ -26,6 +26,7 @@ import {
   diffAgainstBaseline,
   loadBaseline,
   renderReport,
+  REPORT_FORMATS,
   type ReportFormat,
 } from './report/index.js';
 import { isFailing } from './report/summary.js';
@@ -78,7 +79,8 @@ Options:
   --token-secret ID       Secrets Manager secret holding the Cluster Agent token
                           (default datadog/cluster-agent-token)
   --token-property KEY    JSON property of that secret holding the token
-  --format F              table (default), json or markdown
+  --format F              table (default), json, markdown, sarif, junit or html
+  --docs-url URL          sarif/html: README that check links point to (default: the project's)
   --fail-on S             critical, high (default), medium, low or never
   --baseline FILE         previous --format json report: show new / resolved findings
   --show-pass             list PASS results in the table too
@@ -104,6 +106,7 @@ const AUDIT_OPTIONS = {
   'token-secret': { type: 'string' },
   'token-property': { type: 'string' },
   format: { type: 'string' },
+  'docs-url': { type: 'string' },
   'fail-on': { type: 'string' },
   config: { type: 'string' },
   demo: { type: 'boolean' },
@@ -237,7 +240,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     io.stdout(HELP.audit + '\n');
     return EXIT_OK;
   }
-  const format = oneOf<ReportFormat>('format', v.format, ['table', 'json', 'markdown'], 'table');
+  const format = oneOf<ReportFormat>('format', v.format, REPORT_FORMATS, 'table');
   const failOn = oneOf('fail-on', v['fail-on'], SEVERITY_OR_NEVER, 'high');
   if (v['no-aws'] && !v.kubeconfig && !v.context) {
     throw new UsageError(
@@ -301,6 +304,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   io.stdout(
     renderReport(report, format, {
       ...(drift ? { drift } : {}),
+      ...(v['docs-url'] ? { docsUrl: v['docs-url'] } : {}),
       showPass: Boolean(v['show-pass']),
       color:
         format === 'table' &&

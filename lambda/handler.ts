@@ -39,6 +39,7 @@ import {
   type LatestRead,
 } from './report/archive.js';
 import { notAudited } from './report/completeness.js';
+import { archiveHtml } from './report/archive-html.js';
 import { diffReports } from './report/diff.js';
 import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
 import { toJsonReport, type JsonReport } from './report/render-json.js';
@@ -410,6 +411,8 @@ async function run(
           { updateLatest: !driftUnavailable },
         );
         if (archived.note) warnings.push(archived.note);
+        const page = await archiveHtml(archive, archived, cluster, { runId, trigger }, drift);
+        if (page.warning) warnings.push(page.warning);
       } catch (err) {
         failures.push(`cluster ${cluster.name}: ${errorFields(err).errorMessage}`);
         logger.error('archive write failed', errorFields(err));

@@ -205,7 +205,7 @@ function isNewer(a: ArchivedClusterReport, b: ArchivedClusterReport): boolean {
 
 export class ReportArchive {
   constructor(
-    private readonly s3: S3Client,
+    readonly s3: S3Client,
     readonly bucket: string,
     private readonly logger?: AuditLogger,
   ) {}

@@ -7,8 +7,11 @@ import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { FINDING_STATUSES, SEVERITIES, type Finding } from '../findings.js';
 import { diffReports } from './diff.js';
+import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';
+import { renderJunit } from './render-junit.js';
 import { renderMarkdown } from './render-markdown.js';
+import { renderSarif } from './render-sarif.js';
 import { renderTable } from './render-table.js';
 import { clusterStatus, type AuditReport, type ClusterReport, type Drift } from './types.js';
 
@@ -17,9 +20,15 @@ export { renderEmail, renderSubject, verdict, type EmailContext } from './email.
 export { renderJson, toJsonReport, type JsonReport } from './render-json.js';
 export { renderMarkdown } from './render-markdown.js';
 export { renderTable, type TableOptions } from './render-table.js';
+export { renderSarif, toSarif, type SarifLog } from './render-sarif.js';
+export { renderJunit } from './render-junit.js';
+export { renderHtml } from './render-html.js';
 export type { AuditReport, ClusterReport, Drift } from './types.js';
 
-export type ReportFormat = 'table' | 'json' | 'markdown';
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** Every `--format`; one name per line so formats added on other branches merge cleanly. */
+export const REPORT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit', 'html'] as const;
 
 export interface RenderOptions {
   /** Table only: SGR colours. */
@@ -30,6 +39,8 @@ export interface RenderOptions {
   width?: number;
   /** Drift per cluster name, from {@link diffAgainstBaseline}. */
   drift?: Record<string, Drift>;
+  /** SARIF and HTML: the README check links point into (default: the project's README). */
+  docsUrl?: string;
 }
 
 export function renderReport(
@@ -44,6 +55,12 @@ export function renderReport(
       return renderMarkdown(report, opts.drift, { showPass: opts.showPass ?? false });
     case 'table':
       return renderTable(report, opts);
+    case 'sarif':
+      return renderSarif(report, opts.drift, opts.docsUrl ? { docsUrl: opts.docsUrl } : {});
+    case 'junit':
+      return renderJunit(report, opts.drift);
+    case 'html':
+      return renderHtml(report, opts.drift, opts.docsUrl ? { docsUrl: opts.docsUrl } : {});
   }
 }
 

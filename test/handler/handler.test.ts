@@ -272,9 +272,11 @@ describe('handler: scheduled runs', () => {
     expect(order).toEqual([
       `put reports/golang-cluster/2026/11/24/${RUN1}.json`,
       'put reports/golang-cluster/latest.json',
+      `put reports/golang-cluster/2026/11/24/${RUN1}.html`,
       'publish golang-cluster',
       `put reports/payments/2026/11/24/${RUN1}.json`,
       'put reports/payments/latest.json',
+      `put reports/payments/2026/11/24/${RUN1}.html`,
       'publish payments',
     ]);
     expect(h.logger.records).toContainEqual(

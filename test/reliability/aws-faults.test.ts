@@ -472,9 +472,11 @@ describe('fault matrix: AWS', () => {
       expect(h.error?.name).toBe('DeliveryError');
       expect(h.error?.message).toContain('sns:Publish');
       const puts = h.sequence.filter((s) => s.startsWith('put '));
-      expect(puts).toHaveLength(2);
-      expect(h.sequence.indexOf('publish')).toBeGreaterThan(h.sequence.indexOf(puts[1]!));
+      // The dated JSON, latest.json, and the HTML page beside the dated JSON.
+      expect(puts).toHaveLength(3);
+      expect(h.sequence.indexOf('publish')).toBeGreaterThan(h.sequence.indexOf(puts[2]!));
       expect([...h.objects.keys()].sort()).toEqual([
+        expect.stringMatching(/^reports\/field-report\/2026\/11\/24\/.+\.html$/),
         expect.stringMatching(/^reports\/field-report\/2026\/11\/24\/.+\.json$/),
         'reports/field-report/latest.json',
       ]);

@@ -111,7 +111,7 @@ function recordingLogger(c: CaseRecorder): AuditLogger {
 /** Records every rendering a person or subscriber could see of a report. */
 export function recordRenderings(c: CaseRecorder, report: AuditReport): void {
   c.record('report', report);
-  for (const format of ['table', 'json', 'markdown'] as const) {
+  for (const format of ['table', 'json', 'markdown', 'sarif', 'junit', 'html'] as const) {
     c.record(`render:${format}`, renderReport(report, format, { showPass: true, color: true }));
   }
   for (const cluster of report.clusters) {
