@@ -26,6 +26,7 @@ import {
   loadBaseline,
   renderReport,
   type ReportFormat,
+  type AsffContext,
 } from './report/index.js';
 import type { AuditReport } from './report/types.js';
 
@@ -76,7 +77,8 @@ Options:
   --token-secret ID       Secrets Manager secret holding the Cluster Agent token
                           (default datadog/cluster-agent-token)
   --token-property KEY    JSON property of that secret holding the token
-  --format F              table (default), json or markdown
+  --format F              table (default), json, markdown or asff (Security Hub findings)
+  --aws-account ID        with --format asff: the account the findings belong to (12 digits)
   --fail-on S             critical, high (default), medium, low or never
   --baseline FILE         previous --format json report: show new / resolved findings
   --show-pass             list PASS results in the table too
@@ -102,6 +104,7 @@ const AUDIT_OPTIONS = {
   'token-secret': { type: 'string' },
   'token-property': { type: 'string' },
   format: { type: 'string' },
+  'aws-account': { type: 'string' },
   'fail-on': { type: 'string' },
   config: { type: 'string' },
   demo: { type: 'boolean' },
@@ -224,7 +227,21 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     io.stdout(HELP.audit + '\n');
     return EXIT_OK;
   }
-  const format = oneOf<ReportFormat>('format', v.format, ['table', 'json', 'markdown'], 'table');
+  const format = oneOf<ReportFormat>(
+    'format',
+    v.format,
+    ['table', 'json', 'markdown', 'asff'],
+    'table',
+  );
+  const awsAccount = v['aws-account'];
+  if (format === 'asff' && !awsAccount) {
+    throw new UsageError(
+      '--format asff needs --aws-account ID, the account whose Security Hub receives the findings (aws sts get-caller-identity --query Account)',
+    );
+  }
+  if (awsAccount !== undefined && !/^\d{12}$/.test(awsAccount)) {
+    throw new UsageError(`--aws-account must be a 12-digit AWS account id (got "${awsAccount}")`);
+  }
   const failOn = oneOf('fail-on', v['fail-on'], SEVERITY_OR_NEVER, 'high');
   if (v['no-aws'] && !v.kubeconfig && !v.context) {
     throw new UsageError(
@@ -272,6 +289,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   io.stdout(
     renderReport(report, format, {
       ...(drift ? { drift } : {}),
+      ...(awsAccount ? { asff: asffContext(report, awsAccount, v.region, io) } : {}),
       showPass: Boolean(v['show-pass']),
       color:
         format === 'table' &&
@@ -279,6 +297,24 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     }),
   );
   return exitCodeFor(report, failOn);
+}
+
+/** Security Hub's region: --region, else the environment's, else the first cluster's. */
+function asffContext(
+  report: AuditReport,
+  accountId: string,
+  region: string | undefined,
+  io: CliIo,
+): AsffContext {
+  const home =
+    region ??
+    io.env.AWS_REGION ??
+    io.env.AWS_DEFAULT_REGION ??
+    report.clusters.find((c) => c.region)?.region;
+  if (!home) {
+    throw new UsageError('--format asff needs a region: pass --region or set AWS_REGION');
+  }
+  return { accountId, region: home };
 }
 
 /** 1 when any FAIL or ERROR at or above the threshold; ERROR counts: an incomplete audit is not a pass. */

@@ -8,6 +8,7 @@ import { ConfigError } from '../config.js';
 import { FINDING_STATUSES, SEVERITIES, type Finding } from '../findings.js';
 import { diffReports } from './diff.js';
 import { renderJson } from './render-json.js';
+import { renderAsff, type AsffContext } from './render-asff.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderTable } from './render-table.js';
 import { clusterStatus, type AuditReport, type ClusterReport, type Drift } from './types.js';
@@ -16,10 +17,11 @@ export { diffReports, hasDrift } from './diff.js';
 export { renderEmail, renderSubject, verdict, type EmailContext } from './email.js';
 export { renderJson, toJsonReport, type JsonReport } from './render-json.js';
 export { renderMarkdown } from './render-markdown.js';
+export { renderAsff, type AsffContext } from './render-asff.js';
 export { renderTable, type TableOptions } from './render-table.js';
 export type { AuditReport, ClusterReport, Drift } from './types.js';
 
-export type ReportFormat = 'table' | 'json' | 'markdown';
+export type ReportFormat = 'table' | 'json' | 'markdown' | 'asff';
 
 export interface RenderOptions {
   /** Table only: SGR colours. */
@@ -30,6 +32,8 @@ export interface RenderOptions {
   width?: number;
   /** Drift per cluster name, from {@link diffAgainstBaseline}. */
   drift?: Record<string, Drift>;
+  /** ASFF only: the account and Security Hub region the findings belong to. */
+  asff?: AsffContext;
 }
 
 export function renderReport(
@@ -44,6 +48,9 @@ export function renderReport(
       return renderMarkdown(report, opts.drift, { showPass: opts.showPass ?? false });
     case 'table':
       return renderTable(report, opts);
+    case 'asff':
+      if (!opts.asff) throw new ConfigError('ASFF needs the AWS account id and region');
+      return renderAsff(report, opts.asff, opts.drift);
   }
 }
 
