@@ -119,6 +119,10 @@ export function recordRenderings(c: CaseRecorder, report: AuditReport): void {
   for (const format of ['table', 'json', 'markdown'] as const) {
     c.record(`render:${format}`, renderReport(report, format, { showPass: true, color: true }));
   }
+  c.record(
+    'render:asff',
+    renderReport(report, 'asff', { asff: { accountId: '123456789012', region: 'eu-west-1' } }),
+  );
   for (const cluster of report.clusters) {
     const drift = diffReports(cluster, undefined);
     c.record('email', renderEmail(cluster, drift, { runId: report.runId }));
