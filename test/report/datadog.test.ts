@@ -11,10 +11,22 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { fetch as crossFetch } from 'cross-fetch';
 import type { HandlerSummary } from '../../lambda/handler.js';
-import { deliverToDatadog, DURATION_METRIC, FINDINGS_METRIC } from '../../lambda/report/datadog.js';
+import {
+  deliverToDatadog,
+  driftEvent,
+  DURATION_METRIC,
+  FINDINGS_METRIC,
+} from '../../lambda/report/datadog.js';
+import { diffReports } from '../../lambda/report/diff.js';
 import { testTlsMaterial } from '../support/kube-api-server.js';
 import { harness, testConfig } from '../handler/support.js';
-import { auditReport, clusterReport, fieldReportFindings } from './support.js';
+import {
+  auditReport,
+  clusterReport,
+  CONTROL_CHARS,
+  fieldReportFindings,
+  hostileFindings,
+} from './support.js';
 
 const CANARY_KEY = 'ddcanary0123456789abcdef01234567';
 const SECRET_ID = 'datadog/api-key';
@@ -238,5 +250,17 @@ describe('Datadog delivery with the official client', () => {
       'API key secret datadog/api-key unreadable: User is not authorized',
     ]);
     expect(intake.requests).toEqual([]);
+  });
+});
+
+describe('Datadog event text', () => {
+  it('neutralises hostile names and stays within the event limits', () => {
+    const cluster = clusterReport(hostileFindings());
+    const event = driftEvent(cluster, diffReports(cluster, undefined), null, []);
+    expect(event.title).not.toMatch(CONTROL_CHARS);
+    expect(event.text.replace(/\n/g, '')).not.toMatch(CONTROL_CHARS);
+    expect(Array.from(event.title).length).toBeLessThanOrEqual(100);
+    expect(Array.from(event.text).length).toBeLessThanOrEqual(4000);
+    expect(event.text).toContain('Report: not archived');
   });
 });
