@@ -486,6 +486,29 @@ export class AuditorStack extends Stack {
       ],
     });
 
+    if (config.securityHub?.enabled) {
+      policies.SecurityHubImport = new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'ImportFindingsToDefaultProduct',
+            actions: ['securityhub:BatchImportFindings'],
+            resources: [this.securityHubProductArn()],
+          }),
+        ],
+      });
+    }
+    if (config.datadog) {
+      policies.DatadogApiKeyRead = new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'ReadDatadogApiKey',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [this.stackSecretArn(config.datadog.apiKeySecret)],
+          }),
+        ],
+      });
+    }
+
     policies.WriteLogs = new iam.PolicyDocument({
       statements: [
         new iam.PolicyStatement({
@@ -522,6 +545,26 @@ export class AuditorStack extends Stack {
       region: c.region,
       resource,
       resourceName: `${c.name}${suffix}`,
+    });
+  }
+
+  /** The account's default Security Hub product in the stack's region (custom integrations). */
+  private securityHubProductArn(): string {
+    return this.formatArn({
+      service: 'securityhub',
+      resource: 'product',
+      resourceName: `${this.account}/default`,
+    });
+  }
+
+  /** A secret of the stack's region, by id (any of AWS's suffixes) or by ARN. */
+  private stackSecretArn(idOrArn: string): string {
+    if (idOrArn.startsWith('arn:')) return idOrArn;
+    return this.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${idOrArn}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
   }
 

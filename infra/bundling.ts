@@ -97,7 +97,32 @@ export const clientNodeModelsWithoutSideEffects: Plugin = {
   },
 };
 
-export const ESBUILD_PLUGINS: Plugin[] = [awsSchemaLiteralKeys, clientNodeModelsWithoutSideEffects];
+/**
+ * The Datadog delivery (lambda/report/datadog.ts) and the official Datadog client it imports:
+ * 5.9 MB minified, because the client's serializer registers every model of its API version.
+ * It is built as its own file beside index.mjs and imported on first use, so a function without
+ * `datadog` in its config never loads it and the handler bundle keeps its size.
+ */
+export const LAZY_DATADOG_ENTRY = 'lambda/report/datadog.ts';
+export const LAZY_DATADOG_FILE = 'datadog.mjs';
+
+/** Turns `import('./datadog.js')` (lambda/report/integrations.ts) into `import('./datadog.mjs')`. */
+export const lazyDatadog: Plugin = {
+  name: 'lazy-datadog',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/datadog\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' && /[\\/]lambda[\\/]report$/.test(args.resolveDir)
+        ? { path: `./${LAZY_DATADOG_FILE}`, external: true }
+        : undefined,
+    );
+  },
+};
+
+export const ESBUILD_PLUGINS: Plugin[] = [
+  awsSchemaLiteralKeys,
+  clientNodeModelsWithoutSideEffects,
+  lazyDatadog,
+];
 
 /** The esbuild options of the Lambda bundle (the stack's and the benchmark's). */
 export function esbuildOptions(outfile: string): BuildOptions {
@@ -120,9 +145,17 @@ export function esbuildOptions(outfile: string): BuildOptions {
   };
 }
 
-/** Builds the handler bundle as `<outdir>/index.mjs` (+ its source map); returns the output path. */
+/**
+ * Builds the handler bundle as `<outdir>/index.mjs` (+ its source map), and the Datadog delivery
+ * it loads on demand as `<outdir>/datadog.mjs`; returns the handler bundle's path.
+ */
 export async function buildHandlerBundle(outdir: string): Promise<string> {
   const outfile = join(outdir, 'index.mjs');
   await build({ ...esbuildOptions(outfile), metafile: false });
+  await build({
+    ...esbuildOptions(join(outdir, LAZY_DATADOG_FILE)),
+    entryPoints: [LAZY_DATADOG_ENTRY],
+    metafile: false,
+  });
   return outfile;
 }

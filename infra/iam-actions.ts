@@ -27,6 +27,8 @@ export const API_ACTION_BY_COMMAND = {
   PublishCommand: 'sns:Publish',
   GetObjectCommand: 's3:GetObject',
   PutObjectCommand: 's3:PutObject',
+  // security hub (opt-in: securityHub.enabled), on the account's default product only
+  BatchImportFindingsCommand: 'securityhub:BatchImportFindings',
 } as const;
 
 export type ApiCommand = keyof typeof API_ACTION_BY_COMMAND;

@@ -28,6 +28,7 @@ import {
   renderReport,
   REPORT_FORMATS,
   type ReportFormat,
+  type AsffContext,
 } from './report/index.js';
 import { isFailing } from './report/summary.js';
 import type { AuditReport } from './report/types.js';
@@ -79,8 +80,9 @@ Options:
   --token-secret ID       Secrets Manager secret holding the Cluster Agent token
                           (default datadog/cluster-agent-token)
   --token-property KEY    JSON property of that secret holding the token
-  --format F              table (default), json, markdown, sarif, junit or html
+  --format F              table (default), json, markdown, sarif, junit, html or asff
   --docs-url URL          sarif/html: README that check links point to (default: the project's)
+  --aws-account ID        with --format asff: the account the findings belong to (12 digits)
   --fail-on S             critical, high (default), medium, low or never
   --baseline FILE         previous --format json report: show new / resolved findings
   --show-pass             list PASS results in the table too
@@ -107,6 +109,7 @@ const AUDIT_OPTIONS = {
   'token-property': { type: 'string' },
   format: { type: 'string' },
   'docs-url': { type: 'string' },
+  'aws-account': { type: 'string' },
   'fail-on': { type: 'string' },
   config: { type: 'string' },
   demo: { type: 'boolean' },
@@ -241,6 +244,15 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   const format = oneOf<ReportFormat>('format', v.format, REPORT_FORMATS, 'table');
+  const awsAccount = v['aws-account'];
+  if (format === 'asff' && !awsAccount) {
+    throw new UsageError(
+      '--format asff needs --aws-account ID, the account whose Security Hub receives the findings (aws sts get-caller-identity --query Account)',
+    );
+  }
+  if (awsAccount !== undefined && !/^\d{12}$/.test(awsAccount)) {
+    throw new UsageError(`--aws-account must be a 12-digit AWS account id (got "${awsAccount}")`);
+  }
   const failOn = oneOf('fail-on', v['fail-on'], SEVERITY_OR_NEVER, 'high');
   if (v['no-aws'] && !v.kubeconfig && !v.context) {
     throw new UsageError(
@@ -305,6 +317,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     renderReport(report, format, {
       ...(drift ? { drift } : {}),
       ...(v['docs-url'] ? { docsUrl: v['docs-url'] } : {}),
+      ...(awsAccount ? { asff: asffContext(report, awsAccount, v.region, io) } : {}),
       showPass: Boolean(v['show-pass']),
       color:
         format === 'table' &&
@@ -312,6 +325,24 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     }),
   );
   return exitCodeFor(report, failOn);
+}
+
+/** Security Hub's region: --region, else the environment's, else the first cluster's. */
+function asffContext(
+  report: AuditReport,
+  accountId: string,
+  region: string | undefined,
+  io: CliIo,
+): AsffContext {
+  const home =
+    region ??
+    io.env.AWS_REGION ??
+    io.env.AWS_DEFAULT_REGION ??
+    report.clusters.find((c) => c.region)?.region;
+  if (!home) {
+    throw new UsageError('--format asff needs a region: pass --region or set AWS_REGION');
+  }
+  return { accountId, region: home };
 }
 
 /**

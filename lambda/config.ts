@@ -60,6 +60,48 @@ const keySecret = (defaultId: string) =>
     })
     .strict();
 
+/** Datadog sites (the `site` of the agent's and the API client's configuration). */
+export const DATADOG_SITES = [
+  'datadoghq.com',
+  'us3.datadoghq.com',
+  'us5.datadoghq.com',
+  'datadoghq.eu',
+  'ap1.datadoghq.com',
+  'ap2.datadoghq.com',
+  'ddog-gov.com',
+] as const;
+
+const securityHubSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /**
+     * Account that owns the findings (where the function runs). Default: the account of the
+     * function's own ARN.
+     */
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+  })
+  .strict();
+
+const datadogSchema = z
+  .object({
+    site: z.enum(DATADOG_SITES).default('datadoghq.com'),
+    /** Secrets Manager secret id or ARN holding the Datadog API key (read once per run). */
+    apiKeySecret: z.string().min(1),
+    /** JSON property holding the key, when the secret is a JSON document. */
+    apiKeyProperty: z.string().min(1).optional(),
+    /** Extra tags on the event and every metric, e.g. `env:prod`. */
+    tags: z
+      .array(z.string().regex(/^[A-Za-z][^,\s]{0,199}$/, 'must be a Datadog tag such as env:prod'))
+      .default([]),
+  })
+  .strict();
+
+export type SecurityHubConfig = z.infer<typeof securityHubSchema>;
+export type DatadogConfig = z.infer<typeof datadogSchema>;
+
 export const clusterConfigSchema = z
   .object({
     name: clusterName,
@@ -125,6 +167,13 @@ export const auditorConfigSchema = z
      * expiry (YYYY-MM-DD, at most a year ahead) required.
      */
     suppressions: z.array(suppressionSchema).default([]),
+    /**
+     * Import FAIL and MUTED findings into Security Hub (ASFF, the account's default product) and
+     * archive the ones fixed since the previous run. Off unless `enabled`.
+     */
+    securityHub: securityHubSchema.optional(),
+    /** Send a Datadog event per cluster with drift and the findings metrics. Off unless set. */
+    datadog: datadogSchema.optional(),
     /** Clusters audited at once. */
     clusterConcurrency: z.number().int().min(1).max(16).default(4),
     /**

@@ -41,6 +41,11 @@ import {
 import { notAudited } from './report/completeness.js';
 import { archiveHtml } from './report/archive-html.js';
 import { diffReports } from './report/diff.js';
+import {
+  deliverIntegrations,
+  type IntegrationClients,
+  type IntegrationOutcome,
+} from './report/integrations.js';
 import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
 import { toJsonReport, type JsonReport } from './report/render-json.js';
 import { singleLine } from './report/sanitize.js';
@@ -55,6 +60,8 @@ import type { AuditReport, Drift } from './report/types.js';
 export interface LambdaContextLike {
   functionName?: string;
   awsRequestId?: string;
+  /** Its account owns the Security Hub findings. */
+  invokedFunctionArn?: string;
 }
 
 export const ON_DEMAND_FIELDS = ['clusters', 'notify', 'dryRun'] as const;
@@ -224,6 +231,10 @@ export interface HandlerSummary {
   /** Messages published. */
   published: number;
   warnings: string[];
+  /** When enabled: what reached Security Hub. */
+  securityHub?: IntegrationOutcome['securityHub'];
+  /** When configured: what reached Datadog. */
+  datadog?: IntegrationOutcome['datadog'];
   /** Dry runs only: the full report with drift (PASS results dropped if it would exceed ~5 MB). */
   report?: JsonReport & { note?: string };
 }
@@ -259,6 +270,8 @@ export interface HandlerDeps {
   /** Used in the re-run instructions when the Lambda context does not name the function. */
   functionName?: string;
   region?: string;
+  /** Security Hub and Datadog clients, created on first use when the config enables them. */
+  integrations?: IntegrationClients;
 }
 
 /** Lambda responses are limited to 6 MB; a dry-run report bigger than this loses its PASS rows. */
@@ -474,6 +487,19 @@ async function run(
     logger.removeKeys(['cluster']);
   }
 
+  let integrations: IntegrationOutcome | undefined;
+  if (!dryRun && (config.securityHub?.enabled || config.datadog)) {
+    integrations = await deliverIntegrations(report, drifts, config, (deps.integrations ??= {}), {
+      ...(context?.invokedFunctionArn ? { invokedFunctionArn: context.invokedFunctionArn } : {}),
+      ...(region ? { region } : {}),
+      archives: Object.fromEntries(summaries.map((s) => [s.name, s.archive])),
+      logger,
+    });
+    // Reported in the summary and logged as errors, but not a failed invocation: the report was
+    // archived and alerted, and a retry would import and alert again.
+    warnings.push(...integrations.warnings);
+  }
+
   if (failures.length > 0) {
     logger.error('run failed to archive or publish', { failures });
     throw new DeliveryError(`Run ${runId}: ${failures.join('; ')}`);
@@ -489,6 +515,8 @@ async function run(
     archivePrefix: bucket ? s3Uri(bucket, ARCHIVE_PREFIX) : null,
     published,
     warnings,
+    ...(integrations?.securityHub ? { securityHub: integrations.securityHub } : {}),
+    ...(integrations?.datadog ? { datadog: integrations.datadog } : {}),
   };
   const unaudited = report.clusters.filter(notAudited).map((c) => c.name);
   if (dryRun) result.report = inlineReport(report, drifts);

@@ -10,6 +10,7 @@ import { diffReports } from './diff.js';
 import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';
 import { renderJunit } from './render-junit.js';
+import { renderAsff, type AsffContext } from './render-asff.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderSarif } from './render-sarif.js';
 import { renderTable } from './render-table.js';
@@ -19,6 +20,7 @@ export { diffReports, hasDrift } from './diff.js';
 export { renderEmail, renderSubject, verdict, type EmailContext } from './email.js';
 export { renderJson, toJsonReport, type JsonReport } from './render-json.js';
 export { renderMarkdown } from './render-markdown.js';
+export { renderAsff, type AsffContext } from './render-asff.js';
 export { renderTable, type TableOptions } from './render-table.js';
 export { renderSarif, toSarif, type SarifLog } from './render-sarif.js';
 export { renderJunit } from './render-junit.js';
@@ -28,7 +30,15 @@ export type { AuditReport, ClusterReport, Drift } from './types.js';
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Every `--format`; one name per line so formats added on other branches merge cleanly. */
-export const REPORT_FORMATS = ['table', 'json', 'markdown', 'sarif', 'junit', 'html'] as const;
+export const REPORT_FORMATS = [
+  'table',
+  'json',
+  'markdown',
+  'sarif',
+  'junit',
+  'html',
+  'asff',
+] as const;
 
 export interface RenderOptions {
   /** Table only: SGR colours. */
@@ -41,6 +51,8 @@ export interface RenderOptions {
   drift?: Record<string, Drift>;
   /** SARIF and HTML: the README check links point into (default: the project's README). */
   docsUrl?: string;
+  /** ASFF only: the account and Security Hub region the findings belong to. */
+  asff?: AsffContext;
 }
 
 export function renderReport(
@@ -61,6 +73,9 @@ export function renderReport(
       return renderJunit(report, opts.drift);
     case 'html':
       return renderHtml(report, opts.drift, opts.docsUrl ? { docsUrl: opts.docsUrl } : {});
+    case 'asff':
+      if (!opts.asff) throw new ConfigError('ASFF needs the AWS account id and region');
+      return renderAsff(report, opts.asff, opts.drift);
   }
 }
 

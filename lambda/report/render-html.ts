@@ -173,15 +173,9 @@ const VERDICT: Record<ClusterReport['status'], string> = {
   ERROR: 'ERROR: audit incomplete',
 };
 
-/** Optional "how Datadog is installed" detail some collectors attach to the cluster report. */
+/** How Datadog gets onto the cluster (setup detection), when the cluster report carries it. */
 function setupText(cluster: ClusterReport): string {
-  const setup = (cluster as ClusterReport & { setup?: unknown }).setup;
-  if (setup === undefined || setup === null || setup === '') return '';
-  if (typeof setup !== 'object') return String(setup);
-  return Object.entries(setup as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object')
-    .map(([k, v]) => `${k}: ${String(v)}`)
-    .join(', ');
+  return cluster.setup?.summary ?? '';
 }
 
 /** Ids are `check:hex`; anything else is made id-safe so an anchor cannot break the markup. */

@@ -36,6 +36,8 @@ export const FULL = {
       'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
     ],
   },
+  securityHub: { enabled: true },
+  datadog: { site: 'datadoghq.eu', apiKeySecret: 'datadog/api-key' },
 };
 
 /** Little: one cross-account cluster, no schedule, no email, existing security group, no reservation. */

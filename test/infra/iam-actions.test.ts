@@ -5,6 +5,7 @@ import * as ec2 from '@aws-sdk/client-ec2';
 import * as eks from '@aws-sdk/client-eks';
 import * as s3 from '@aws-sdk/client-s3';
 import * as secretsManager from '@aws-sdk/client-secrets-manager';
+import * as securityHub from '@aws-sdk/client-securityhub';
 import * as sns from '@aws-sdk/client-sns';
 import * as sts from '@aws-sdk/client-sts';
 import {
@@ -25,6 +26,7 @@ const SDK_BY_SERVICE: Record<string, Record<string, unknown>> = {
   eks,
   s3,
   secretsmanager: secretsManager,
+  securityhub: securityHub,
   sns,
   sts,
 };
@@ -67,9 +69,11 @@ describe('IAM actions of the function role', () => {
     expect(grantedActions(full)).toEqual([...AUDITOR_IAM_ACTIONS]);
   });
 
-  it('leave out the network-interface actions without a VPC', () => {
+  it('leave out the network-interface actions without a VPC, and Security Hub unless enabled', () => {
     expect(grantedActions(example)).toEqual(
-      AUDITOR_IAM_ACTIONS.filter((a) => !VPC_ACTIONS.includes(a)),
+      AUDITOR_IAM_ACTIONS.filter(
+        (a) => !VPC_ACTIONS.includes(a) && a !== 'securityhub:BatchImportFindings',
+      ),
     );
   });
 

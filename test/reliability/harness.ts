@@ -6,6 +6,11 @@
  */
 import { join } from 'node:path';
 import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import {
+  BatchImportFindingsCommand,
+  SecurityHubClient,
+  type AwsSecurityFinding,
+} from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
 import { newRunId, runAudit, type AuditLogger } from '../../lambda/audit.js';
 import { createAwsClients, type AwsClients } from '../../lambda/aws/clients.js';
@@ -114,6 +119,10 @@ export function recordRenderings(c: CaseRecorder, report: AuditReport): void {
   for (const format of ['table', 'json', 'markdown', 'sarif', 'junit', 'html'] as const) {
     c.record(`render:${format}`, renderReport(report, format, { showPass: true, color: true }));
   }
+  c.record(
+    'render:asff',
+    renderReport(report, 'asff', { asff: { accountId: '123456789012', region: 'eu-west-1' } }),
+  );
   for (const cluster of report.clusters) {
     const drift = diffReports(cluster, undefined);
     c.record('email', renderEmail(cluster, drift, { runId: report.runId }));
@@ -336,6 +345,16 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
       return { MessageId: `msg-${sequence.length}` };
     });
   }
+  // Security Hub (when the config enables it) accepts every finding.
+  const securityHub = new SecurityHubClient({ region: 'eu-west-1' });
+  const securityHubMock = mockClient(securityHub);
+  securityHubMock
+    .on(BatchImportFindingsCommand)
+    .callsFake((input: { Findings: AwsSecurityFinding[] }) => ({
+      SuccessCount: input.Findings.length,
+      FailedCount: 0,
+      FailedFindings: [],
+    }));
   const handler = createHandler({
     loadConfig: setup.loadConfig ?? (() => p.config),
     audit: auditWith({ collect: p.collect, checks: CHECKS, now: () => NOW }),
@@ -348,6 +367,7 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
     newRunId: () => newRunId(NOW),
     functionName: 'eks-datadog-auditor',
     region: 'eu-west-1',
+    integrations: { securityHub },
   });
   const outcome: HandlerOutcome = {
     published: [],
@@ -362,6 +382,7 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
         outcome.result = await handler(setup.event, {
           functionName: 'eks-datadog-auditor',
           awsRequestId: 'req-reliability',
+          invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:eks-datadog-auditor',
         });
       } catch (err) {
         outcome.error = err as Error;
@@ -371,11 +392,12 @@ export async function handlerCase(c: CaseRecorder, setup: HandlerSetup): Promise
     outcome.published = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
     for (const [key, o] of bucket.objects) outcome.objects.set(key, o.body);
     outcome.requests = [...p.servers.values()].flatMap((server) => server.requests);
-    for (const stub of [snsMock, bucket.mock]) {
+    for (const stub of [snsMock, bucket.mock, securityHubMock]) {
       outcome.awsCommands.push(...stub.calls().map((call) => commandName(call.args[0])));
     }
     snsMock.restore();
     bucket.mock.restore();
+    securityHubMock.restore();
     await p.close();
     outcome.awsCommands.push(...p.commands);
   }

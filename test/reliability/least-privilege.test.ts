@@ -117,8 +117,9 @@ beforeAll(async () => {
   requests.push(...Object.values(cross.requests).flat());
   cross.awsCommands.forEach((x) => awsCommands.add(x));
 
-  // Invocations: the archive (read latest, write dated and latest) and the alert.
-  const h = await handlerCase(c, {});
+  // Invocations: the archive (read latest, write dated and latest), the alert and the Security
+  // Hub import.
+  const h = await handlerCase(c, { config: { securityHub: { enabled: true } } });
   expect(h.error).toBeUndefined();
   h.awsCommands.forEach((x) => awsCommands.add(x));
 

@@ -80,10 +80,20 @@ describe('HTML report (markup)', () => {
   it('shows how Datadog is set up when the cluster report says so, and no setup column otherwise', () => {
     const plain = clusterReport([]);
     expect(renderHtml(auditReport([plain]))).not.toContain('<th>Setup</th>');
-    const withSetup = { ...plain, setup: { installer: 'helm', release: 'datadog <x>' } };
+    const withSetup = {
+      ...plain,
+      setup: {
+        kinds: [
+          { kind: 'hand-written-sidecars', detail: 'hand-written agent sidecars in 1 workload' },
+        ],
+        summary: 'Cluster Agent datadog/<x>; hand-written agent sidecars in 1 workload',
+      },
+    };
     const html = renderHtml(auditReport([withSetup]));
     expect(html).toContain('<th>Setup</th>');
-    expect(html).toContain('installer: helm, release: datadog &lt;x&gt;');
+    expect(html).toContain(
+      'Cluster Agent datadog/&lt;x&gt;; hand-written agent sidecars in 1 workload',
+    );
     expect(html).toContain(CLUSTER);
   });
 });

@@ -444,6 +444,14 @@ async function createServerCert(ca: Ca): Promise<{ certPem: string; keyPem: stri
   return { certPem: cert.toString('pem'), keyPem: pem('PRIVATE KEY', pkcs8) };
 }
 
+/** A fresh CA and a server certificate for 127.0.0.1/localhost it signed, for other test servers. */
+export async function testTlsMaterial(
+  name = 'test-ca',
+): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+  const ca = await createCa(name);
+  return { caPem: ca.cert.toString('pem'), ...(await createServerCert(ca)) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Object store
 // ---------------------------------------------------------------------------------------------
