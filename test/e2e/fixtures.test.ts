@@ -34,7 +34,7 @@ describe('fixture clusters audited end to end', () => {
   it("finds exactly the field report's two bugs: the go-secrets reference and the missing endpoints permission", async () => {
     const c = await audit('field-report');
     expect(summary(failing(c))).toEqual([
-      'FAIL critical token-ref-resolves Pod golang/golang-app-7d9f8b6c5-kx4wz',
+      'FAIL critical token-ref-resolves Deployment golang/golang-app',
       'FAIL high rbac-agent-contract ServiceAccount golang/golang-app',
     ]);
     const dangling = failing(c).find((f) => f.checkId === 'token-ref-resolves')!;
