@@ -101,7 +101,9 @@ describe('hostile input from the cluster', () => {
       expect(dangling).toHaveLength(1);
       // The resource keeps the real name (reports are evidence; renderers make it harmless);
       // quoted into text, a cluster string shows its control characters instead of acting on them.
-      expect(dangling[0]!.resource.name).toBe(HOSTILE.pod);
+      // Filed under its Deployment (lambda/checks/identity.ts); the pod is listed as affected.
+      expect(dangling[0]!.resource.name).toBe('golang-app');
+      expect(dangling[0]!.affected?.names).toEqual([HOSTILE.pod]);
       expect(dangling[0]!.message).toContain(singleLine(HOSTILE.secret));
       expect(dangling[0]!.remediation).toContain(singleLine(HOSTILE.secret));
       expect(dangling[0]!.remediation).not.toContain(HOSTILE.secret);
@@ -227,8 +229,8 @@ describe('hostile input from the cluster', () => {
         // The HTML page beside the dated report is checked in test/report/html-browser.test.ts.
         if (key.endsWith('.html')) continue;
         expect(
-          JSON.parse(body).findings.some(
-            (f: { resource: { name: string } }) => f.resource.name === HOSTILE.pod,
+          JSON.parse(body).findings.some((f: { affected?: { names: string[] } }) =>
+            f.affected?.names.includes(HOSTILE.pod),
           ),
         ).toBe(true);
       }
@@ -245,8 +247,11 @@ describe('hostile input from the cluster', () => {
       c.record('render:json', json);
       expectNoControl(json, 'json');
       const parsed = JSON.parse(json);
-      const names = parsed.clusters[0].findings.map(
-        (f: { resource: { name: string } }) => f.resource.name,
+      const names = parsed.clusters[0].findings.flatMap(
+        (f: { resource: { name: string }; affected?: { names: string[] } }) => [
+          f.resource.name,
+          ...(f.affected?.names ?? []),
+        ],
       );
       expect(names).toContain(HOSTILE.pod);
     },
