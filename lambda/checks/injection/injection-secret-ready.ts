@@ -5,7 +5,7 @@ import {
 } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
 import { externalSecretTarget } from '../../kube/secret-refs.js';
-import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
+import { itemsOf, type ClusterSnapshot, type ExternalSecret } from '../../snapshot.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
 import { tokenSecretKeys } from '../token/consumers.js';
@@ -71,7 +71,14 @@ export const injectionSecretReady: Check = {
     const tokenKeys = new Map(
       tokenSecretKeys(snapshot).map((k) => [`${k.namespace}/${k.secret}/${k.key}`, k]),
     );
-    const externalSecrets = itemsOf(snapshot.kube.externalSecrets);
+    // Writers by target Secret, indexed once: namespaces x ExternalSecrets would be quadratic.
+    const writersByTarget = new Map<string, ExternalSecret[]>();
+    for (const es of itemsOf(snapshot.kube.externalSecrets)) {
+      const key = `${es.meta.namespace ?? ''}/${externalSecretTarget(es)}`;
+      const list = writersByTarget.get(key);
+      if (list) list.push(es);
+      else writersByTarget.set(key, [es]);
+    }
     const namespaces = new Map<string, string[]>();
     for (const r of d.sidecarRequests) {
       const list = namespaces.get(r.namespace) ?? [];
@@ -134,9 +141,7 @@ export const injectionSecretReady: Check = {
           });
           continue;
         }
-        const writers = externalSecrets.filter(
-          (es) => es.meta.namespace === ns && externalSecretTarget(es) === secret,
-        );
+        const writers = writersByTarget.get(`${ns}/${secret}`) ?? [];
         const tokenReq = reqs.find((r) => r.env === TOKEN_ENV);
         const tokenKey = tokenReq && tokenKeys.get(`${ns}/${secret}/${tokenReq.key}`);
         if (!writers.length) {
