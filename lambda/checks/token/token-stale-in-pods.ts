@@ -2,7 +2,8 @@ import type { CheckResult } from '../../findings.js';
 import { digestsEqual } from '../../secret-digest.js';
 import { valueOf, type ClusterSnapshot, type Pod, type SecretSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { msBetween } from '../external-secrets/eso.js';
+import { copiesOf, secretCopies, type SecretCopy } from '../external-secrets/copies.js';
+import { isReady, msBetween } from '../external-secrets/eso.js';
 import { restartCommands, tokenSecretKeys, type TokenUser } from './consumers.js';
 
 /** When the Secret's content last changed: the newest managedFields write, else its creation. */
@@ -51,11 +52,28 @@ export const tokenStaleInPods: Check = {
         source?.lastChangedDate && digestsEqual(k.digest, source.current)
           ? source.lastChangedDate
           : undefined;
+      const copy = copiesOf(snapshot, k.namespace, k.secret, k.key).find(
+        (c) => c.value === 'token' && c.graceMs !== undefined,
+      );
       for (const u of k.users) {
         if (!u.pod || !u.container) continue;
         const started = containerStart(u.pod, u.container);
         if (!started) continue;
         const user = { ...u, pod: u.pod, container: u.container };
+        const unchanged =
+          rotatedAt && copy && (msBetween(started, write.time) ?? 0) > 0
+            ? tokenUnchangedSince(snapshot, copy, rotatedAt, started, write.time)
+            : undefined;
+        if (unchanged) {
+          results.push({
+            status: 'PASS',
+            resource: { kind: 'Pod', namespace: k.namespace, name: u.pod.meta.name },
+            messageId: `token-unchanged-since-start:${u.container}`,
+            message: `Pod ${k.namespace}/${u.pod.meta.name} container ${u.container} started at ${started}, before Secret ${k.namespace}/${k.secret} was last written (${write.time}), but that write did not change key "${k.key}". ${unchanged}`,
+            remediation: '',
+          });
+          continue;
+        }
         results.push(judge(user, k.namespace, k.secret, k.key, started, write, rotatedAt));
       }
     }
@@ -102,4 +120,46 @@ function judge(
     message: `${at} reads ${src}. ${evidence}${who}`,
     remediation: `Restart these pods so they read the current token: ${restartCommands([u]).join('; ')}.`,
   };
+}
+
+/**
+ * The rule that clears a reader whose Secret was written after it started: the Secret holds the
+ * current Secrets Manager token, which last changed at `rotatedAt`; every hop of its copy is Ready
+ * and refreshes periodically, so the token reached the Secret within the chain's sync grace; the
+ * container started after that grace ended, so it read the current token; and another key of
+ * the same Secret changed in Secrets Manager between the start and the write, which explains it.
+ * Undefined when the rule does not hold: the reader is then judged by the write time alone.
+ */
+function tokenUnchangedSince(
+  snapshot: ClusterSnapshot,
+  copy: SecretCopy,
+  rotatedAt: string,
+  started: string,
+  written: string,
+): string | undefined {
+  if (!copy.writer.hops.every((h) => isReady(h.es.status.conditions))) return undefined;
+  const syncedBy = Date.parse(rotatedAt) + copy.graceMs!;
+  if (Number.isNaN(syncedBy) || syncedBy > Date.parse(started)) return undefined;
+  const others = secretCopies(snapshot).filter(
+    (c) => c.namespace === copy.namespace && c.secret === copy.secret && c.key !== copy.key,
+  );
+  const changedKey = others.find((c) => {
+    const src =
+      c.value === 'api-key'
+        ? snapshot.aws.keySources?.apiKey
+        : c.value === 'app-key'
+          ? snapshot.aws.keySources?.appKey
+          : undefined;
+    const changed = src?.status === 'ok' ? src.value.lastChangedDate : undefined;
+    return (
+      changed !== undefined &&
+      (msBetween(started, changed) ?? -1) > 0 &&
+      (msBetween(changed, written) ?? -1) >= 0
+    );
+  });
+  const rule = `Rule: the token in Secrets Manager last changed at ${rotatedAt}; its copy (${copy.path}) is Ready and syncs within ${new Date(syncedBy).toISOString()} (sync grace), before this container started at ${started}, and the Secret still holds that token.`;
+  // Without evidence of what the write changed (ESO may have been failing until then), the
+  // write time alone decides, as before.
+  if (!changedKey) return undefined;
+  return `${rule} The write followed a change of key "${changedKey.key}" in Secrets Manager (${changedKey.writer.label}).`;
 }

@@ -3,6 +3,9 @@ import { secretCopies } from '../../../lambda/checks/external-secrets/copies.js'
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
+import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
+import type { AwsSnapshot } from '../../../lambda/snapshot.js';
+import { ok } from '../../support/snapshot-builder.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
@@ -20,6 +23,7 @@ import {
   summary,
   syncedSecret,
   tokenRef,
+  tokenSourceOf,
 } from '../token/support.js';
 import {
   cesChild,
@@ -501,6 +505,47 @@ describe('token-consumers-match through a kubernetes-provider chain', () => {
     expect(summary(results)).toEqual([
       'PASS matches-source:token datadog/datadog-secrets',
       'FAIL mismatch:token shop/dd-token',
+    ]);
+  });
+});
+
+describe('token-stale-in-pods: precise staleness for a shared Secret', () => {
+  /** golang-secrets rewritten on 2026-11-22, after the pod started on 2026-11-20. */
+  const rewrittenDocs = (): Raw[] =>
+    golangNamespace().map((d) =>
+      d.kind === 'Secret'
+        ? syncedSecret('golang', 'golang-secrets', d.stringData, '2026-11-22T09:00:00.000Z')
+        : d,
+    );
+  const keys = (apiKeyChanged: string): Partial<AwsSnapshot> => ({
+    keySources: {
+      apiKey: ok(tokenSourceOf({ secretId: 'datadog/apikey', lastChangedDate: apiKeyChanged })),
+      appKey: ok(tokenSourceOf({ secretId: 'datadog/appkey' })),
+    },
+  });
+  const stale = (aws: Partial<AwsSnapshot>) =>
+    summary(
+      tokenStaleInPods.run(build([...datadogNamespace(), ...rewrittenDocs()], { aws })),
+    ).filter((l) => l.includes('golang/'));
+
+  it('does not flag the token readers when the write followed an API key change', () => {
+    expect(stale(keys('2026-11-22T08:58:00.000Z'))).toEqual([
+      'PASS token-unchanged-since-start:datadog-agent golang/golang-app-7d9f8b6c5-abcde',
+    ]);
+    const [r] = tokenStaleInPods
+      .run(
+        build([...datadogNamespace(), ...rewrittenDocs()], {
+          aws: keys('2026-11-22T08:58:00.000Z'),
+        }),
+      )
+      .filter((x) => x.resource.namespace === 'golang');
+    expect(r!.message).toContain('Rule: the token in Secrets Manager last changed at');
+    expect(r!.message).toContain('The write followed a change of key "datadog_api_key"');
+  });
+
+  it('still flags them when nothing explains the write', () => {
+    expect(stale(keys('2026-10-01T08:00:00.000Z'))).toEqual([
+      'FAIL started-before-change:datadog-agent golang/golang-app-7d9f8b6c5-abcde',
     ]);
   });
 });
