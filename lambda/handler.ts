@@ -7,7 +7,6 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { z } from 'zod';
 import { newRunId, runAudit, type AuditDeps, type AuditLogger } from './audit.js';
 import { AWS_MAX_ATTEMPTS } from './aws/clients.js';
 import { CHECKS } from './checks/index.js';
@@ -19,177 +18,40 @@ import {
   type AuditorConfig,
   type ClusterConfig,
 } from './config.js';
-import type { Severity } from './findings.js';
+import { deliverRun, readPrevious, type HandlerSummary } from './deliver.js';
+import {
+  exampleEvent,
+  parseEvent,
+  selectClusters,
+  type HandlerError,
+  type LambdaContextLike,
+  type OnDemandEvent,
+} from './events.js';
 import {
   auditMetrics,
-  errorFields,
   handlerLogger,
   type AuditMetrics,
   type HandlerLogger,
 } from './observability.js';
-import {
-  ARCHIVE_PREFIX,
-  archiveSegment,
-  ReportArchive,
-  s3Uri,
-  toArchived,
-  type ArchiveResult,
-  type LatestOutcome,
-  type LatestRead,
-} from './report/archive.js';
-import { diffReports } from './report/diff.js';
-import { decidePublish, publishCluster, type NotifyPolicy } from './report/publish.js';
-import { toJsonReport, type JsonReport } from './report/render-json.js';
-import { singleLine } from './report/sanitize.js';
-import { failingCounts, isFailing, passedCount } from './report/summary.js';
-import type { AuditReport, Drift } from './report/types.js';
+import { ReportArchive } from './report/archive.js';
+import type { NotifyPolicy } from './report/publish.js';
+import type { AuditReport } from './report/types.js';
 
-// ---------------------------------------------------------------------------------------------
-// Events
-// ---------------------------------------------------------------------------------------------
-
-/** The parts of the Lambda context the handler reads (no @types/aws-lambda dependency). */
-export interface LambdaContextLike {
-  functionName?: string;
-  awsRequestId?: string;
-}
-
-export const ON_DEMAND_FIELDS = ['clusters', 'notify', 'dryRun'] as const;
-
-export const onDemandEventSchema = z
-  .object({
-    clusters: z
-      .array(z.string({ error: 'must be a cluster name (a string)' }), {
-        error: 'must be a list of cluster names, e.g. ["golang-cluster"]',
-      })
-      .min(1, 'list at least one cluster name, or leave "clusters" out to audit all of them')
-      .optional(),
-    notify: notifyPolicySchema.optional(),
-    dryRun: z.boolean({ error: 'must be true or false' }).optional(),
-  })
-  .strict();
-
-export type OnDemandEvent = z.infer<typeof onDemandEventSchema>;
-
-export type ParsedEvent =
-  | { ok: true; trigger: 'scheduled'; event: OnDemandEvent }
-  | { ok: true; trigger: 'on-demand'; event: OnDemandEvent }
-  | { ok: false; issues: string[] };
-
-/** EventBridge (rules and Scheduler) scheduled-event envelopes, whatever their detail. */
-function isScheduledEnvelope(event: Record<string, unknown>): boolean {
-  return (
-    event['detail-type'] === 'Scheduled Event' ||
-    event.source === 'aws.events' ||
-    event.source === 'aws.scheduler'
-  );
-}
-
-function issueLines(error: z.ZodError): string[] {
-  const lines: string[] = [];
-  for (const issue of error.issues) {
-    const path = issue.path.length
-      ? issue.path
-          .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`))
-          .join('')
-      : '(event)';
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of (issue as { keys: string[] }).keys) {
-        const at = issue.path.length ? `${path}.${key}` : key;
-        lines.push(
-          `${singleLine(at)}: unknown field; allowed fields are ${ON_DEMAND_FIELDS.join(', ')}`,
-        );
-      }
-    } else if (issue.path[0] === 'notify' && issue.code === 'invalid_value') {
-      lines.push(`${path}: must be one of "always", "drift", "never"`);
-    } else {
-      lines.push(`${singleLine(path)}: ${singleLine(issue.message)}`);
-    }
-  }
-  return lines;
-}
-
-/**
- * `undefined`, `{}` and EventBridge scheduled envelopes are scheduled runs over all clusters;
- * anything else must be an on-demand event, validated strictly (an unknown field is an error, so
- * a typo such as `dryrun` cannot silently alert everyone).
- */
-export function parseEvent(event: unknown): ParsedEvent {
-  if (event === undefined || event === null) return { ok: true, trigger: 'scheduled', event: {} };
-  if (typeof event !== 'object' || Array.isArray(event)) {
-    return {
-      ok: false,
-      issues: [
-        `(event): must be a JSON object such as the example, not ${Array.isArray(event) ? 'an array' : typeof event}`,
-      ],
-    };
-  }
-  const record = event as Record<string, unknown>;
-  if (Object.keys(record).length === 0 || isScheduledEnvelope(record)) {
-    return { ok: true, trigger: 'scheduled', event: {} };
-  }
-  const parsed = onDemandEventSchema.safeParse(record);
-  if (!parsed.success) return { ok: false, issues: issueLines(parsed.error) };
-  return { ok: true, trigger: 'on-demand', event: parsed.data };
-}
-
-export function exampleEvent(config?: AuditorConfig): Required<OnDemandEvent> {
-  return {
-    clusters: [config?.clusters[0]?.name ?? 'my-cluster'],
-    notify: 'always',
-    dryRun: true,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Results
-// ---------------------------------------------------------------------------------------------
-
-export interface HandlerError {
-  ok: false;
-  error: string;
-  issues: string[];
-  example: Required<OnDemandEvent>;
-}
-
-export interface ClusterSummary {
-  name: string;
-  region?: string;
-  status: AuditReport['clusters'][number]['status'];
-  /** Failing findings (FAIL or ERROR) per severity. */
-  counts: Record<Severity, number>;
-  passed: number;
-  new: number;
-  resolved: number;
-  /** `s3://bucket/key` of this run's report; null when not archived (no bucket, dry run, error). */
-  archive: string | null;
-  latest?: LatestOutcome;
-  published: boolean;
-  publishReason: string;
-}
-
-export interface HandlerSummary {
-  ok: true;
-  runId: string;
-  trigger: 'scheduled' | 'on-demand';
-  dryRun: boolean;
-  notify: NotifyPolicy;
-  clusters: ClusterSummary[];
-  /** `s3://bucket/reports/`, or null without an archive bucket. */
-  archivePrefix: string | null;
-  /** Messages published. */
-  published: number;
-  warnings: string[];
-  /** Dry runs only: the full report with drift (PASS results dropped if it would exceed ~5 MB). */
-  report?: JsonReport & { note?: string };
-}
+// Moved to shared modules (the fleet's Lambda entry points use them too); re-exported for callers.
+export {
+  exampleEvent,
+  ON_DEMAND_FIELDS,
+  onDemandEventSchema,
+  parseEvent,
+  selectClusters,
+  type HandlerError,
+  type LambdaContextLike,
+  type OnDemandEvent,
+  type ParsedEvent,
+} from './events.js';
+export { DeliveryError, type ClusterSummary, type HandlerSummary } from './deliver.js';
 
 export type HandlerResult = HandlerSummary | HandlerError;
-
-/** Thrown after every cluster was handled when any archive write or publish failed. */
-export class DeliveryError extends Error {
-  override name = 'DeliveryError';
-}
 
 // ---------------------------------------------------------------------------------------------
 // Handler
@@ -214,9 +76,6 @@ export interface HandlerDeps {
   functionName?: string;
   region?: string;
 }
-
-/** Lambda responses are limited to 6 MB; a dry-run report bigger than this loses its PASS rows. */
-const MAX_INLINE_REPORT_BYTES = 5_000_000;
 
 export function createHandler(deps: HandlerDeps) {
   return async function handler(
@@ -267,24 +126,6 @@ export function createHandler(deps: HandlerDeps) {
   };
 }
 
-function selectClusters(
-  config: AuditorConfig,
-  names: string[] | undefined,
-): { ok: true; clusters: ClusterConfig[] } | { ok: false; issues: string[] } {
-  if (!names) return { ok: true, clusters: config.clusters };
-  const configured = config.clusters.map((c) => c.name);
-  const issues = names.flatMap((name, i) =>
-    configured.includes(name)
-      ? []
-      : [
-          `clusters[${i}]: "${singleLine(name)}" is not configured; configured clusters: ${configured.join(', ')}`,
-        ],
-  );
-  if (issues.length) return { ok: false, issues };
-  const wanted = new Set(names);
-  return { ok: true, clusters: config.clusters.filter((c) => wanted.has(c.name)) };
-}
-
 async function run(
   deps: HandlerDeps,
   config: AuditorConfig,
@@ -297,200 +138,30 @@ async function run(
   const { logger } = deps;
   const dryRun = event.dryRun ?? false;
   const notify = event.notify ?? config.notify;
-  const warnings: string[] = [];
-  const failures: string[] = [];
   logger.info('run started', {
     trigger,
     dryRun,
     notify,
     clusters: clusters.map((c) => c.name),
   });
-
   const bucket = config.archiveBucket;
-  const archive = bucket ? new ReportArchive(deps.s3, bucket, logger) : undefined;
   const names = config.clusters.map((c) => c.name);
-  const previous = archive ? await readPrevious(archive, config, clusters, names) : undefined;
+  const previous = bucket
+    ? await readPrevious(new ReportArchive(deps.s3, bucket, logger), config, clusters, names)
+    : undefined;
   const report = await deps.audit(config, clusters, trigger, { runId, logger });
-  if (!archive) {
-    warnings.push(
-      'No archiveBucket configured: reports are not archived and there is no previous run to diff against, so every failing finding counts as new.',
-    );
-    logger.warn('no archive bucket configured; archive skipped');
-  }
-  if (!config.topicArn && notify !== 'never' && !dryRun) {
-    warnings.push('No topicArn configured: nothing is published.');
-    logger.warn('no topic configured; publishing skipped');
-  }
   const functionName =
     context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const region = deps.region ?? process.env.AWS_REGION;
-  const summaries: ClusterSummary[] = [];
-  const drifts: Record<string, Drift> = {};
-  let published = 0;
-
-  for (const cluster of report.clusters) {
-    logger.appendKeys({ cluster: cluster.name });
-    const segment = archiveSegment(cluster, names);
-    let drift: Drift | undefined;
-    let etag: string | undefined;
-    let driftUnavailable: string | undefined;
-    if (archive) {
-      try {
-        const latest = await (previous?.get(segment) ?? readForDrift(archive, segment));
-        etag = latest.etag;
-        drift = diffReports(cluster, latest.report);
-      } catch (err) {
-        driftUnavailable = errorFields(err).errorMessage;
-        failures.push(`cluster ${cluster.name}: ${driftUnavailable}`);
-        logger.error('previous report unreadable; drift unknown', errorFields(err));
-      }
-    } else {
-      drift = diffReports(cluster, undefined);
-    }
-    if (drift) drifts[cluster.name] = drift;
-
-    let archived: ArchiveResult | undefined;
-    if (archive && !dryRun) {
-      try {
-        archived = await archive.write(
-          segment,
-          toArchived(cluster, { runId, trigger }, drift),
-          etag,
-          { updateLatest: !driftUnavailable },
-        );
-        if (archived.note) warnings.push(archived.note);
-      } catch (err) {
-        failures.push(`cluster ${cluster.name}: ${errorFields(err).errorMessage}`);
-        logger.error('archive write failed', errorFields(err));
-      }
-    }
-
-    if (!dryRun) deps.metrics.recordCluster(cluster, drift);
-
-    const decision = dryRun
-      ? { publish: false, reason: 'dry run' }
-      : !config.topicArn
-        ? { publish: false, reason: 'no topicArn configured' }
-        : decidePublish(notify, cluster, drift, config.minSeverity);
-    let sent = false;
-    if (decision.publish && config.topicArn) {
-      try {
-        await publishCluster(deps.sns, cluster, drift, {
-          topicArn: config.topicArn,
-          runId,
-          trigger,
-          ...(archived ? { archiveLocation: archived.location } : {}),
-          ...(functionName ? { functionName } : {}),
-          ...(region ? { region } : {}),
-          ...(driftUnavailable ? { driftUnavailable } : {}),
-        });
-        sent = true;
-        published += 1;
-      } catch (err) {
-        failures.push(`cluster ${cluster.name}: ${errorFields(err).errorMessage}`);
-        logger.error('publish failed', errorFields(err));
-      }
-    }
-
-    const summary: ClusterSummary = {
-      name: cluster.name,
-      ...(cluster.region ? { region: cluster.region } : {}),
-      status: cluster.status,
-      counts: failingCounts(cluster.findings),
-      passed: passedCount(cluster),
-      new: drift?.new.length ?? 0,
-      resolved: drift?.resolved.length ?? 0,
-      archive: archived?.location ?? null,
-      ...(archived ? { latest: archived.latest } : {}),
-      published: sent,
-      publishReason: decision.reason,
-    };
-    summaries.push(summary);
-    logger.info('cluster reported', {
-      status: summary.status,
-      counts: summary.counts,
-      passed: summary.passed,
-      new: summary.new,
-      resolved: summary.resolved,
-      archive: summary.archive,
-      latest: summary.latest,
-      published: sent,
-      publishReason: decision.reason,
-    });
-    logger.removeKeys(['cluster']);
-  }
-
-  if (failures.length > 0) {
-    logger.error('run failed to archive or publish', { failures });
-    throw new DeliveryError(`Run ${runId}: ${failures.join('; ')}`);
-  }
-
-  const result: HandlerSummary = {
-    ok: true,
+  return deliverRun(deps, config, report, {
     runId,
     trigger,
     dryRun,
     notify,
-    clusters: summaries,
-    archivePrefix: bucket ? s3Uri(bucket, ARCHIVE_PREFIX) : null,
-    published,
-    warnings,
-  };
-  if (dryRun) result.report = inlineReport(report, drifts);
-  else deps.metrics.recordRunSucceeded();
-  logger.info('run finished', { published, clusters: summaries.length });
-  return result;
-}
-
-/**
- * Drift needs only the previous run's failing findings. latest.json holds every result (40 MB at
- * 5,000 namespaces); kept whole beside this run's findings it decided the function's peak memory.
- */
-async function readForDrift(archive: ReportArchive, segment: string): Promise<LatestRead> {
-  const latest = await archive.readLatest(segment);
-  if (!latest.report) return latest;
-  return {
-    ...latest,
-    report: { ...latest.report, findings: latest.report.findings.filter(isFailing) },
-  };
-}
-
-/**
- * The previous reports, read before the audit so their text and parsed objects come and go while
- * the heap holds neither a snapshot nor findings. Read failures are kept (not thrown) and reported
- * per cluster after the audit, as before.
- */
-async function readPrevious(
-  archive: ReportArchive,
-  config: AuditorConfig,
-  clusters: ClusterConfig[],
-  names: readonly string[],
-): Promise<Map<string, Promise<LatestRead>>> {
-  const previous = new Map<string, Promise<LatestRead>>();
-  for (const c of clusters) {
-    const segment = archiveSegment({ name: c.name, region: c.region ?? config.region }, names);
-    const read = readForDrift(archive, segment);
-    // Settled before the next read starts; awaited (and its error handled) in the cluster loop.
-    await read.catch(() => undefined);
-    previous.set(segment, read);
-  }
-  return previous;
-}
-
-function inlineReport(
-  report: AuditReport,
-  drifts: Record<string, Drift>,
-): JsonReport & { note?: string } {
-  const full = toJsonReport(report, drifts);
-  if (Buffer.byteLength(JSON.stringify(full), 'utf8') <= MAX_INLINE_REPORT_BYTES) return full;
-  return {
-    ...full,
-    clusters: full.clusters.map((c) => ({
-      ...c,
-      findings: c.findings.filter((f) => f.status !== 'PASS'),
-    })),
-    note: 'PASS results left out to stay under the Lambda response limit; run without dryRun to archive the full report.',
-  };
+    ...(functionName ? { functionName } : {}),
+    ...(region ? { region } : {}),
+    ...(previous ? { previous } : {}),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
