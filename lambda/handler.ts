@@ -7,17 +7,20 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { newRunId, runAudit, type AuditDeps, type AuditLogger } from './audit.js';
 import { AWS_MAX_ATTEMPTS } from './aws/clients.js';
 import { CHECKS } from './checks/index.js';
 import { collectCluster } from './collect.js';
 import {
-  ConfigError,
   notifyPolicySchema,
-  parseConfigText,
   type AuditorConfig,
   type ClusterConfig,
 } from './config.js';
+import { loadConfig } from './config-source.js';
+import { discoverClusters } from './fleet/discovery.js';
+import { createFleetHandlers, type FleetHandlerDeps } from './fleet/handlers.js';
+import { isClusterTask, type ClusterResult } from './fleet/run.js';
 import { deliverRun, readPrevious, type HandlerSummary } from './deliver.js';
 import {
   exampleEvent,
@@ -168,18 +171,7 @@ async function run(
 // Production wiring
 // ---------------------------------------------------------------------------------------------
 
-export const CONFIG_ENV = 'AUDITOR_CONFIG';
-
-/** Reads and validates `AUDITOR_CONFIG` (the JSON config the CDK stack passes). */
-export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuditorConfig {
-  const text = env[CONFIG_ENV];
-  if (!text || !text.trim()) {
-    throw new ConfigError(
-      `${CONFIG_ENV} is not set: the function needs its configuration as JSON in this environment variable (the CDK stack sets it from auditor.config.json).`,
-    );
-  }
-  return parseConfigText(text, `environment variable ${CONFIG_ENV}`);
-}
+export { CONFIG_ENV, loadConfigFromEnv } from './config-source.js';
 
 /** Audits through the shared runAudit with the run id the handler already logs under. */
 export function auditWith(base: Omit<AuditDeps, 'newRunId' | 'logger'>): HandlerDeps['audit'] {
@@ -187,26 +179,74 @@ export function auditWith(base: Omit<AuditDeps, 'newRunId' | 'logger'>): Handler
     runAudit(config, clusters, { ...base, newRunId: () => ctx.runId, logger: ctx.logger }, trigger);
 }
 
-/** Clients and config are created once per container and reused by warm invocations. */
+/** Clients are created once per container and reused by warm invocations. */
+const clients = {
+  // Bounded SDK retries (the shared AWS attempt count); then the invocation fails.
+  s3: lazy(() => new S3Client({ maxAttempts: AWS_MAX_ATTEMPTS })),
+  sns: lazy(() => new SNSClient({ maxAttempts: AWS_MAX_ATTEMPTS })),
+  ssm: lazy(() => new SSMClient({ maxAttempts: AWS_MAX_ATTEMPTS })),
+};
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+/** The configuration from the source the environment names, read once per container. */
+const sharedConfig = lazy(() => loadConfig(clients));
+
 export function defaultDeps(): HandlerDeps {
-  let config: AuditorConfig | undefined;
   return {
-    loadConfig: () => (config ??= loadConfigFromEnv()),
+    loadConfig: sharedConfig,
     audit: auditWith({
       collect: (cluster, cfg) => collectCluster(cluster, cfg),
       checks: CHECKS,
       now: () => new Date(),
     }),
-    // Bounded SDK retries (the shared AWS attempt count); then the invocation fails.
-    s3: new S3Client({ maxAttempts: AWS_MAX_ATTEMPTS }),
-    sns: new SNSClient({ maxAttempts: AWS_MAX_ATTEMPTS }),
+    s3: clients.s3(),
+    sns: clients.sns(),
     logger: handlerLogger(),
     metrics: auditMetrics(),
     newRunId: () => newRunId(new Date()),
   };
 }
 
-export const handler = createHandler(defaultDeps());
+export function defaultFleetDeps(): FleetHandlerDeps {
+  return {
+    loadConfig: sharedConfig,
+    audit: {
+      collect: (cluster, cfg) => collectCluster(cluster, cfg),
+      checks: CHECKS,
+      now: () => new Date(),
+    },
+    discover: (config) => discoverClusters(config),
+    s3: clients.s3(),
+    sns: clients.sns(),
+    logger: handlerLogger(),
+    metrics: auditMetrics(),
+    newRunId: () => newRunId(new Date()),
+  };
+}
+
+const singleProcess = createHandler(defaultDeps());
+const fleet = createFleetHandlers(defaultFleetDeps());
+
+/**
+ * The audit function. A Map item of the state machine (`{run, cluster}`) audits that one cluster
+ * and writes its report for the deliver step; any other event is a whole run in this process (the
+ * scheduled envelope, or an on-demand event such as `{"clusters": ["x"], "dryRun": true}`).
+ */
+export async function handler(
+  event: unknown,
+  context?: LambdaContextLike,
+): Promise<HandlerResult | ClusterResult> {
+  return isClusterTask(event) ? fleet.auditCluster(event, context) : singleProcess(event, context);
+}
+
+/** The state machine's first step: the cluster list of this run. */
+export const discoverHandler = fleet.discover;
+/** The state machine's last step: reports -> drift, archive, publish, metrics. */
+export const deliverHandler = fleet.deliver;
 
 /** For callers that want the policy type without importing zod schemas. */
 export type { NotifyPolicy };
