@@ -6,11 +6,46 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigError, parseConfigText, type AuditorConfig } from './config.js';
+import { gunzipSync } from 'node:zlib';
+import { ConfigError, parseConfig, parseConfigText, type AuditorConfig } from './config.js';
 
 export const CONFIG_ENV = 'AUDITOR_CONFIG';
 export const CONFIG_PARAMETER_ENV = 'AUDITOR_CONFIG_PARAMETER';
 export const CONFIG_S3_ENV = 'AUDITOR_CONFIG_S3';
+/** Set by the stack beside a parameter or S3 source: values only known at deploy time. */
+export const TOPIC_ARN_ENV = 'AUDITOR_TOPIC_ARN';
+export const ARCHIVE_BUCKET_ENV = 'AUDITOR_ARCHIVE_BUCKET';
+/** Marks a parameter value holding gzip + base64 of the configuration JSON. */
+export const GZIP_PREFIX = 'gzip:';
+
+/** The stored text as JSON text (a large configuration is stored compressed). */
+export function decodeStored(text: string): string {
+  return text.startsWith(GZIP_PREFIX)
+    ? gunzipSync(Buffer.from(text.slice(GZIP_PREFIX.length), 'base64')).toString('utf8')
+    : text;
+}
+
+/** parseConfigText, with the deploy-time topic and bucket from the environment filled in. */
+function parseStored(text: string, origin: string, env: NodeJS.ProcessEnv): AuditorConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeStored(text));
+  } catch (err) {
+    throw new ConfigError(
+      `Configuration ${origin} is not valid JSON: ${(err as Error).message}. Fix it and run again.`,
+    );
+  }
+  const topicArn = env[TOPIC_ARN_ENV];
+  const archiveBucket = env[ARCHIVE_BUCKET_ENV];
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    value = {
+      ...value,
+      ...(topicArn ? { topicArn } : {}),
+      ...(archiveBucket ? { archiveBucket } : {}),
+    };
+  }
+  return parseConfig(value, origin);
+}
 
 export interface ConfigClients {
   ssm(): SSMClient;
@@ -57,7 +92,7 @@ export async function loadConfig(
       );
     }
     if (!text) throw new ConfigError(`The configuration parameter ${parameter} is empty.`);
-    return parseConfigText(text, `SSM parameter ${parameter}`);
+    return parseStored(text, `SSM parameter ${parameter}`, env);
   }
   const s3Location = env[CONFIG_S3_ENV];
   if (s3Location) {
@@ -72,7 +107,7 @@ export async function loadConfig(
       );
     }
     if (!text) throw new ConfigError(`The configuration object ${s3Location} is empty.`);
-    return parseConfigText(text, `S3 object ${s3Location}`);
+    return parseStored(text, `S3 object ${s3Location}`, env);
   }
   if (env[CONFIG_ENV]) return loadConfigFromEnv(env);
   throw new ConfigError(
