@@ -12,11 +12,7 @@ import { newRunId, runAudit, type AuditDeps, type AuditLogger } from './audit.js
 import { AWS_MAX_ATTEMPTS } from './aws/clients.js';
 import { CHECKS } from './checks/index.js';
 import { collectCluster } from './collect.js';
-import {
-  notifyPolicySchema,
-  type AuditorConfig,
-  type ClusterConfig,
-} from './config.js';
+import { notifyPolicySchema, type AuditorConfig, type ClusterConfig } from './config.js';
 import { loadConfig } from './config-source.js';
 import { discoverClusters } from './fleet/discovery.js';
 import { createFleetHandlers, type FleetHandlerDeps } from './fleet/handlers.js';
