@@ -849,7 +849,7 @@ function unique<T>(values: T[]): T[] {
 }
 
 /** How cdk-nag names a resource in an IAM5 finding (its flattenCfnReference), for acknowledgments. */
-function nagResource(stack: Stack, value: string): string {
+export function nagResource(stack: Stack, value: string): string {
   const visit = (node: unknown): string => {
     if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
     const n = node as Record<string, unknown>;
