@@ -247,7 +247,14 @@ export class AuditorStack extends Stack {
 
     // The configuration lives in SSM, not in the environment: no cluster-count ceiling from 4 KB.
     this.configParameter = configParameter(this, 'Config', functionConfigOf(config));
-    this.configParameter.grantRead(this.role);
+    // GetParameter only (grantRead would add GetParameters, GetParameterHistory, Describe...).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadConfiguration',
+        actions: ['ssm:GetParameter'],
+        resources: [this.configParameter.parameterArn],
+      }),
+    );
     let vpcProps: Partial<lambda.FunctionProps> = {};
     if (deploy.vpc) {
       const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {

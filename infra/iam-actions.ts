@@ -27,6 +27,8 @@ export const API_ACTION_BY_COMMAND = {
   PublishCommand: 'sns:Publish',
   GetObjectCommand: 's3:GetObject',
   PutObjectCommand: 's3:PutObject',
+  // lambda/config-source.ts: the functions' configuration (AUDITOR_CONFIG_PARAMETER).
+  GetParameterCommand: 'ssm:GetParameter',
 } as const;
 
 export type ApiCommand = keyof typeof API_ACTION_BY_COMMAND;

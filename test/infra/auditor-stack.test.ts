@@ -472,12 +472,8 @@ describe('AuditorStack with the example configuration', () => {
           {
             policy: s.id(s.stack.role.node.findChild('DefaultPolicy')),
             Effect: 'Allow',
-            Action: [
-              'ssm:DescribeParameters',
-              'ssm:GetParameter',
-              'ssm:GetParameterHistory',
-              'ssm:GetParameters',
-            ],
+            Sid: 'ReadConfiguration',
+            Action: ['ssm:GetParameter'],
             Resource: [
               `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/{${s.id(s.stack.configParameter)}}`,
             ],

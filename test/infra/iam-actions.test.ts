@@ -6,6 +6,7 @@ import * as eks from '@aws-sdk/client-eks';
 import * as s3 from '@aws-sdk/client-s3';
 import * as secretsManager from '@aws-sdk/client-secrets-manager';
 import * as sns from '@aws-sdk/client-sns';
+import * as ssm from '@aws-sdk/client-ssm';
 import * as sts from '@aws-sdk/client-sts';
 import {
   API_ACTION_BY_COMMAND,
@@ -26,6 +27,7 @@ const SDK_BY_SERVICE: Record<string, Record<string, unknown>> = {
   s3,
   secretsmanager: secretsManager,
   sns,
+  ssm,
   sts,
 };
 const VPC_ACTIONS = Object.keys(AUDITOR_SUPPORT_ACTIONS).filter((a) =>
