@@ -3,6 +3,7 @@ import cdkNag from 'cdk-nag';
 import { ConfigError } from '../lambda/config.js';
 import { AUDITOR_APP_CONTEXT, AuditorStack } from './auditor-stack.js';
 import { DEFAULT_CONFIG_FILE, loadDeploymentConfig } from './config.js';
+import { MemberStack } from './member-stack.js';
 
 // `npx cdk deploy` (or `-c configFile=other.json`): one configuration file, validated before any
 // construct exists, so a bad field fails synth with its name.
@@ -19,6 +20,10 @@ try {
       account: process.env.CDK_DEFAULT_ACCOUNT,
       region: config.region ?? process.env.CDK_DEFAULT_REGION,
     },
+  });
+  // The reader role for member accounts: deploy its template as a StackSet (docs/deploy.md).
+  new MemberStack(app, `${config.deploy.stackName}Member`, {
+    description: 'eks-datadog-auditor: read-only reader role the auditor assumes in this account',
   });
 } catch (err) {
   // The message names the file and the field; a stack trace would only bury it.

@@ -26,8 +26,16 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { ConfigError, settingsFor } from '../lambda/config.js';
+import {
+  ARCHIVE_BUCKET_ENV,
+  CONFIG_PARAMETER_ENV,
+  TOPIC_ARN_ENV,
+} from '../lambda/config-source.js';
+import { settingsFor } from '../lambda/config.js';
+import { RUNS_PREFIX } from '../lambda/fleet/run.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.js';
 import { AUDITOR_GROUP } from '../lambda/rbac-manifest.js';
 import { ARCHIVE_PREFIX } from '../lambda/report/archive.js';
@@ -40,6 +48,7 @@ import {
 } from './bundling.js';
 import { functionConfigOf, type DeploymentConfig } from './config.js';
 import { noSuccessWindow } from './schedule-window.js';
+import { configParameter, FleetStateMachine } from './fleet.js';
 
 /** Where the archive keeps reports; the function may read and write nothing else in the bucket. */
 export const REPORTS_PREFIX = ARCHIVE_PREFIX;
@@ -63,8 +72,6 @@ export const METRIC_NEW_CRITICAL_FINDINGS = METRIC.NewCriticalFindings;
  * parseEvent treats as a scheduled run over every cluster (an on-demand event would be validated).
  */
 export const SCHEDULED_EVENT = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' };
-/** Lambda's limit for all environment variables of a function together. */
-const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
 /** Feature flags the app (and the tests) synthesize with. */
 export const AUDITOR_APP_CONTEXT = {
@@ -133,6 +140,12 @@ export class AuditorStack extends Stack {
   readonly deadLetterQueue: sqs.Queue;
   readonly scheduleRole: iam.Role;
   readonly clusters: ClusterPlan[];
+  /** The fleet run: discover -> Map(audit one cluster) -> deliver. */
+  readonly stateMachine: sfn.StateMachine;
+  readonly discoverFunction: NodejsFunction;
+  readonly deliverFunction: NodejsFunction;
+  /** The functions' configuration (AUDITOR_CONFIG_PARAMETER). */
+  readonly configParameter: ssm.StringParameter;
 
   constructor(scope: Construct, id: string, props: AuditorStackProps) {
     super(scope, id, props);
@@ -223,6 +236,13 @@ export class AuditorStack extends Stack {
           noncurrentVersionExpiration: Duration.days(30),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        {
+          // Cluster lists and per-cluster reports passed between the fleet steps of one run.
+          id: 'expire-run-scratch',
+          prefix: RUNS_PREFIX,
+          expiration: Duration.days(7),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
     });
 
@@ -236,12 +256,16 @@ export class AuditorStack extends Stack {
       inlinePolicies: this.inlinePolicies(config, direct, logGroup),
     });
 
-    const functionConfig = {
-      ...functionConfigOf(config),
-      topicArn: this.topic.topicArn,
-      archiveBucket: this.archive.bucketName,
-    };
-    checkEnvironmentSize(functionConfig);
+    // The configuration lives in SSM, not in the environment: no cluster-count ceiling from 4 KB.
+    this.configParameter = configParameter(this, 'Config', functionConfigOf(config));
+    // GetParameter only (grantRead would add GetParameters, GetParameterHistory, Describe...).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadConfiguration',
+        actions: ['ssm:GetParameter'],
+        resources: [this.configParameter.parameterArn],
+      }),
+    );
     let vpcProps: Partial<lambda.FunctionProps> = {};
     if (deploy.vpc) {
       const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
@@ -269,51 +293,56 @@ export class AuditorStack extends Stack {
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups };
     }
 
-    this.function = new NodejsFunction(this, 'Function', {
+    const environment = {
+      [CONFIG_PARAMETER_ENV]: this.configParameter.parameterName,
+      [TOPIC_ARN_ENV]: this.topic.topicArn,
+      [ARCHIVE_BUCKET_ENV]: this.archive.bucketName,
+    };
+    const fleet = config.fleet;
+    this.function = this.auditorFunction('Function', {
       description: 'Audits Datadog on EKS Fargate: collects, checks, reports (eks-datadog-auditor)',
-      entry: props.entry ?? `${REPO_ROOT}${HANDLER_ENTRY}`,
       handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: deploy.memoryMb,
       timeout: Duration.seconds(deploy.timeoutSeconds),
-      ...(deploy.reservedConcurrency !== null
-        ? { reservedConcurrentExecutions: deploy.reservedConcurrency }
-        : {}),
-      // A failed nightly audit raises the Errors alarm; an automatic rerun could email twice.
-      retryAttempts: 0,
-      tracing: lambda.Tracing.ACTIVE,
-      role: this.role,
+      // The Map runs up to maxConcurrency audits at once, plus one on-demand invocation.
+      reserved: deploy.reservedConcurrency !== null ? fleet.maxConcurrency + 1 : null,
       logGroup,
-      environment: {
-        AUDITOR_CONFIG: Stack.of(this).toJsonString(functionConfig),
-        POWERTOOLS_SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        // Heap limits sized to the memory (see lambdaNodeOptions); no --enable-source-maps.
-        NODE_OPTIONS: lambdaNodeOptions(deploy.memoryMb),
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        externalModules: EXTERNAL_MODULES,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // NodejsFunction's esbuild call cannot run plugins; the shared build (plugins included,
-          // the bundle the benchmark measures) replaces its output with the same entry and options.
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `cd "${inputDir}" && npx tsx infra/build-bundle.ts "${outputDir}"`,
-          ],
-        },
-      },
-      ...vpcProps,
+      environment,
+      entry: props.entry,
+      vpcProps,
     });
+    this.discoverFunction = this.auditorFunction('DiscoverFunction', {
+      description: 'eks-datadog-auditor fleet run, step 1: lists the clusters of this run',
+      handler: 'discoverHandler',
+      memorySize: 256,
+      timeout: Duration.minutes(5),
+      reserved: null,
+      logGroup,
+      environment,
+      entry: props.entry,
+      vpcProps: {},
+    });
+    this.deliverFunction = this.auditorFunction('DeliverFunction', {
+      description: 'eks-datadog-auditor fleet run, last step: drift, archive, publish, metrics',
+      handler: 'deliverHandler',
+      memorySize: Math.max(deploy.memoryMb, 512),
+      timeout: Duration.minutes(15),
+      // Runs never deliver at once: the drift diff reads and writes each cluster's latest.json.
+      reserved: deploy.reservedConcurrency,
+      logGroup,
+      environment,
+      entry: props.entry,
+      vpcProps: {},
+    });
+    const fleetRun = new FleetStateMachine(this, 'Fleet', {
+      discover: this.discoverFunction,
+      audit: this.function,
+      deliver: this.deliverFunction,
+      archive: this.archive,
+      fleet,
+      logRetentionDays: deploy.logRetentionDays as logs.RetentionDays,
+    });
+    this.stateMachine = fleetRun.stateMachine;
 
     // --- schedule -------------------------------------------------------------------------------
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
@@ -323,7 +352,7 @@ export class AuditorStack extends Stack {
     });
     // Our own role (instead of the target's implicit one) so its one finding can be acknowledged.
     this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      description: 'EventBridge Scheduler invokes the eks-datadog-auditor function',
+      description: 'EventBridge Scheduler starts the eks-datadog-auditor state machine',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
@@ -336,7 +365,7 @@ export class AuditorStack extends Stack {
       ),
       timeWindow: scheduler.TimeWindow.off(),
       enabled: deploy.schedule.enabled,
-      target: new targets.LambdaInvoke(this.function, {
+      target: new targets.StepFunctionsStartExecution(this.stateMachine, {
         input: scheduler.ScheduleTargetInput.fromObject(SCHEDULED_EVENT),
         role: this.scheduleRole,
         deadLetterQueue: this.deadLetterQueue,
@@ -371,7 +400,71 @@ export class AuditorStack extends Stack {
       description: `Map this role to Kubernetes group ${AUDITOR_GROUP} (access entry or aws-auth)`,
     });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: this.stateMachine.stateMachineArn,
+      description: "aws stepfunctions start-execution --state-machine-arn <this> --input '{}'",
+    });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucketName });
+  }
+
+  /** One of the auditor's functions: the same bundle, another handler export. */
+  private auditorFunction(
+    id: string,
+    opts: {
+      description: string;
+      handler: string;
+      memorySize: number;
+      timeout: Duration;
+      reserved: number | null;
+      logGroup: logs.ILogGroup;
+      environment: Record<string, string>;
+      entry: string | undefined;
+      vpcProps: Partial<lambda.FunctionProps>;
+    },
+  ): NodejsFunction {
+    return new NodejsFunction(this, id, {
+      description: opts.description,
+      entry: opts.entry ?? `${REPO_ROOT}${HANDLER_ENTRY}`,
+      handler: opts.handler,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: opts.memorySize,
+      timeout: opts.timeout,
+      ...(opts.reserved !== null ? { reservedConcurrentExecutions: opts.reserved } : {}),
+      // A failed nightly audit raises the Errors alarm; an automatic rerun could email twice.
+      retryAttempts: 0,
+      tracing: lambda.Tracing.ACTIVE,
+      role: this.role,
+      logGroup: opts.logGroup,
+      environment: {
+        ...opts.environment,
+        POWERTOOLS_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Heap limits sized to the memory (see lambdaNodeOptions); no --enable-source-maps.
+        NODE_OPTIONS: lambdaNodeOptions(opts.memorySize),
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: ESBUILD_TARGET,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        externalModules: EXTERNAL_MODULES,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // NodejsFunction's esbuild call cannot run plugins; the shared build (plugins included,
+          // the bundle the benchmark measures) replaces its output with the same entry and options.
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `cd "${inputDir}" && npx tsx infra/build-bundle.ts "${outputDir}"`,
+          ],
+        },
+      },
+      ...opts.vpcProps,
+    });
   }
 
   private inlinePolicies(
@@ -479,6 +572,11 @@ export class AuditorStack extends Stack {
           resources: [this.archive.arnForObjects(`${REPORTS_PREFIX}*`)],
         }),
         new iam.PolicyStatement({
+          sid: 'ReadWriteRunScratch',
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [this.archive.arnForObjects(`${RUNS_PREFIX}*`)],
+        }),
+        new iam.PolicyStatement({
           sid: 'ListArchiveFor404',
           actions: ['s3:ListBucket'],
           resources: [this.archive.bucketArn],
@@ -507,6 +605,29 @@ export class AuditorStack extends Stack {
           }),
         ],
       });
+    }
+    const discover = config.discover;
+    if (discover) {
+      const roleName = discover.organization?.roleName ?? discover.roleName;
+      const statements = [
+        new iam.PolicyStatement({
+          sid: 'AssumeReaderRoles',
+          actions: ['sts:AssumeRole'],
+          resources: (discover.accounts ?? ['*']).map(
+            (account) => `arn:${Aws.PARTITION}:iam::${account}:role/${roleName}`,
+          ),
+        }),
+      ];
+      if (discover.organization) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'ListOrganizationAccounts',
+            actions: ['organizations:ListAccounts', 'organizations:ListAccountsForParent'],
+            resources: ['*'],
+          }),
+        );
+      }
+      policies.DiscoverClusters = new iam.PolicyDocument({ statements });
     }
 
     policies.WriteLogs = new iam.PolicyDocument({
@@ -717,16 +838,18 @@ export class AuditorStack extends Stack {
       reason:
         'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which do not support resource-level permissions.',
     });
-    Validations.of(this.scheduleRole).acknowledge({
-      id: `AwsSolutions-IAM5[${nagResource(this, `${this.function.functionArn}:*`)}]`,
-      reason:
-        "lambda:InvokeFunction on the auditor function only: CDK's grantInvoke adds its qualified ARNs (function:version/alias) beside the unqualified one.",
+    for (const fn of [this.function, this.discoverFunction, this.deliverFunction]) {
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is the runtime the code is built for (esbuild target node22) and tested on (the `node` devDependency); move to a newer runtime together with those.',
+      });
+    }
+    role.acknowledge({
+      id: `AwsSolutions-IAM5[${nagResource(this, this.archive.arnForObjects(`${RUNS_PREFIX}*`))}]`,
+      reason: `The fleet steps pass each run's cluster list and per-cluster reports under ${RUNS_PREFIX}<runId>/ of the auditor's own archive bucket; run ids are only known at run time.`,
     });
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Node.js 22 is the runtime the code is built for (esbuild target node22) and tested on (the `node` devDependency); move to a newer runtime together with those.',
-    });
+    this.acknowledgeStateMachine();
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -738,6 +861,52 @@ export class AuditorStack extends Stack {
         'This is the server-access-log bucket of the archive; logging its own access would only log the log deliveries.',
     });
   }
+  /**
+   * The state machine's policies are written by CDK (task grants, Distributed Map, logs, X-Ray).
+   * Each wildcard resource is acknowledged exactly, with the reason for its actions.
+   */
+  private acknowledgeStateMachine(): void {
+    const fnNames = new Map(
+      [this.function, this.discoverFunction, this.deliverFunction].map((fn) => [
+        nagResource(this, `${fn.functionArn}:*`),
+        fn.node.id,
+      ]),
+    );
+    const policies = this.stateMachine.node
+      .findAll()
+      .filter((c): c is iam.Policy => c instanceof iam.Policy);
+    for (const policy of policies) {
+      const doc = this.resolve(policy.document.toJSON()) as {
+        Statement: { Action: string | string[]; Resource: unknown }[];
+      };
+      const acks = new Map<string, string>();
+      for (const statement of doc.Statement) {
+        const actions = [statement.Action].flat();
+        for (const resource of [statement.Resource].flat()) {
+          const id = nagResource(this, resource as string);
+          if (!id.includes('*')) continue;
+          acks.set(id, wildcardReason(actions, fnNames.get(id)));
+        }
+      }
+      for (const [id, reason] of acks) {
+        Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${id}]`, reason });
+      }
+    }
+  }
+}
+
+/** Why a wildcard in a CDK-written state machine statement is acceptable, by its actions. */
+function wildcardReason(actions: string[], functionId: string | undefined): string {
+  if (functionId) {
+    return `lambda:InvokeFunction on the auditor's ${functionId} only: CDK's LambdaInvoke grant adds its qualified ARNs (function:version/alias) beside the unqualified one.`;
+  }
+  if (actions.some((a) => a.startsWith('states:'))) {
+    return 'The Distributed Map starts, describes and stops child executions of this state machine only; their names are generated per run.';
+  }
+  if (actions.includes('s3:GetObject')) {
+    return "The Distributed Map reads the cluster list the discover step wrote under runs/<runId>/ of the auditor's own archive bucket; the key is known only at run time.";
+  }
+  return 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs delivery (logs:CreateLogDelivery, ...) do not support resource-level permissions.';
 }
 
 /**
@@ -764,25 +933,8 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-/** Fails synth when the config cannot fit Lambda's 4 KB environment, naming what to do. */
-function checkEnvironmentSize(functionConfig: Record<string, unknown>): void {
-  // Tokens resolve to at most a topic ARN (256) and a bucket name (63) in length.
-  const estimate = JSON.stringify({
-    ...functionConfig,
-    topicArn: 'x'.repeat(256),
-    archiveBucket: 'x'.repeat(63),
-  });
-  const others = 'POWERTOOLS_SERVICE_NAME'.length + POWERTOOLS_SERVICE_NAME.length + 200;
-  const total = 'AUDITOR_CONFIG'.length + Buffer.byteLength(estimate) + others;
-  if (total > LAMBDA_ENV_LIMIT_BYTES) {
-    throw new ConfigError(
-      `The function configuration would take about ${total} bytes of environment, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte limit: shorten clusters (omit values equal to the defaults) or split them across two stacks (deploy.stackName).`,
-    );
-  }
-}
-
 /** How cdk-nag names a resource in an IAM5 finding (its flattenCfnReference), for acknowledgments. */
-function nagResource(stack: Stack, value: string): string {
+export function nagResource(stack: Stack, value: string): string {
   const visit = (node: unknown): string => {
     if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
     const n = node as Record<string, unknown>;

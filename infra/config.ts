@@ -4,6 +4,8 @@ import {
   auditorConfigSchema,
   ConfigError,
   describeIssues,
+  MISSING_CLUSTERS,
+  missingClusters,
   severitySchema,
   type AuditorConfig,
 } from '../lambda/config.js';
@@ -129,6 +131,9 @@ export const deploySchema = z
 export const deploymentConfigSchema = auditorConfigSchema
   .extend({ deploy: deploySchema.default(() => deploySchema.parse({})) })
   .superRefine((c, ctx) => {
+    if (missingClusters(c)) {
+      ctx.addIssue({ code: 'custom', path: ['clusters'], message: MISSING_CLUSTERS });
+    }
     for (const field of ['topicArn', 'archiveBucket'] as const) {
       if (c[field] !== undefined) {
         ctx.addIssue({

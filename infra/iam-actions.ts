@@ -29,6 +29,8 @@ export const API_ACTION_BY_COMMAND = {
   PutObjectCommand: 's3:PutObject',
   // security hub (opt-in: securityHub.enabled), on the account's default product only
   BatchImportFindingsCommand: 'securityhub:BatchImportFindings',
+  // lambda/config-source.ts: the functions' configuration (AUDITOR_CONFIG_PARAMETER).
+  GetParameterCommand: 'ssm:GetParameter',
 } as const;
 
 export type ApiCommand = keyof typeof API_ACTION_BY_COMMAND;

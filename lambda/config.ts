@@ -120,11 +120,78 @@ export const severitySchema = z.enum(SEVERITIES);
 export const SEVERITY_OR_NEVER = ['critical', 'high', 'medium', 'low', 'never'] as const;
 export const notifyPolicySchema = z.enum(['always', 'drift', 'never']);
 
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+
+/** Clusters found at run time: every EKS cluster of these accounts and regions with these tags. */
+export const discoverConfigSchema = z
+  .object({
+    regions: z.array(awsRegion).min(1, 'list at least one region'),
+    /** Every tag listed must be on the cluster with this value. Default: no filter. */
+    tags: z.record(z.string().min(1), z.string()).default({}),
+    /** The reader role deployed in each account (infra/member-stack.ts). */
+    roleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')
+      .default('eks-datadog-auditor-reader'),
+    accounts: z.array(accountId).min(1).optional(),
+    organization: z
+      .object({
+        /** Overrides roleName for the organization's accounts. */
+        roleName: z
+          .string()
+          .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')
+          .optional(),
+        /** Accounts directly under these OUs; default every active account. */
+        ouIds: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/,
+                'must be an OU id (ou-...) or root id (r-...)',
+              ),
+          )
+          .min(1)
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((d) => (d.accounts === undefined) !== (d.organization === undefined), {
+    message: 'set exactly one of accounts (a list of account ids) or organization',
+  });
+
+export const FLEET_DEFAULTS = {
+  maxConcurrency: 10,
+  toleratedFailurePercentage: 10,
+  inlineMaxClusters: 100,
+};
+
+export const fleetConfigSchema = z
+  .object({
+    /** Clusters audited at once by the state machine's Map. */
+    maxConcurrency: z.number().int().min(1).max(1000).default(FLEET_DEFAULTS.maxConcurrency),
+    /** Map iterations that may fail (beyond the per-cluster Catch) before the run fails. */
+    toleratedFailurePercentage: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(FLEET_DEFAULTS.toleratedFailurePercentage),
+    /** Up to this many clusters the list travels in state (inline Map); above, through S3. */
+    inlineMaxClusters: z.number().int().min(1).max(1000).default(FLEET_DEFAULTS.inlineMaxClusters),
+  })
+  .strict();
+
+export type DiscoverConfig = z.infer<typeof discoverConfigSchema>;
+export type FleetConfig = z.infer<typeof fleetConfigSchema>;
+
 export const auditorConfigSchema = z
   .object({
     clusters: z
       .array(clusterConfigSchema)
-      .min(1, 'list at least one cluster')
+      // May be empty when `discover` finds the clusters: see missingClusters, checked on parse.
+      .default([])
       .refine((cs) => new Set(cs.map((c) => `${c.region ?? ''}/${c.name}`)).size === cs.length, {
         message: 'each cluster may appear only once (same name and region listed twice)',
       }),
@@ -176,6 +243,10 @@ export const auditorConfigSchema = z
     datadog: datadogSchema.optional(),
     /** Clusters audited at once. */
     clusterConcurrency: z.number().int().min(1).max(16).default(4),
+    /** Find clusters by listing EKS in accounts and regions (see fleetConfigSchemas). */
+    discover: discoverConfigSchema.optional(),
+    /** The Step Functions fleet run (Map concurrency, tolerated failures, inline list size). */
+    fleet: fleetConfigSchema.default(FLEET_DEFAULTS),
     /**
      * The CDK stack's deployment settings (schedule, emails, VPC), validated by
      * infra/config.ts. Accepted here so the CLI reads the same auditor.config.json.
@@ -206,12 +277,24 @@ export function describeIssues(error: z.ZodError): string {
     .join('\n');
 }
 
+/**
+ * A configuration must name clusters or discover them. Checked after the schema (not in it) so the
+ * deployment schema can still extend auditorConfigSchema; both parsers report it the same way.
+ */
+export const MISSING_CLUSTERS = 'list at least one cluster, or configure discover';
+export function missingClusters(config: Pick<AuditorConfig, 'clusters' | 'discover'>): boolean {
+  return config.clusters.length === 0 && config.discover === undefined;
+}
+
 /** Parses config from a value (already JSON-decoded); `origin` names where it came from. */
 export function parseConfig(input: unknown, origin: string): AuditorConfig {
   const result = auditorConfigSchema.safeParse(input);
-  if (!result.success) {
+  if (!result.success || missingClusters(result.data)) {
+    const issues = result.success
+      ? `  - clusters: ${MISSING_CLUSTERS}`
+      : describeIssues(result.error);
     throw new ConfigError(
-      `Invalid auditor configuration in ${origin}:\n${describeIssues(result.error)}\nFix these fields and run again.`,
+      `Invalid auditor configuration in ${origin}:\n${issues}\nFix these fields and run again.`,
     );
   }
   return result.data;

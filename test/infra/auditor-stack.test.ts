@@ -24,27 +24,40 @@ describe('AuditorStack with the example configuration', () => {
   const fn = () => s.id(s.stack.function);
 
   describe('function', () => {
-    it('runs Node.js 22 on arm64 with 256 MB, 5 minutes, one at a time, X-Ray on and its own log group', () => {
+    // The fleet Map runs up to fleet.maxConcurrency (10) audits at once, plus one on-demand.
+    it('runs Node.js 22 on arm64 with 256 MB, 5 minutes, 11 at a time, X-Ray on and its own log group', () => {
       s.template.hasResourceProperties('AWS::Lambda::Function', {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         MemorySize: 256,
         Timeout: 300,
-        ReservedConcurrentExecutions: 1,
+        ReservedConcurrentExecutions: 11,
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^FunctionLogs') } },
         Role: { 'Fn::GetAtt': [s.id(s.stack.role), 'Arn'] },
         Environment: {
           Variables: {
-            AUDITOR_CONFIG: Match.anyValue(),
+            AUDITOR_CONFIG: Match.absent(),
+            AUDITOR_CONFIG_PARAMETER: { Ref: s.id(s.stack.configParameter) },
+            AUDITOR_TOPIC_ARN: { Ref: s.id(s.stack.topic) },
+            AUDITOR_ARCHIVE_BUCKET: { Ref: archive() },
             POWERTOOLS_SERVICE_NAME: 'eks-datadog-auditor',
             POWERTOOLS_METRICS_NAMESPACE: 'EksDatadogAuditor',
             NODE_OPTIONS: '--max-old-space-size=120 --max-semi-space-size=4',
           },
         },
       });
-      s.template.resourceCountIs('AWS::Lambda::Function', 1);
+      // The audit function, and the fleet's discover and deliver steps (same bundle).
+      s.template.resourceCountIs('AWS::Lambda::Function', 3);
+      for (const [fnc, handler] of [
+        [s.stack.discoverFunction, 'index.discoverHandler'],
+        [s.stack.deliverFunction, 'index.deliverHandler'],
+      ] as const) {
+        expect(
+          s.template.findResources('AWS::Lambda::Function')[s.id(fnc)]!.Properties.Handler,
+        ).toBe(handler);
+      }
     });
 
     it('keeps its logs 90 days', () => {
@@ -58,29 +71,45 @@ describe('AuditorStack with the example configuration', () => {
       });
     });
 
-    it('passes AUDITOR_CONFIG that the function schema accepts, with the stack topic and archive', () => {
-      const fnProps = s.template.findResources('AWS::Lambda::Function')[fn()]!.Properties;
-      const text = String(flat(fnProps.Environment.Variables.AUDITOR_CONFIG))
-        .replace(topic(), arn('sns', 'auditor-topic'))
-        .replace(`{${archive()}}`, 'auditor-archive');
+    // The configuration moved from AUDITOR_CONFIG to an SSM parameter (no 4 KB ceiling); the
+    // topic and bucket, known at deploy time, travel as their own variables.
+    const parameterValue = () =>
+      String(
+        s.template.findResources('AWS::SSM::Parameter')[s.id(s.stack.configParameter)]!.Properties
+          .Value,
+      );
+
+    it('stores the configuration the function schema accepts in an SSM parameter, without deploy', () => {
+      const text = parameterValue();
       const parsed = auditorConfigSchema.parse(JSON.parse(text));
-      expect(parsed.topicArn).toBe(arn('sns', 'auditor-topic'));
-      expect(parsed.archiveBucket).toBe('auditor-archive');
       expect(parsed.clusters.map((c) => c.name)).toEqual([
         'prod-fargate',
         'staging-fargate',
         'shared-services',
       ]);
       expect(JSON.parse(text)).not.toHaveProperty('deploy');
+      s.template.hasResourceProperties('AWS::SSM::Parameter', { Type: 'String', Tier: 'Standard' });
     });
 
-    it('passes AUDITOR_CONFIG that the handler loads as its configuration', async () => {
-      const { loadConfigFromEnv } = await import('../../lambda/handler.js');
-      const fnProps = s.template.findResources('AWS::Lambda::Function')[fn()]!.Properties;
-      const text = String(flat(fnProps.Environment.Variables.AUDITOR_CONFIG))
-        .replace(topic(), arn('sns', 'auditor-topic'))
-        .replace(`{${archive()}}`, 'auditor-archive');
-      expect(loadConfigFromEnv({ AUDITOR_CONFIG: text }).region).toBe('eu-west-1');
+    it('stores a configuration the handler loads, with the stack topic and archive', async () => {
+      const { loadConfig } = await import('../../lambda/config-source.js');
+      const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+      const { mockClient } = await import('aws-sdk-client-mock');
+      const ssm = new SSMClient({ region: REGION });
+      mockClient(ssm)
+        .on(GetParameterCommand, { Name: 'auditor-config' })
+        .resolves({ Parameter: { Value: parameterValue() } });
+      const config = await loadConfig(
+        { ssm: () => ssm, s3: () => undefined as never },
+        {
+          AUDITOR_CONFIG_PARAMETER: 'auditor-config',
+          AUDITOR_TOPIC_ARN: arn('sns', 'auditor-topic'),
+          AUDITOR_ARCHIVE_BUCKET: 'auditor-archive',
+        },
+      );
+      expect(config.region).toBe('eu-west-1');
+      expect(config.topicArn).toBe(arn('sns', 'auditor-topic'));
+      expect(config.archiveBucket).toBe('auditor-archive');
     });
   });
 
@@ -93,7 +122,8 @@ describe('AuditorStack with the example configuration', () => {
         FlexibleTimeWindow: { Mode: 'OFF' },
         State: 'ENABLED',
         Target: {
-          Arn: { 'Fn::GetAtt': [fn(), 'Arn'] },
+          // The schedule starts the fleet state machine (it used to invoke the function).
+          Arn: { Ref: s.id(s.stack.stateMachine) },
           RoleArn: { 'Fn::GetAtt': [s.id(s.stack.scheduleRole), 'Arn'] },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [s.id(s.stack.deadLetterQueue), 'Arn'] } },
           RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
@@ -141,13 +171,13 @@ describe('AuditorStack with the example configuration', () => {
       });
     });
 
-    it('grants the schedule role exactly: invoke the function, send to the dead-letter queue', () => {
+    it('grants the schedule role exactly: start the state machine, send to the dead-letter queue', () => {
       expect(sorted(s.statements(s.stack.scheduleRole)).map(({ policy: _p, ...st }) => st)).toEqual(
         [
           {
             Effect: 'Allow',
-            Action: ['lambda:InvokeFunction'],
-            Resource: [`{${fn()}.Arn}`, `{${fn()}.Arn}:*`],
+            Action: ['states:StartExecution'],
+            Resource: [`{${s.id(s.stack.stateMachine)}}`],
           },
           {
             Effect: 'Allow',
@@ -254,6 +284,13 @@ describe('AuditorStack with the example configuration', () => {
               ExpirationInDays: 400,
               NoncurrentVersionExpiration: { NoncurrentDays: 30 },
               AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+            },
+            {
+              Id: 'expire-run-scratch',
+              Prefix: 'runs/',
+              Status: 'Enabled',
+              ExpirationInDays: 7,
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
             },
           ],
         },
@@ -415,6 +452,13 @@ describe('AuditorStack with the example configuration', () => {
           },
           {
             policy: 'PublishReport',
+            Sid: 'ReadWriteRunScratch',
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject'],
+            Resource: [`{${archive()}.Arn}/runs/*`],
+          },
+          {
+            policy: 'PublishReport',
             Sid: 'ListArchiveFor404',
             Effect: 'Allow',
             Action: ['s3:ListBucket'],
@@ -430,6 +474,15 @@ describe('AuditorStack with the example configuration', () => {
           {
             policy: s.id(s.stack.role.node.findChild('DefaultPolicy')),
             Effect: 'Allow',
+            Sid: 'ReadConfiguration',
+            Action: ['ssm:GetParameter'],
+            Resource: [
+              `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/{${s.id(s.stack.configParameter)}}`,
+            ],
+          },
+          {
+            policy: s.id(s.stack.role.node.findChild('DefaultPolicy')),
+            Effect: 'Allow',
             Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
             Resource: ['*'],
           },
@@ -437,14 +490,17 @@ describe('AuditorStack with the example configuration', () => {
       );
     });
 
-    it('is one of exactly two roles in the stack (the function and the schedule)', () => {
+    it('is one of exactly three roles in the stack (the functions, the schedule, the state machine)', () => {
+      const smRole = s.stack.stateMachine.role.node.defaultChild!;
       expect(Object.keys(s.template.findResources('AWS::IAM::Role')).sort()).toEqual(
-        [s.id(s.stack.role), s.id(s.stack.scheduleRole)].sort(),
+        [s.id(s.stack.role), s.id(s.stack.scheduleRole), s.id(smRole)].sort(),
       );
       expect(Object.keys(s.template.findResources('AWS::IAM::Policy')).sort()).toEqual(
         [
           s.id(s.stack.role.node.findChild('DefaultPolicy')),
           s.id(s.stack.scheduleRole.node.findChild('DefaultPolicy')),
+          s.id(s.stack.stateMachine.role.node.findChild('DefaultPolicy')),
+          s.id(s.stack.stateMachine.node.findChild('DistributedMapPolicy')),
         ].sort(),
       );
     });
@@ -756,12 +812,14 @@ describe('AuditorStack validation', () => {
     s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
   });
 
-  it('fails synth when the configuration would not fit the 4 KB Lambda environment', () => {
-    const clusters = Array.from({ length: 60 }, (_, i) => ({
-      name: `cluster-with-a-rather-long-name-${i}`,
-      tokenSecret: { id: `datadog/cluster-agent-token/${i}` },
+  // The 4 KB environment ceiling is gone (the configuration is an SSM parameter); what an
+  // 8 KB parameter cannot hold even compressed still fails synth, pointing at discover.
+  it('fails synth when the configuration would not fit an SSM parameter even compressed', () => {
+    const clusters = Array.from({ length: 400 }, (_, i) => ({
+      name: `c${(i * 7919).toString(36)}${Math.sin(i).toString(36).slice(3, 40)}`,
+      roleArn: `arn:aws:iam::${String(100000000000 + i * 977)}:role/r${Math.cos(i).toString(36).slice(3, 30)}`,
     }));
     expect(() => synth({ clusters })).toThrow(ConfigError);
-    expect(() => synth({ clusters })).toThrow(/over Lambda's 4096-byte limit/);
+    expect(() => synth({ clusters })).toThrow(/list the clusters with discover/);
   });
 });

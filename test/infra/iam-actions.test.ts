@@ -7,6 +7,7 @@ import * as s3 from '@aws-sdk/client-s3';
 import * as secretsManager from '@aws-sdk/client-secrets-manager';
 import * as securityHub from '@aws-sdk/client-securityhub';
 import * as sns from '@aws-sdk/client-sns';
+import * as ssm from '@aws-sdk/client-ssm';
 import * as sts from '@aws-sdk/client-sts';
 import {
   API_ACTION_BY_COMMAND,
@@ -28,6 +29,7 @@ const SDK_BY_SERVICE: Record<string, Record<string, unknown>> = {
   secretsmanager: secretsManager,
   securityhub: securityHub,
   sns,
+  ssm,
   sts,
 };
 const VPC_ACTIONS = Object.keys(AUDITOR_SUPPORT_ACTIONS).filter((a) =>

@@ -126,6 +126,8 @@ beforeAll(async () => {
   for (const r of requests) used.add(grantOf(r));
 }, 60_000);
 
+/** The configuration read (lambda/config-source.ts), which the harness replaces. */
+const CONFIG_READ = 'ssm:GetParameter';
 describe('least privilege, proven from the requests the auditor makes', () => {
   it('the Kubernetes RBAC grants exactly the kinds and verbs the collectors used', () => {
     const granted = clusterRoleGrants(renderAuditorRbac({}));
@@ -171,14 +173,18 @@ describe('least privilege, proven from the requests the auditor makes', () => {
     const actions = [...awsCommands]
       .map(iamActionForCommand)
       .filter((a): a is string => a !== null);
-    expect([...new Set(actions)].sort()).toEqual([...AUDITOR_API_ACTIONS].sort());
+    // The harness hands the handler its configuration; deployed, it is read from SSM first.
+    expect([...new Set([...actions, CONFIG_READ])].sort()).toEqual([...AUDITOR_API_ACTIONS].sort());
   });
 
   it("the synthesized stack grants exactly those actions, plus only what AWS needs on the function's behalf", () => {
     const s = synth(FULL);
     const granted = [...new Set(s.statements(s.stack.role).flatMap((st) => st.Action))].sort();
     const actions = [
-      ...new Set([...awsCommands].map(iamActionForCommand).filter((a): a is string => a !== null)),
+      ...new Set([
+        ...[...awsCommands].map(iamActionForCommand).filter((a): a is string => a !== null),
+        CONFIG_READ,
+      ]),
     ];
     expect(granted.filter((a) => !(a in AUDITOR_SUPPORT_ACTIONS))).toEqual(actions.sort());
     for (const a of granted.filter((x) => x in AUDITOR_SUPPORT_ACTIONS)) {

@@ -1,0 +1,118 @@
+/**
+ * The fleet's Lambda entry points, thin: parse the input, load the configuration, call the shared
+ * step (lambda/fleet/run.ts), log, flush metrics, return. Wired for production in
+ * lambda/handler.ts; tests and the local state-machine executor wire them with their own deps.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { AuditDeps } from '../audit.js';
+import type { AuditorConfig } from '../config.js';
+import type { Discovery } from './discovery.js';
+import type { LambdaContextLike } from '../events.js';
+import type { AuditMetrics, HandlerLogger } from '../observability.js';
+import { budgetFrom, DEFAULT_MARGIN_MS } from './budget.js';
+import {
+  auditClusterTask,
+  deliverFleetRun,
+  discoverRun,
+  type ClusterResult,
+  type ClusterTask,
+  type DeliverInput,
+  type DeliverResult,
+  type DiscoverResult,
+} from './run.js';
+
+export interface FleetHandlerDeps {
+  loadConfig(): AuditorConfig | Promise<AuditorConfig>;
+  s3: S3Client;
+  sns: SNSClient;
+  logger: HandlerLogger;
+  metrics: AuditMetrics;
+  newRunId(): string;
+  /** Collect + checks for one cluster (the run id comes from the task). */
+  audit: Omit<AuditDeps, 'newRunId'>;
+  /** Clusters found by `discover` in the configuration (accounts, regions, tags), if any. */
+  discover?(config: AuditorConfig): Promise<Discovery>;
+  inlineMaxClusters?: number;
+  /** Kept back from Lambda's deadline in every step (default {@link DEFAULT_MARGIN_MS}). */
+  marginMs?: number;
+  functionName?: string;
+  region?: string;
+}
+
+export interface FleetHandlers {
+  discover(event: unknown, context?: LambdaContextLike): Promise<DiscoverResult>;
+  auditCluster(task: ClusterTask, context?: LambdaContextLike): Promise<ClusterResult>;
+  deliver(input: DeliverInput, context?: LambdaContextLike): Promise<DeliverResult>;
+}
+
+export function createFleetHandlers(deps: FleetHandlerDeps): FleetHandlers {
+  const margin = deps.marginMs ?? DEFAULT_MARGIN_MS;
+  const withKeys = async <T>(
+    keys: Record<string, unknown>,
+    context: LambdaContextLike | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> => {
+    deps.logger.appendKeys({
+      ...keys,
+      ...(context?.awsRequestId ? { requestId: context.awsRequestId } : {}),
+    });
+    try {
+      return await fn();
+    } finally {
+      deps.metrics.flush();
+      deps.logger.removeKeys(['runId', 'requestId', 'cluster', ...Object.keys(keys)]);
+    }
+  };
+  return {
+    discover: (event, context) =>
+      withKeys({ step: 'discover' }, context, async () => {
+        const config = await deps.loadConfig();
+        const discovered = deps.discover
+          ? await deps.discover(config)
+          : { clusters: [], failures: [] };
+        const result = await discoverRun(deps, config, event, {
+          discovered,
+          ...(deps.inlineMaxClusters !== undefined
+            ? { inlineMaxClusters: deps.inlineMaxClusters }
+            : {}),
+        });
+        deps.logger.info('run discovered', {
+          runId: result.run.runId,
+          trigger: result.run.trigger,
+          clusters: result.count,
+          mode: result.mode,
+        });
+        return result;
+      }),
+    auditCluster: (task, context) =>
+      withKeys(
+        { step: 'audit-cluster', runId: task.run?.runId, cluster: task.cluster?.name },
+        context,
+        async () => {
+          const config = await deps.loadConfig();
+          const result = await auditClusterTask(
+            { ...deps, audit: { ...deps.audit, logger: deps.logger } },
+            config,
+            task,
+            budgetFrom(context, margin),
+          );
+          deps.logger.info('cluster report written', {
+            ...(result.ok ? { status: result.status, key: result.key } : {}),
+          });
+          return result;
+        },
+      ),
+    deliver: (input, context) =>
+      withKeys({ step: 'deliver', runId: input.run?.runId }, context, async () => {
+        const config = await deps.loadConfig();
+        const functionName =
+          context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
+        const region = deps.region ?? process.env.AWS_REGION;
+        return deliverFleetRun(deps, config, input, budgetFrom(context, margin), {
+          ...(functionName ? { functionName } : {}),
+          ...(region ? { region } : {}),
+        });
+      }),
+  };
+}

@@ -1,0 +1,54 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { STATE } from '../../infra/fleet.js';
+import { synth } from './support.js';
+
+/** 300 clusters across 30 member accounts, each reached through its reader role. */
+const FLEET_300 = {
+  region: 'eu-west-1',
+  clusters: Array.from({ length: 300 }, (_, i) => ({
+    name: `team-${i}-fargate`,
+    roleArn: `arn:aws:iam::${String(100000000000 + (i % 30))}:role/eks-datadog-auditor-reader`,
+  })),
+  fleet: { maxConcurrency: 40, toleratedFailurePercentage: 5 },
+};
+
+describe('AuditorStack with a 300-cluster configuration', () => {
+  const s = synth(FLEET_300);
+
+  it('synthesizes a state machine with an inline Map and a Distributed Map over the clusters', () => {
+    s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const [sm] = Object.values(s.template.findResources('AWS::StepFunctions::StateMachine'));
+    const definition = JSON.stringify(sm!.Properties.DefinitionString);
+    expect(definition).toContain(`\\"${STATE.inlineMap}\\":{\\"Type\\":\\"Map\\"`);
+    expect(definition).toContain('\\"Mode\\":\\"DISTRIBUTED\\"');
+    expect(definition).toContain('\\"MaxConcurrency\\":40');
+    expect(definition).toContain('\\"ToleratedFailurePercentage\\":5');
+    s.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+
+  it('carries the cluster list in no function environment', () => {
+    const functions = Object.values(s.template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(3);
+    for (const fn of functions) {
+      const env = JSON.stringify(fn.Properties.Environment ?? {});
+      expect(env).not.toContain('team-0-fargate');
+      expect(env).not.toContain('AUDITOR_CONFIG"');
+      expect(Buffer.byteLength(env)).toBeLessThan(1024);
+    }
+  });
+
+  it('keeps the list in an SSM parameter, compressed to fit', () => {
+    const [param] = Object.values(s.template.findResources('AWS::SSM::Parameter'));
+    expect(String(param!.Properties.Value)).toMatch(/^gzip:/);
+    expect(Buffer.byteLength(String(param!.Properties.Value))).toBeLessThanOrEqual(8192);
+  });
+
+  it('starts the state machine on the schedule', () => {
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: { Arn: { Ref: s.id(s.stack.stateMachine) } },
+    });
+  });
+});
