@@ -67,6 +67,8 @@ export const METRIC_AUDITS_SUCCEEDED = 'AuditsSucceeded';
 /** Failing findings of severity critical, per cluster (dimensions service + cluster). */
 export const METRIC_CRITICAL_FINDINGS = METRIC.CriticalFindings;
 export const METRIC_NEW_CRITICAL_FINDINGS = METRIC.NewCriticalFindings;
+/** Above this many clusters the drift alarms watch the fleet-wide series instead of each cluster. */
+export const PER_CLUSTER_ALARMS_MAX = 25;
 /**
  * What the schedule sends the function: an EventBridge Scheduler envelope, which the handler's
  * parseEvent treats as a scheduled run over every cluster (an on-demand event would be validated).
@@ -711,6 +713,52 @@ export class AuditorStack extends Stack {
     return sg;
   }
 
+  /**
+   * The new-criticals and audit-incomplete alarms: one per cluster while the stack lists at most
+   * {@link PER_CLUSTER_ALARMS_MAX} clusters (the alarm names the cluster), else one of each over the
+   * fleet-wide series the handler also emits (the email and the metric's cluster dimension name
+   * it): 2 alarms per cluster would pass CloudFormation's 500 resources near 250 clusters.
+   */
+  private driftAlarms(
+    metric: (name: string, statistic: string, extra?: Record<string, string>) => cloudwatch.Metric,
+  ): cloudwatch.Alarm[] {
+    const alarm = (id: string, description: string, m: cloudwatch.Metric) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric: m,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    if (this.clusters.length > PER_CLUSTER_ALARMS_MAX) {
+      return [
+        alarm(
+          'CriticalFindingsAlarm',
+          'The last audit of at least one cluster found new critical findings (not failing in the run before): the report email names the cluster; the NewCriticalFindings metric per cluster dimension shows which.',
+          metric(METRIC_NEW_CRITICAL_FINDINGS, 'Maximum'),
+        ),
+        alarm(
+          'AuditIncompleteAlarm',
+          'The last audit of at least one cluster was incomplete: some data could not be collected or some checks could not run (the report email lists why; the AuditIncomplete metric per cluster dimension shows which).',
+          metric(METRIC.AuditIncomplete, 'Maximum'),
+        ),
+      ];
+    }
+    return this.clusters.flatMap((c) => [
+      alarm(
+        `CriticalFindingsAlarm-${regionId(c.region)}-${c.name}`,
+        `The last audit of cluster ${c.name} (${c.region}) found new critical findings (not failing in the run before): read the report email or the archive.`,
+        metric(METRIC_NEW_CRITICAL_FINDINGS, 'Maximum', { cluster: c.name }),
+      ),
+      alarm(
+        `AuditIncompleteAlarm-${regionId(c.region)}-${c.name}`,
+        `The last audit of cluster ${c.name} (${c.region}) was incomplete: some data could not be collected or some checks could not run (the report email lists why).`,
+        metric(METRIC.AuditIncomplete, 'Maximum', { cluster: c.name }),
+      ),
+    ]);
+  }
+
   private createAlarms(deploy: DeploymentConfig['deploy']): void {
     const action = new cwActions.SnsAction(this.topic);
     const metric = (metricName: string, statistic: string, extra: Record<string, string> = {}) =>
@@ -731,33 +779,19 @@ export class AuditorStack extends Stack {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      // The handler measures per cluster, and an alarm watches one dimension set: one per cluster.
-      // New criticals, not all criticals: persisting ones would re-alarm every run. No datapoint
-      // means no run, which the no-successful-audit alarm covers: not breaching here.
-      ...this.clusters.map(
-        (c) =>
-          new cloudwatch.Alarm(this, `CriticalFindingsAlarm-${regionId(c.region)}-${c.name}`, {
-            alarmDescription: `The last audit of cluster ${c.name} (${c.region}) found new critical findings (not failing in the run before): read the report email or the archive.`,
-            metric: metric(METRIC_NEW_CRITICAL_FINDINGS, 'Maximum', { cluster: c.name }),
-            threshold: 0,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          }),
-      ),
-      // An incomplete audit is 1 in every run until it clears; missing data is no run (covered
-      // above), not an incomplete one: not breaching.
-      ...this.clusters.map(
-        (c) =>
-          new cloudwatch.Alarm(this, `AuditIncompleteAlarm-${regionId(c.region)}-${c.name}`, {
-            alarmDescription: `The last audit of cluster ${c.name} (${c.region}) was incomplete: some data could not be collected or some checks could not run (the report email lists why).`,
-            metric: metric(METRIC.AuditIncomplete, 'Maximum', { cluster: c.name }),
-            threshold: 0,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          }),
-      ),
+      // New criticals, not all criticals: persisting ones would re-alarm every run. An incomplete
+      // audit is 1 in every run until it clears. No datapoint means no run, which the
+      // no-successful-audit alarm covers: not breaching here.
+      ...this.driftAlarms(metric),
+      new cloudwatch.Alarm(this, 'FleetExecutionsFailedAlarm', {
+        alarmDescription:
+          'A fleet audit execution failed (Step Functions): discovery or delivery did not complete; see the execution history.',
+        metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
       new cloudwatch.Alarm(this, 'ScheduleDeadLetterAlarm', {
         alarmDescription:
           'The scheduler could not invoke the auditor; the undelivered events are in the dead-letter queue.',

@@ -133,6 +133,15 @@ export function auditMetrics(metrics: Metrics = createPowertoolsMetrics()): Audi
       );
       metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incomplete(report) ? 1 : 0);
       metrics.publishStoredMetrics();
+      // The same two again with the default dimension only: a fleet has one alarm over all
+      // clusters (an alarm per cluster does not fit a stack of hundreds of clusters).
+      metrics.addMetric(
+        METRIC.NewCriticalFindings,
+        MetricUnit.Count,
+        drift ? drift.new.filter((f) => f.severity === 'critical').length : counts.critical,
+      );
+      metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incomplete(report) ? 1 : 0);
+      metrics.publishStoredMetrics();
       // One document per severity: EMF gives all metrics of a document the same dimensions.
       for (const severity of SEVERITIES) {
         metrics.addDimensions({ cluster: report.name, severity });

@@ -68,13 +68,21 @@ describe('metrics for alarms that follow drift and completeness', () => {
     });
     m.recordCluster(incomplete, diffReports(incomplete, incomplete));
     const docs = lines.map((l) => JSON.parse(l)).filter((d) => 'NewCriticalFindings' in d);
-    expect(docs.map((d) => [d.CriticalFindings, d.NewCriticalFindings, d.AuditIncomplete])).toEqual(
-      [
-        [1, 0, 0],
-        [1, 1, 0],
-        [1, 0, 1],
-      ],
-    );
+    const perCluster = docs.filter((d) => d.cluster === 'golang-cluster');
+    expect(
+      perCluster.map((d) => [d.CriticalFindings, d.NewCriticalFindings, d.AuditIncomplete]),
+    ).toEqual([
+      [1, 0, 0],
+      [1, 1, 0],
+      [1, 0, 1],
+    ]);
+    // The same series without the cluster dimension, for the fleet-wide alarms.
+    const fleetWide = docs.filter((d) => d.cluster === undefined);
+    expect(fleetWide.map((d) => [d.NewCriticalFindings, d.AuditIncomplete])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 1],
+    ]);
   });
 });
 

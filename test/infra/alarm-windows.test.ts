@@ -66,6 +66,6 @@ describe('the no-successful-audit window follows the schedule', () => {
         'No no-successful-audit alarm for schedule cron\\(0 2 \\? \\* SUN \\*\\)',
       ),
     );
-    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
   });
 });

@@ -626,8 +626,8 @@ describe('AuditorStack with the example configuration', () => {
       ).not.toContain('CriticalFindings');
     });
 
-    it('has exactly these nine alarms', () => {
-      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    it('has exactly these ten alarms (with the failed fleet executions)', () => {
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     });
   });
 
@@ -809,7 +809,7 @@ describe('AuditorStack validation', () => {
   it('synthesizes without an environment (account and region resolved at deploy time)', () => {
     const s = synth({ clusters: [{ name: 'prod' }] }, { env: false });
     s.template.resourceCountIs('AWS::EKS::AccessEntry', 1);
-    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
   });
 
   // The 4 KB environment ceiling is gone (the configuration is an SSM parameter); what an

@@ -46,6 +46,24 @@ describe('AuditorStack with a 300-cluster configuration', () => {
     expect(Buffer.byteLength(String(param!.Properties.Value))).toBeLessThanOrEqual(8192);
   });
 
+  it('watches the fleet with one new-criticals and one audit-incomplete alarm, not 600, and stays under 500 resources', () => {
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+    const named = (metric: string) =>
+      alarms.filter((a) => a.Properties.MetricName === metric).map((a) => a.Properties.Dimensions);
+    expect(named('NewCriticalFindings')).toEqual([[{ Name: 'service', Value: expect.anything() }]]);
+    expect(named('AuditIncomplete')).toHaveLength(1);
+    expect(named('AuditIncomplete')[0]).toHaveLength(1);
+    expect(alarms.length).toBeLessThan(10);
+    expect(Object.keys(s.template.toJSON().Resources).length).toBeLessThan(500);
+  });
+
+  it('alarms on failed fleet executions', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Namespace: 'AWS/States',
+    });
+  });
+
   it('starts the state machine on the schedule', () => {
     s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Target: { Arn: { Ref: s.id(s.stack.stateMachine) } },
