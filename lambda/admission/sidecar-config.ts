@@ -223,6 +223,38 @@ function parseList(json: string): Parsed<unknown[]> {
 
 const URL_LIKE = /URL$/;
 
+/** What a literal (non-URL) env value of a sidecar profile becomes in the snapshot. */
+export const REDACTED_PROFILE_VALUE = '(literal value, not kept)';
+
+/**
+ * The profiles setting as the collector keeps it: the same JSON structure (so a second profile or
+ * a missing env list is still seen), but every literal env value that is not a URL replaced, since
+ * a profile may carry the Cluster Agent token or an API key in clear. Text that is not valid JSON
+ * is not kept at all, only its length: it could be a token with a typo around it.
+ */
+export function redactProfileLiterals(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `(not valid JSON: ${text.length} characters, not kept)`;
+  }
+  const redactEnv = (env: unknown) =>
+    Array.isArray(env)
+      ? env.map((e) =>
+          e && typeof e === 'object' && 'value' in e && !URL_LIKE.test(String(e.name ?? ''))
+            ? { ...e, value: REDACTED_PROFILE_VALUE }
+            : e,
+        )
+      : env;
+  const redacted = Array.isArray(parsed)
+    ? parsed.map((p) =>
+        p && typeof p === 'object' && 'env' in p ? { ...p, env: redactEnv(p.env) } : p,
+      )
+    : parsed;
+  return JSON.stringify(redacted);
+}
+
 function profileEnvOf(raw: unknown): ProfileEnv[] {
   const env = (raw as { env?: unknown } | null)?.env;
   if (!Array.isArray(env)) return [];

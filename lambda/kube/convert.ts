@@ -3,6 +3,7 @@
  * timestamps are Date objects) to snapshot types. No I/O here, so fixtures and the collector
  * share one definition of what the snapshot holds. Secrets are converted in secrets.ts only.
  */
+import { redactProfileLiterals } from '../admission/sidecar-config.js';
 import { digestSecret, isSensitiveName } from '../secret-digest.js';
 import type {
   Condition,
@@ -84,12 +85,16 @@ export function convertSelector(s: Raw): LabelSelector | undefined {
   return out;
 }
 
+/** Sidecar profiles may hold a literal token: the collector keeps their structure only. */
+const SIDECAR_PROFILES_ENV = 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES';
+
 export function convertEnvVar(e: Raw): EnvVar {
   const name = String(e.name);
   const out: EnvVar = { name };
   if (e.value !== undefined && e.value !== null) {
     // A literal token is itself a finding, but its value must not travel: keep a digest.
     if (isSensitiveName(name)) out.valueDigest = digestSecret(String(e.value));
+    else if (name === SIDECAR_PROFILES_ENV) out.value = redactProfileLiterals(String(e.value));
     else out.value = String(e.value);
   }
   const vf = e.valueFrom;

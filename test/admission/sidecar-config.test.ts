@@ -1,8 +1,10 @@
 import {
   readInjectionConfig,
+  REDACTED_PROFILE_VALUE,
   selectsPod,
   sidecarRequestMatcher,
 } from '../../lambda/admission/sidecar-config.js';
+import { convertEnvVar } from '../../lambda/kube/convert.js';
 import type { Container, EnvVar } from '../../lambda/snapshot.js';
 
 function clusterAgent(env: Record<string, string>, extra: Partial<Container> = {}): Container {
@@ -175,5 +177,49 @@ describe('selectsPod', () => {
     { labels: { tier: 'web' }, ns: undefined, expected: false },
   ])('object $labels in namespace $ns -> $expected', ({ labels, ns, expected }) => {
     expect(selectsPod(selectors, labels, ns)).toBe(expected);
+  });
+});
+
+describe('the collector keeps sidecar profiles without their literal values', () => {
+  const TOKEN = 'CANARY-profile-literal-token-3a7f9c1e5b';
+  const converted = (value: string) =>
+    convertEnvVar({ name: 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES', value });
+
+  it('replaces a literal token in a profile but keeps the structure the checks judge', () => {
+    const env = converted(
+      JSON.stringify([
+        {
+          env: [
+            { name: 'DD_CLUSTER_AGENT_AUTH_TOKEN', value: TOKEN },
+            { name: 'DD_CLUSTER_AGENT_URL', value: 'https://dca.datadog.svc.cluster.local:5005' },
+          ],
+        },
+      ]),
+    );
+    expect(JSON.stringify(env)).not.toContain(TOKEN);
+    expect(env.value).toContain(REDACTED_PROFILE_VALUE);
+    expect(env.value).toContain('https://dca.datadog.svc.cluster.local:5005');
+    const config = readInjectionConfig(
+      { ...clusterAgent(ON), env: [...clusterAgent(ON).env, env] },
+      'datadog',
+    );
+    expect(config.profileEnv).toEqual([
+      { name: 'DD_CLUSTER_AGENT_AUTH_TOKEN', hasValue: true },
+      {
+        name: 'DD_CLUSTER_AGENT_URL',
+        hasValue: true,
+        value: 'https://dca.datadog.svc.cluster.local:5005',
+      },
+    ]);
+  });
+
+  it('keeps nothing of a profile that is not valid JSON, which still reads as not valid JSON', () => {
+    const env = converted(`[{"env": [{"name": "DD_API_KEY", "value": "${TOKEN}"}]`);
+    expect(JSON.stringify(env)).not.toContain(TOKEN);
+    const config = readInjectionConfig(
+      { ...clusterAgent(ON), env: [...clusterAgent(ON).env, env] },
+      'datadog',
+    );
+    expect(config.problems.map((p) => p.id)).toContain('profiles-not-json');
   });
 });
