@@ -117,6 +117,10 @@ export function auditMetrics(metrics: Metrics = createPowertoolsMetrics()): Audi
   return {
     recordCluster(report, drift) {
       const counts = failingCounts(report.findings);
+      const newCriticals = drift
+        ? drift.new.filter((f) => f.severity === 'critical').length
+        : counts.critical;
+      const incompleteNow = incomplete(report) ? 1 : 0;
       metrics.addDimensions({ cluster: report.name });
       metrics.addMetric(METRIC.NewFindings, MetricUnit.Count, drift?.new.length ?? 0);
       metrics.addMetric(METRIC.AuditDurationMs, MetricUnit.Milliseconds, durationMs(report));
@@ -126,21 +130,13 @@ export function auditMetrics(metrics: Metrics = createPowertoolsMetrics()): Audi
         report.findings.filter((f) => f.status === 'ERROR').length,
       );
       metrics.addMetric(METRIC.CriticalFindings, MetricUnit.Count, counts.critical);
-      metrics.addMetric(
-        METRIC.NewCriticalFindings,
-        MetricUnit.Count,
-        drift ? drift.new.filter((f) => f.severity === 'critical').length : counts.critical,
-      );
-      metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incomplete(report) ? 1 : 0);
+      metrics.addMetric(METRIC.NewCriticalFindings, MetricUnit.Count, newCriticals);
+      metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incompleteNow);
       metrics.publishStoredMetrics();
       // The same two again with the default dimension only: a fleet has one alarm over all
       // clusters (an alarm per cluster does not fit a stack of hundreds of clusters).
-      metrics.addMetric(
-        METRIC.NewCriticalFindings,
-        MetricUnit.Count,
-        drift ? drift.new.filter((f) => f.severity === 'critical').length : counts.critical,
-      );
-      metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incomplete(report) ? 1 : 0);
+      metrics.addMetric(METRIC.NewCriticalFindings, MetricUnit.Count, newCriticals);
+      metrics.addMetric(METRIC.AuditIncomplete, MetricUnit.Count, incompleteNow);
       metrics.publishStoredMetrics();
       // One document per severity: EMF gives all metrics of a document the same dimensions.
       for (const severity of SEVERITIES) {
