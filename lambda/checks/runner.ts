@@ -9,6 +9,9 @@ import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../sn
 import { awsRemediation, type FailurePlace } from '../aws/errors.js';
 import type { Check } from './check.js';
 import { AFFECTED_SAMPLE, identityOf } from './identity.js';
+import { SNAPSHOT_MODELS, type SnapshotModel } from '../snapshot-model.js';
+// Registers the RBAC index (the runner releases models; it does not read them).
+import '../rbac/evaluator.js';
 
 /** Every failed collection in the snapshot, Kubernetes and AWS, including secret GETs. */
 export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure[] {
@@ -113,10 +116,16 @@ function toFinding(
 export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): Finding[] {
   const cluster = snapshot.cluster.name;
   const region = snapshot.cluster.region;
-  const findings: Finding[] = collectionFailures(snapshot).map((f) =>
+  const failures: Finding[] = collectionFailures(snapshot).map((f) =>
     failureFinding(cluster, f, region),
   );
-  for (const check of checks) {
+  // Results are kept per check and joined in the declared order, whatever the run order.
+  const byCheck: Finding[][] = checks.map(() => []);
+  const { order, releaseAfter } = runPlan(checks);
+  for (const [step, index] of order.entries()) {
+    for (const model of releaseAfter.get(step - 1) ?? []) model.release(snapshot);
+    const check = checks[index]!;
+    const findings = byCheck[index]!;
     /** A result about the check itself: it could not say anything about the cluster. */
     const checkError = (
       messageId: string,
@@ -175,7 +184,31 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
       );
     }
   }
-  return dedupe(findings);
+  for (const model of SNAPSHOT_MODELS) model.release(snapshot);
+  return dedupe(failures.concat(...byCheck));
+}
+
+/**
+ * The order the checks run in: the readers of each snapshot model next to each other (grouped
+ * under the first model that lists them), then the checks that read none, each group in declared
+ * order; and after which step each model is released (see lambda/snapshot-model.ts).
+ */
+export function runPlan(checks: readonly Check[]): {
+  order: number[];
+  releaseAfter: Map<number, SnapshotModel<unknown>[]>;
+} {
+  const group = (check: Check) => {
+    const g = SNAPSHOT_MODELS.findIndex((m) => m.users.includes(check.id));
+    return g < 0 ? SNAPSHOT_MODELS.length : g;
+  };
+  const order = checks.map((_, i) => i).sort((a, b) => group(checks[a]!) - group(checks[b]!));
+  const releaseAfter = new Map<number, SnapshotModel<unknown>[]>();
+  for (const model of SNAPSHOT_MODELS) {
+    const last = order.findLastIndex((i) => model.users.includes(checks[i]!.id));
+    if (last < 0) continue;
+    releaseAfter.set(last, [...(releaseAfter.get(last) ?? []), model]);
+  }
+  return { order, releaseAfter };
 }
 
 /**

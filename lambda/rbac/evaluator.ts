@@ -26,6 +26,7 @@ import {
 } from '../snapshot.js';
 import { ruleAllows, ruleMatchesIgnoringName, type AccessRequest } from './match.js';
 import { isClusterScoped } from './scope.js';
+import { snapshotModel } from '../snapshot-model.js';
 
 export interface ServiceAccountRef {
   namespace: string;
@@ -122,8 +123,6 @@ export interface RbacInput {
   roleBindings: RoleBinding[];
 }
 
-const INDEX_CACHE = new WeakMap<ClusterSnapshot, RbacIndex>();
-
 const saKey = (ns: string, name: string) => `sa\u0000${ns}\u0000${name}`;
 const userKey = (name: string) => `user\u0000${name}`;
 const groupKey = (name: string) => `group\u0000${name}`;
@@ -145,12 +144,7 @@ export class RbacIndex {
 
   /** One index per snapshot, shared by the checks that run over it (snapshots are not mutated). */
   static forSnapshot(snapshot: ClusterSnapshot): RbacIndex {
-    let index = INDEX_CACHE.get(snapshot);
-    if (!index) {
-      index = RbacIndex.fromSnapshot(snapshot);
-      INDEX_CACHE.set(snapshot, index);
-    }
-    return index;
+    return RBAC_INDEX.get(snapshot);
   }
 
   static fromSnapshot(snapshot: ClusterSnapshot): RbacIndex {
@@ -339,3 +333,10 @@ function normalise(req: AccessRequest): AccessRequest {
   }
   return req;
 }
+
+/** The index with the permissions it computed: 13 MB at 5,000 ServiceAccounts. */
+const RBAC_INDEX = snapshotModel(
+  'rbac-index',
+  ['rbac-agent-contract', 'rbac-cluster-agent-contract', 'rbac-agent-excess'],
+  (snapshot) => RbacIndex.fromSnapshot(snapshot),
+);

@@ -1,0 +1,102 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHECKS } from '../../lambda/checks/index.js';
+import { runChecks, runPlan } from '../../lambda/checks/runner.js';
+import type { Check } from '../../lambda/checks/check.js';
+import { SNAPSHOT_MODELS, snapshotModel, traceModelReads } from '../../lambda/snapshot-model.js';
+import { RbacIndex } from '../../lambda/rbac/evaluator.js';
+import { fixtureAws } from '../support/aws-snapshot.js';
+import { fixtureSnapshot } from '../support/snapshot-builder.js';
+
+const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures');
+const FIXTURES = readdirSync(FIXTURES_DIR).filter((n) =>
+  statSync(join(FIXTURES_DIR, n)).isDirectory(),
+);
+
+/** Which models each check reads, over every fixture cluster. */
+function modelReaders(): Map<string, Set<string>> {
+  const readers = new Map<string, Set<string>>();
+  for (const name of FIXTURES) {
+    const snapshot = fixtureSnapshot(name, { aws: fixtureAws(name) });
+    for (const check of CHECKS) {
+      const stop = traceModelReads((model) => {
+        const set = readers.get(model) ?? new Set<string>();
+        set.add(check.id);
+        readers.set(model, set);
+      });
+      try {
+        check.run(snapshot);
+      } catch {
+        // A check that cannot run on a fixture reads what it read before it threw.
+      } finally {
+        stop();
+      }
+    }
+  }
+  return readers;
+}
+
+describe('snapshot models', () => {
+  it('list every check that reads them, so the runner releases them only after their last reader', () => {
+    const readers = modelReaders();
+    expect(readers.size).toBeGreaterThan(0);
+    for (const model of SNAPSHOT_MODELS) {
+      const read = [...(readers.get(model.name) ?? [])].sort();
+      expect({
+        model: model.name,
+        unlisted: read.filter((id) => !model.users.includes(id)),
+      }).toEqual({ model: model.name, unlisted: [] });
+    }
+  });
+
+  it('list only checks that exist and read them', () => {
+    const readers = modelReaders();
+    const ids = new Set(CHECKS.map((c) => c.id));
+    for (const model of SNAPSHOT_MODELS) {
+      for (const id of model.users) {
+        expect({ model: model.name, id, exists: ids.has(id) }).toEqual({
+          model: model.name,
+          id,
+          exists: true,
+        });
+        expect({ model: model.name, id, reads: readers.get(model.name)?.has(id) ?? false }).toEqual(
+          { model: model.name, id, reads: true },
+        );
+      }
+    }
+  });
+});
+
+describe('runPlan', () => {
+  const check = (id: string): Check => ({ id, requires: [], run: () => [] }) as unknown as Check;
+
+  it('runs the readers of a model together and releases it after the last one', () => {
+    const model = snapshotModel('test-model', ['b', 'd'], () => ({}));
+    try {
+      const checks = ['a', 'b', 'c', 'd', 'e'].map(check);
+      const { order, releaseAfter } = runPlan(checks);
+      const ids = order.map((i) => checks[i]!.id);
+      expect(ids.indexOf('d') - ids.indexOf('b')).toBe(1);
+      // Checks that read no model keep their declared order among themselves.
+      expect(ids.filter((id) => ['a', 'c', 'e'].includes(id))).toEqual(['a', 'c', 'e']);
+      const step = [...releaseAfter].find(([, models]) => models.includes(model))?.[0];
+      expect(step).toBe(ids.indexOf('d'));
+    } finally {
+      SNAPSHOT_MODELS.splice(SNAPSHOT_MODELS.indexOf(model), 1);
+    }
+  });
+
+  it('keeps the declared order of the results and computes a released model again on demand', () => {
+    const snapshot = fixtureSnapshot('healthy', { aws: fixtureAws('healthy') });
+    const findings = runChecks(snapshot, CHECKS);
+    const position = new Map(CHECKS.map((c, i) => [c.id, i]));
+    const positions = findings
+      .filter((f) => position.has(f.checkId))
+      .map((f) => position.get(f.checkId)!);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    // Released at the end of the run, and still available to whoever asks afterwards.
+    const index = RbacIndex.forSnapshot(snapshot);
+    expect(index.bindings.length).toBeGreaterThan(0);
+    expect(RbacIndex.forSnapshot(snapshot)).toBe(index);
+  });
+});
