@@ -22,6 +22,8 @@ import {
   type LatestRead,
 } from './report/archive.js';
 import { archiveHtml } from './report/archive-html.js';
+import { findingSeries } from './report/datadog-series.js';
+import type { MetricSeries } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/models/MetricSeries.js';
 import { notAudited } from './report/completeness.js';
 import { diffReports } from './report/diff.js';
 import {
@@ -226,6 +228,31 @@ export async function deliverRun(
   options: DeliverOptions,
   steps: readonly DeliveryStep[] = DELIVERY_STEPS,
 ): Promise<HandlerSummary> {
+  const { clusters, ...run } = report;
+  const sources = clusters.map((c) => ({ name: c.name, load: async () => c }));
+  return deliverReports(deps, config, run, sources, options, steps);
+}
+
+/** A cluster's report, read when its turn comes. */
+export interface ClusterReportSource {
+  name: string;
+  load(): Promise<ClusterReport>;
+}
+
+/**
+ * Delivers cluster reports one at a time. A fleet's reports are never all in memory: each is
+ * loaded in its turn, and once delivered only its failing findings stay (for Security Hub and
+ * Datadog, sent after the last cluster) with its Datadog series; a dry run keeps whole reports for
+ * the inline report it returns.
+ */
+export async function deliverReports(
+  deps: DeliverDeps,
+  config: AuditorConfig,
+  run: Omit<AuditReport, 'clusters'>,
+  sources: readonly ClusterReportSource[],
+  options: DeliverOptions,
+  steps: readonly DeliveryStep[] = DELIVERY_STEPS,
+): Promise<HandlerSummary> {
   const { logger } = deps;
   const { runId, trigger, dryRun, notify } = options;
   const failures: string[] = [];
@@ -252,16 +279,32 @@ export async function deliverRun(
   const summaries: ClusterSummary[] = [];
   const drifts: Record<string, Drift> = {};
   let published = 0;
+  // What is kept of each delivered cluster (see above).
+  const kept: ClusterReport[] = [];
+  const datadogSeries: MetricSeries[] = [];
+  const integrate = !dryRun && Boolean(config.securityHub?.enabled || config.datadog);
+  const unaudited: string[] = [];
 
-  for (const [index, cluster] of report.clusters.entries()) {
+  // The run started with its earliest cluster.
+  let startedAt = run.startedAt;
+  for (const [index, source] of sources.entries()) {
     if (options.budget?.exhausted()) {
-      const left = report.clusters.slice(index).map((c) => c.name);
-      const where = `the deliver time budget ran out after ${index} of ${report.clusters.length} clusters`;
+      const left = sources.slice(index).map((c) => c.name);
+      const where = `the deliver time budget ran out after ${index} of ${sources.length} clusters`;
       failures.push(...left.map((name) => `cluster ${name}: not delivered: ${where}`));
       logger.error('time budget exhausted; clusters left undelivered', { undelivered: left });
       break;
     }
-    logger.appendKeys({ cluster: cluster.name });
+    logger.appendKeys({ cluster: source.name });
+    let cluster: ClusterReport;
+    try {
+      cluster = await source.load();
+    } catch (err) {
+      failures.push(`cluster ${source.name}: report unreadable: ${errorFields(err).errorMessage}`);
+      logger.error('cluster report unreadable', errorFields(err));
+      logger.removeKeys(['cluster']);
+      continue;
+    }
     const d: ClusterDelivery = {
       cluster,
       segment: archiveSegment(cluster, ctx.names),
@@ -278,6 +321,16 @@ export async function deliverRun(
     }
     if (d.drift) drifts[cluster.name] = d.drift;
     if (d.sent) published += 1;
+    if (cluster.startedAt < startedAt) startedAt = cluster.startedAt;
+    if (notAudited(cluster)) unaudited.push(cluster.name);
+    if (dryRun) kept.push(cluster);
+    else if (integrate) {
+      if (config.datadog) {
+        const one = { ...run, startedAt, clusters: [cluster] };
+        datadogSeries.push(...findingSeries(one, drifts, config.datadog.tags));
+      }
+      kept.push({ ...cluster, findings: cluster.findings.filter((f) => f.status !== 'PASS') });
+    }
 
     const summary: ClusterSummary = {
       name: cluster.name,
@@ -308,8 +361,10 @@ export async function deliverRun(
   }
 
   let integrations: IntegrationOutcome | undefined;
-  if (!dryRun && (config.securityHub?.enabled || config.datadog)) {
+  if (integrate) {
+    const report: AuditReport = { ...run, startedAt, clusters: kept };
     integrations = await deliverIntegrations(report, drifts, config, (deps.integrations ??= {}), {
+      ...(config.datadog ? { datadogSeries } : {}),
       ...(options.invokedFunctionArn ? { invokedFunctionArn: options.invokedFunctionArn } : {}),
       ...(options.region ? { region: options.region } : {}),
       archives: Object.fromEntries(summaries.map((s) => [s.name, s.archive])),
@@ -340,8 +395,7 @@ export async function deliverRun(
   };
   // A cluster that could not be audited (every request refused, endpoint unreachable) is not a
   // successful audit: the no-success alarm must still fire for it.
-  const unaudited = report.clusters.filter(notAudited).map((c) => c.name);
-  if (dryRun) result.report = inlineReport(report, drifts);
+  if (dryRun) result.report = inlineReport({ ...run, startedAt, clusters: kept }, drifts);
   else if (unaudited.length === 0) deps.metrics.recordRunSucceeded();
   else logger.warn('not a successful audit: clusters could not be audited', { unaudited });
   logger.info('run finished', { published, clusters: summaries.length });

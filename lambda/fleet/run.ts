@@ -1,7 +1,7 @@
 /**
  * The fleet path's three steps over shared modules: discover (event + config -> cluster list),
  * audit one cluster (collect + checks -> that cluster's report in S3 -> a small pointer), deliver
- * (reports -> deliverRun). The state machine does the fan-out; these functions hold no loop over
+ * (reports -> deliverReports). The state machine does the fan-out; these functions hold no loop over
  * clusters beyond reading what the Map produced.
  *
  * Between steps only small JSON travels (Step Functions caps state at 256 KB): the cluster list
@@ -15,16 +15,20 @@ import {
   type AuditorConfig,
   type ClusterConfig,
 } from '../config.js';
-import { deliverRun, type DeliverDeps, type HandlerSummary } from '../deliver.js';
+import {
+  deliverReports,
+  type ClusterReportSource,
+  type DeliverDeps,
+  type HandlerSummary,
+} from '../deliver.js';
 import { exampleEvent, parseEvent, selectClusters } from '../events.js';
 import { findingId, type Finding } from '../findings.js';
-import { mapLimit } from '../concurrency.js';
 import { s3Uri } from '../report/archive.js';
 import type { NotifyPolicy } from '../report/publish.js';
 import { safeJsonStringify } from '../report/render-json.js';
 import { singleLine } from '../report/sanitize.js';
 import { failingCounts } from '../report/summary.js';
-import type { AuditReport, ClusterReport, ClusterStatus } from '../report/types.js';
+import type { ClusterReport, ClusterStatus } from '../report/types.js';
 import { discoveryReport, type Discovery, type DiscoveryFailure } from './discovery.js';
 import { BudgetExhausted, withinBudget, type TimeBudget } from './budget.js';
 
@@ -294,7 +298,7 @@ export async function deliverFleetRun(
   for (const r of input.results ?? []) {
     if (!r.ok) failures.set(`${r.cluster.region ?? ''}/${r.cluster.name}`, r);
   }
-  const reports = await mapLimit(clusters, opts.readConcurrency ?? 8, async (cluster) => {
+  const read = async (cluster: ClusterConfig): Promise<ClusterReport> => {
     const failed = failures.get(`${cluster.region ?? ''}/${cluster.name}`);
     if (failed || budget.exhausted()) {
       return missingReport(cluster, config, run, failed, budget.exhausted());
@@ -312,26 +316,45 @@ export async function deliverFleetRun(
       });
       return missingReport(cluster, config, run, undefined, false);
     }
-  });
-  const report: AuditReport = {
-    runId: run.runId,
-    startedAt: reports.map((r) => r.startedAt).sort()[0] ?? new Date().toISOString(),
-    finishedAt: new Date().toISOString(),
-    trigger: run.trigger,
-    clusters: input.discoveryFailures?.length
-      ? [...reports, discoveryReport(input.discoveryFailures, new Date().toISOString())]
-      : reports,
   };
+  // Reports are read a few ahead of the one being delivered, and each is let go once delivered:
+  // a fleet's reports are never all in memory at once.
+  const ahead = Math.max(1, opts.readConcurrency ?? 4);
+  const reads = new Map<number, Promise<ClusterReport>>();
+  const sources: ClusterReportSource[] = clusters.map((cluster, index) => ({
+    name: cluster.name,
+    async load() {
+      for (let i = index; i < Math.min(clusters.length, index + ahead); i++) {
+        if (!reads.has(i)) reads.set(i, read(clusters[i]!));
+      }
+      const report = await reads.get(index)!;
+      reads.delete(index);
+      return report;
+    },
+  }));
+  if (input.discoveryFailures?.length) {
+    const failed = discoveryReport(input.discoveryFailures, new Date().toISOString());
+    sources.push({ name: failed.name, load: async () => failed });
+  }
+  // The run starts with its earliest cluster: deliverReports moves startedAt back as they load.
+  const now = new Date().toISOString();
+  const header = { runId: run.runId, startedAt: now, finishedAt: now, trigger: run.trigger };
   // The run's list names the clusters (discovered ones included) whose archive keys may clash.
-  const summary: HandlerSummary = await deliverRun(deps, { ...config, clusters }, report, {
-    runId: run.runId,
-    trigger: run.trigger,
-    dryRun: run.dryRun,
-    notify: run.notify,
-    budget,
-    ...(opts.functionName ? { functionName: opts.functionName } : {}),
-    ...(opts.region ? { region: opts.region } : {}),
-  });
+  const summary: HandlerSummary = await deliverReports(
+    deps,
+    { ...config, clusters },
+    header,
+    sources,
+    {
+      runId: run.runId,
+      trigger: run.trigger,
+      dryRun: run.dryRun,
+      notify: run.notify,
+      budget,
+      ...(opts.functionName ? { functionName: opts.functionName } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+    },
+  );
   // The summary (with a dry run's whole report) may exceed what a state can hold.
   const summaryKey = runKey(run.runId, 'summary.json');
   await deps.s3.send(

@@ -26,12 +26,18 @@ import { hasDrift } from './diff.js';
 import { singleLine } from './sanitize.js';
 import { describeCounts, failingCounts, maxFailingSeverity } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
+import {
+  DURATION_METRIC,
+  FINDINGS_METRIC,
+  SOURCE_TAG,
+  durationSeries,
+  findingSeries,
+  seconds,
+  tag,
+} from './datadog-series.js';
 
-export const FINDINGS_METRIC = 'eks_datadog_auditor.findings';
-export const DURATION_METRIC = 'eks_datadog_auditor.run.duration';
-export const SOURCE_TAG = 'source:eks-datadog-auditor';
-/** MetricIntakeType of the v2 series intake: 3 is a gauge. */
-const GAUGE = 3;
+export { DURATION_METRIC, FINDINGS_METRIC, SOURCE_TAG, durationSeries, findingSeries };
+
 /** v1 events: the title is cut at 100 characters, the text at 4,000. */
 const EVENT_TITLE_MAX = 100;
 const EVENT_TEXT_MAX = 4000;
@@ -85,68 +91,6 @@ async function readApiKey(client: SecretsManagerClient, config: DatadogConfig): 
     );
   }
   return value.trim();
-}
-
-function tag(key: string, value: string): string {
-  return `${key}:${singleLine(value).replace(/[\s,]+/g, '_')}`;
-}
-
-function seconds(iso: string): number {
-  return Math.floor(Date.parse(iso) / 1000);
-}
-
-/**
- * One gauge point per (cluster, check, severity, status) present now, and a zero for the
- * combinations that failed last run and are gone, so a fixed finding's series drops to 0 instead
- * of stopping at its last value.
- */
-export function findingSeries(
-  report: AuditReport,
-  drift: Record<string, Drift>,
-  extraTags: readonly string[],
-): MetricSeries[] {
-  const series: MetricSeries[] = [];
-  for (const cluster of report.clusters) {
-    const counts = new Map<string, { f: Finding; n: number }>();
-    const key = (f: Finding) => `${f.checkId}\u0000${f.severity}\u0000${f.status}`;
-    for (const f of cluster.findings) {
-      const entry = counts.get(key(f));
-      if (entry) entry.n += 1;
-      else counts.set(key(f), { f, n: 1 });
-    }
-    for (const f of drift[cluster.name]?.resolved ?? []) {
-      if (!counts.has(key(f))) counts.set(key(f), { f, n: 0 });
-    }
-    const timestamp = seconds(cluster.finishedAt);
-    for (const { f, n } of counts.values()) {
-      series.push({
-        metric: FINDINGS_METRIC,
-        type: GAUGE,
-        points: [{ timestamp, value: n }],
-        tags: [
-          tag('cluster', cluster.name),
-          ...(cluster.region ? [tag('region', cluster.region)] : []),
-          tag('check', f.checkId),
-          tag('severity', f.severity),
-          tag('status', f.status.toLowerCase()),
-          SOURCE_TAG,
-          ...extraTags,
-        ],
-      });
-    }
-  }
-  return series;
-}
-
-export function durationSeries(report: AuditReport, extraTags: readonly string[]): MetricSeries {
-  const ms = Math.max(0, Date.parse(report.finishedAt) - Date.parse(report.startedAt));
-  return {
-    metric: DURATION_METRIC,
-    type: GAUGE,
-    unit: 'second',
-    points: [{ timestamp: seconds(report.finishedAt), value: ms / 1000 }],
-    tags: [tag('trigger', report.trigger), SOURCE_TAG, ...extraTags],
-  };
 }
 
 function alertType(cluster: ClusterReport): EventCreateRequest['alertType'] {
@@ -219,7 +163,12 @@ export async function deliverToDatadog(
   drift: Record<string, Drift>,
   config: DatadogConfig,
   deps: DatadogDeliveryDeps,
-  ctx: { archives: Record<string, string | null>; logger?: DatadogLogger },
+  ctx: {
+    archives: Record<string, string | null>;
+    logger?: DatadogLogger;
+    /** The clusters' finding series, computed as each was delivered (see lambda/deliver.ts). */
+    findingSeries?: MetricSeries[];
+  },
 ): Promise<DatadogOutcome> {
   const outcome: DatadogOutcome = { site: config.site, events: 0, series: 0, failed: [] };
   const secrets = (deps.secrets ??= new SecretsManagerClient({ maxAttempts: AWS_MAX_ATTEMPTS }));
@@ -258,7 +207,10 @@ export async function deliverToDatadog(
     }
   }
 
-  const series = [...findingSeries(report, drift, extraTags), durationSeries(report, extraTags)];
+  const series = [
+    ...(ctx.findingSeries ?? findingSeries(report, drift, extraTags)),
+    durationSeries(report, extraTags),
+  ];
   try {
     await new MetricsApi(configuration).submitMetrics({ body: { series } });
     outcome.series = series.length;

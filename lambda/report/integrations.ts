@@ -6,6 +6,7 @@
  * A failed delivery never throws: it comes back as a warning line (and in `failures`, for a caller
  * that wants to fail on it) beside the outcome of each delivery, and is logged as an error.
  */
+import type { MetricSeries } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/models/MetricSeries.js';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { AWS_MAX_ATTEMPTS } from '../aws/clients.js';
 import type { AuditorConfig } from '../config.js';
@@ -42,6 +43,11 @@ export interface IntegrationContext {
   logger: IntegrationLogger;
   /** Tests: no pause between Security Hub retries. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Datadog's finding series, computed per cluster while its whole report was in memory; the
+   * report passed here may then hold only the failing findings (see lambda/deliver.ts).
+   */
+  datadogSeries?: MetricSeries[];
 }
 
 export interface IntegrationOutcome {
@@ -98,6 +104,7 @@ export async function deliverIntegrations(
       out.datadog = await deliverToDatadog(report, drift, config.datadog, clients.datadog ?? {}, {
         archives: ctx.archives,
         logger: ctx.logger,
+        ...(ctx.datadogSeries ? { findingSeries: ctx.datadogSeries } : {}),
       });
       if (out.datadog.failed.length > 0) {
         const line = `Datadog: ${out.datadog.failed.join('; ')}`;
