@@ -499,6 +499,45 @@ export function describeSelectors(selectors: SidecarSelector[]): string {
     .join(' or ');
 }
 
+/** A Secret key the injected sidecar reads, after the profile's overrides. */
+export interface SidecarSecretInput {
+  /** `DD_API_KEY` or `DD_CLUSTER_AGENT_AUTH_TOKEN`. */
+  env: string;
+  secret: string;
+  key: string;
+  /** True when a profile entry (valueFrom.secretKeyRef) names this Secret instead of datadog-secret. */
+  fromProfile: boolean;
+}
+
+export const SIDECAR_API_KEY_ENV = 'DD_API_KEY';
+export const SIDECAR_TOKEN_ENV = 'DD_CLUSTER_AGENT_AUTH_TOKEN';
+
+/**
+ * The Secret keys every injected sidecar reads in its pod's namespace: `datadog-secret` keys
+ * `api-key` and (with Cluster Agent communication on) `token`, unless the single profile sets the
+ * variable itself. Profile overrides are applied last by the webhook, so a profile secretKeyRef
+ * wins; a literal profile value reads no Secret. One rule for the collector (which Secrets to GET)
+ * and the checks (which Secrets must exist), so they cannot disagree.
+ */
+export function sidecarSecretInputs(config: InjectionConfig | undefined): SidecarSecretInput[] {
+  const profile = new Map((config?.profileEnv ?? []).map((e) => [e.name, e]));
+  const out: SidecarSecretInput[] = [];
+  for (const [env, key, needed] of [
+    [SIDECAR_API_KEY_ENV, SIDECAR_API_KEY, true],
+    [SIDECAR_TOKEN_ENV, SIDECAR_TOKEN_KEY, config?.clusterAgentEnabled !== false],
+  ] as const) {
+    if (!needed) continue;
+    const e = profile.get(env);
+    if (e?.hasValue) continue;
+    out.push(
+      e?.secretKeyRef
+        ? { env, secret: e.secretKeyRef.name, key: e.secretKeyRef.key, fromProfile: true }
+        : { env, secret: SIDECAR_SECRET, key, fromProfile: false },
+    );
+  }
+  return out;
+}
+
 /** Decides whether a pod (or a pod template) asks the admission controller for a sidecar. */
 export type SidecarRequestMatcher = (labels: Record<string, string>, namespace: string) => boolean;
 

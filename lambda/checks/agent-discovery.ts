@@ -6,8 +6,10 @@ import {
   INJECTED_CONTAINER,
   readInjectionConfig,
   sidecarRequestMatcher,
+  sidecarSecretInputs,
   type InjectionConfig,
   type SidecarRequestMatcher,
+  type SidecarSecretInput,
 } from '../admission/sidecar-config.js';
 import {
   itemsOf,
@@ -127,6 +129,11 @@ export interface AgentDiscovery {
   sidecarRequests: SidecarRequest[];
   /** Whether labels in a namespace ask for a sidecar; for workload templates. */
   asksForSidecar: SidecarRequestMatcher;
+  /**
+   * The Secret keys an injected sidecar reads (datadog-secret, or what the profile names instead),
+   * including for pods that have yet to be injected.
+   */
+  sidecarInputs: SidecarSecretInput[];
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -283,6 +290,7 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
     ...(injection ? { injection } : {}),
     sidecarRequests,
     asksForSidecar,
+    sidecarInputs: sidecarSecretInputs(injection),
   };
 }
 
