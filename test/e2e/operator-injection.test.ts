@@ -1,0 +1,90 @@
+/**
+ * The Datadog Operator with admission-controller sidecar injection, audited end to end: the real
+ * Kubernetes client against the local test API server, AWS through aws-sdk-client-mock. The
+ * auditor follows what the Cluster Agent's env says (the selector and the profile the Operator
+ * rendered from the DatadogAgent), not the Helm chart's defaults: the injected sidecar reads Secret
+ * datadog-secrets (keys api-key, cluster-agent-token) because the profile says so.
+ */
+import type { Finding } from '../../lambda/findings.js';
+import type { ClusterReport } from '../../lambda/report/types.js';
+import type { TestApiServer } from '../support/kube-api-server.js';
+import { runDemoAudit, type DemoOptions } from '../support/demo.js';
+import { findCanaries } from '../reliability/canary-needles.js';
+
+async function audit(fixture: string, opts: Partial<DemoOptions> = {}): Promise<ClusterReport> {
+  const report = await runDemoAudit({ fixture, ...opts });
+  expect(report.clusters).toHaveLength(1);
+  expect(findCanaries(JSON.stringify(report))).toEqual([]);
+  return report.clusters[0]!;
+}
+
+const failing = (c: ClusterReport) => c.findings.filter((f) => f.status !== 'PASS');
+const summary = (fs: Finding[]) =>
+  fs
+    .map(
+      (f) =>
+        `${f.status} ${f.severity} ${f.checkId} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`,
+    )
+    .sort();
+const find = (c: ClusterReport, checkId: string, name: string) =>
+  c.findings.filter((f) => f.checkId === checkId && f.resource.name === name);
+
+describe('the Datadog Operator with sidecar injection (fixture operator-injection)', () => {
+  let server: TestApiServer | undefined;
+  let c: ClusterReport;
+  beforeAll(async () => {
+    c = await audit('operator-injection', { beforeAudit: (s) => void (server = s) });
+  });
+
+  it('has zero FAIL and reports the Operator and the injection setup', () => {
+    expect(summary(failing(c))).toEqual([]);
+    expect(c.status).toBe('PASS');
+    expect(c.setup?.summary).toBe(
+      'Cluster Agent datadog/datadog-cluster-agent; Datadog Operator (DatadogAgent datadog/datadog); admission-controller sidecar injection (provider fargate, webhook on): 1 pod injected, 0 waiting',
+    );
+  });
+
+  it("reads the injection settings from the Cluster Agent's env as the Operator renders them", () => {
+    expect(find(c, 'injection-config-valid', 'datadog-cluster-agent')).toEqual([
+      expect.objectContaining({ status: 'PASS' }),
+    ]);
+    // The Cluster Agent wrote datadog-webhook with the sidecar webhook on the Operator's Service.
+    expect(find(c, 'injection-webhook-registered', 'datadog-webhook')).toEqual([
+      expect.objectContaining({ status: 'PASS' }),
+    ]);
+    // The URL the webhook builds uses the Operator's Service name datadog-cluster-agent.
+    expect(find(c, 'injection-sidecar-url', 'datadog-cluster-agent')).toEqual([
+      expect.objectContaining({ status: 'PASS' }),
+    ]);
+    // The DatadogAgent's selector (release golang in namespace golang), not the default label.
+    expect(find(c, 'injection-pods-injected', 'golang-app')).toEqual([
+      expect.objectContaining({ status: 'PASS' }),
+    ]);
+  });
+
+  it('follows the profile to Secret datadog-secrets, never assuming datadog-secret', () => {
+    expect(find(c, 'injection-secret-ready', 'datadog-secrets')).toEqual([
+      expect.objectContaining({
+        status: 'PASS',
+        resource: expect.objectContaining({ namespace: 'golang' }),
+      }),
+    ]);
+    expect(c.findings.filter((f) => f.resource.name === 'datadog-secret')).toEqual([]);
+    // The injected sidecar's token key is a copy compared with Secrets Manager.
+    expect(
+      find(c, 'token-consumers-match', 'datadog-secrets').filter(
+        (f) => f.resource.namespace === 'golang',
+      ),
+    ).toEqual([
+      expect.objectContaining({ status: 'PASS', messageId: 'matches-source:cluster-agent-token' }),
+    ]);
+    // The injected container is an agent for the RBAC contract of the pod's ServiceAccount.
+    expect(find(c, 'rbac-agent-contract', 'golang-app')).toEqual([
+      expect.objectContaining({ status: 'PASS' }),
+    ]);
+    const paths = server!.requests.map((r) => r.path);
+    expect(paths).toContain('/api/v1/namespaces/golang/secrets/datadog-secrets');
+    // Secrets are read by name only, never listed.
+    expect(paths.filter((p) => /\/secrets(\?|$)/.test(p))).toEqual([]);
+  });
+});
