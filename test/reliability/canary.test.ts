@@ -21,6 +21,8 @@ const FIXTURES = [
   'operator-generated',
   'copies-broken',
   'copies-healthy',
+  'cluster-agent-only',
+  'operator-injection',
 ];
 
 describe('secret canaries', () => {
