@@ -88,3 +88,48 @@ describe('the Datadog Operator with sidecar injection (fixture operator-injectio
     expect(paths.filter((p) => /\/secrets(\?|$)/.test(p))).toEqual([]);
   });
 });
+
+describe('the Datadog Operator with broken sidecar injection (fixture operator-injection-broken)', () => {
+  let c: ClusterReport;
+  beforeAll(async () => {
+    c = await audit('operator-injection-broken');
+  });
+
+  it('finds the three breakages at once, and nothing else', () => {
+    expect(summary(failing(c))).toEqual([
+      'FAIL critical token-consumers-match Secret payments/datadog-secrets',
+      'FAIL high cluster-agent-url Deployment golang/golang-app',
+      'FAIL high cluster-agent-url Deployment payments/payments-api',
+      'FAIL high injection-pods-injected Deployment golang/golang-worker',
+      'FAIL high injection-sidecar-url Deployment datadog/datadog-cluster-agent',
+      'FAIL medium injection-secret-ready Secret payments/datadog-secrets',
+    ]);
+    expect(c.setup?.summary).toContain('2 pods injected, 1 waiting');
+  });
+
+  it('compares the hand-made Secret the profile names like any copy of the token', () => {
+    const mismatch = failing(c).find((f) => f.checkId === 'token-consumers-match')!;
+    expect(mismatch.message).toContain('key "cluster-agent-token"');
+    expect(mismatch.message).toContain('403');
+    expect(mismatch.remediation).toContain(
+      'kubectl -n payments rollout restart deployment/payments-api',
+    );
+    const ready = failing(c).find((f) => f.checkId === 'injection-secret-ready')!;
+    expect(ready.messageId).toBe('not-managed');
+    expect(ready.remediation).toContain('spec.target.name: datadog-secrets');
+  });
+
+  it("names the profile's Helm-era URL and the pod created while the webhook was unreachable", () => {
+    const url = failing(c).find((f) => f.checkId === 'injection-sidecar-url')!;
+    expect(url.message).toContain(
+      'https://datadog-agent-cluster-agent.datadog.svc.cluster.local:5005',
+    );
+    expect(url.message).toContain('profile override of DD_CLUSTER_AGENT_URL');
+    const worker = failing(c).find((f) => f.checkId === 'injection-pods-injected')!;
+    expect(worker.message).toContain('kubernetes.io/metadata.name In (golang, payments)');
+    expect(worker.message).toContain('failurePolicy Ignore');
+    expect(worker.remediation).toContain(
+      'kubectl -n golang rollout restart deployment/golang-worker',
+    );
+  });
+});

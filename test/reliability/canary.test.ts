@@ -23,6 +23,7 @@ const FIXTURES = [
   'copies-healthy',
   'cluster-agent-only',
   'operator-injection',
+  'operator-injection-broken',
 ];
 
 describe('secret canaries', () => {
