@@ -125,6 +125,14 @@ describe('the Datadog Operator with broken sidecar injection (fixture operator-i
       'https://datadog-agent-cluster-agent.datadog.svc.cluster.local:5005',
     );
     expect(url.message).toContain('profile override of DD_CLUSTER_AGENT_URL');
+    // The Operator owns the Cluster Agent's env: the fix names the DatadogAgent field, not Helm.
+    expect(url.remediation).toContain(
+      'DatadogAgent datadog/datadog: spec.features.admissionController.agentSidecarInjection.profiles[0].env',
+    );
+    expect(url.remediation).toContain(
+      'https://datadog-cluster-agent.datadog.svc.cluster.local:5005',
+    );
+    expect(url.remediation).not.toContain('Helm');
     const worker = failing(c).find((f) => f.checkId === 'injection-pods-injected')!;
     expect(worker.message).toContain('kubernetes.io/metadata.name In (golang, payments)');
     expect(worker.message).toContain('failurePolicy Ignore');

@@ -4,6 +4,7 @@ import {
   SIDECAR_SECRET,
   SIDECAR_TOKEN_ENV,
   SIDECAR_TOKEN_KEY,
+  settingField,
   type SidecarSecretInput,
 } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
@@ -51,7 +52,7 @@ export const injectionSecretReady: Check = {
           resource: clusterAgentResource(ca),
           messageId: `profile-literal:${name}`,
           message: `The sidecar profile on ${clusterAgentLabel(ca)} sets ${name} to a literal value: it is stored in plain text in the Cluster Agent's env and in every injected pod spec, and does not follow rotation (value not shown).`,
-          remediation: `In the profile (Helm clusterAgent.admissionController.agentSidecarInjection.profiles[0].env), replace the value of ${name} with valueFrom.secretKeyRef, or remove the entry so the sidecar reads ${SIDECAR_SECRET}.`,
+          remediation: `In the profile (${inj?.source?.kind === 'operator' ? settingField(inj.source, 'agentSidecarInjection.profiles[0].env') : 'Helm clusterAgent.admissionController.agentSidecarInjection.profiles[0].env'}), replace the value of ${name} with valueFrom.secretKeyRef, or remove the entry so the sidecar reads ${SIDECAR_SECRET}.`,
         });
       }
     }
