@@ -91,6 +91,22 @@ export interface InjectionProblem {
   fix: string;
 }
 
+/**
+ * Who writes the Cluster Agent's injection env: the Helm chart from its values, or the Datadog
+ * Operator from a DatadogAgent (`namespace/name`), which reverts any edit of the Deployment itself.
+ */
+export type InjectionSource = { kind: 'helm' } | { kind: 'operator'; datadogAgent: string };
+
+/**
+ * Where a user changes an admission controller setting, `suffix` being the path below
+ * `admissionController` (`agentSidecarInjection.selectors`): the Helm value, or the DatadogAgent field.
+ */
+export function settingField(source: InjectionSource | undefined, suffix: string): string {
+  return source?.kind === 'operator'
+    ? `DatadogAgent ${source.datadogAgent}: spec.features.admissionController.${suffix}; the Operator renders the Cluster Agent env from it and reverts edits of the Deployment`
+    : `Helm: clusterAgent.admissionController.${suffix}`;
+}
+
 export interface InjectionConfig {
   /** Cluster Agent namespace and container the settings were read from. */
   namespace: string;
@@ -122,6 +138,8 @@ export interface InjectionConfig {
   serviceName?: string;
   /** `https://<service>.<namespace>.svc.cluster.local:<cmd port>`, the URL the sidecar gets. */
   sidecarUrl?: string;
+  /** Who renders these settings; absent when unknown (treated as Helm). */
+  source?: InjectionSource;
 }
 
 function lastEnv(c: Container, name: string): EnvVar | undefined {
@@ -282,7 +300,11 @@ function mentionsSidecar(c: Container): boolean {
 }
 
 /** Reads the injection configuration from the Cluster Agent container. */
-export function readInjectionConfig(c: Container, namespace: string): InjectionConfig {
+export function readInjectionConfig(
+  c: Container,
+  namespace: string,
+  source?: InjectionSource,
+): InjectionConfig {
   const settings = Object.fromEntries(
     Object.entries(SIDECAR_ENV).map(([k, spec]) => [k, readSetting(c, spec.name, spec.default)]),
   ) as Record<SidecarSettingKey, Setting>;
@@ -314,7 +336,7 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
       problems.push({
         id: 'selectors-not-json',
         message: `${name('selectors')} is not a valid JSON list of selectors (${parsed.error}): the Cluster Agent logs "failed to parse selectors" once and registers no sidecar webhook, so no pod gets an agent.`,
-        fix: `Set ${name('selectors')} in ${where} to a JSON list with one {objectSelector, namespaceSelector} entry (Helm: clusterAgent.admissionController.agentSidecarInjection.selectors), or remove it to use the default label ${SIDECAR_LABEL}: fargate.`,
+        fix: `Set ${name('selectors')} in ${where} to a JSON list with one {objectSelector, namespaceSelector} entry (${settingField(source, 'agentSidecarInjection.selectors')}), or remove it to use the default label ${SIDECAR_LABEL}: fargate.`,
       });
     } else {
       selectors = parsed.value.map((s) => {
@@ -330,7 +352,7 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
         problems.push({
           id: 'too-many-selectors',
           message: `${name('selectors')} lists ${selectors.length} selectors: the Cluster Agent supports one, logs "configuring more than 1 selector is not supported" and registers no sidecar webhook, so no pod gets an agent.`,
-          fix: `Keep exactly one entry in ${name('selectors')} of ${where} (Helm: clusterAgent.admissionController.agentSidecarInjection.selectors); merge the others into it with matchExpressions, or label the pods with ${SIDECAR_LABEL}: fargate and remove the selectors.`,
+          fix: `Keep exactly one entry in ${name('selectors')} of ${where} (${settingField(source, 'agentSidecarInjection.selectors')}); merge the others into it with matchExpressions, or label the pods with ${SIDECAR_LABEL}: fargate and remove the selectors.`,
         });
       }
     }
@@ -345,13 +367,13 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
       problems.push({
         id: 'profiles-not-json',
         message: `${name('profiles')} is not a valid JSON list of profiles (${parsed.error}): the Cluster Agent logs "encountered issue when loading sidecar profiles" and registers no sidecar webhook, so no pod gets an agent.`,
-        fix: `Set ${name('profiles')} in ${where} to a JSON list with at most one {env, resources} entry (Helm: clusterAgent.admissionController.agentSidecarInjection.profiles).`,
+        fix: `Set ${name('profiles')} in ${where} to a JSON list with at most one {env, resources} entry (${settingField(source, 'agentSidecarInjection.profiles')}).`,
       });
     } else if (parsed.value.length > 1) {
       problems.push({
         id: 'too-many-profiles',
         message: `${name('profiles')} lists ${parsed.value.length} profiles: the Cluster Agent supports one ("only 1 profile is supported") and registers no sidecar webhook, so no pod gets an agent.`,
-        fix: `Keep exactly one entry in ${name('profiles')} of ${where} (Helm: clusterAgent.admissionController.agentSidecarInjection.profiles).`,
+        fix: `Keep exactly one entry in ${name('profiles')} of ${where} (${settingField(source, 'agentSidecarInjection.profiles')}).`,
       });
     } else if (parsed.value.length === 1) {
       profileEnv = profileEnvOf(parsed.value[0]);
@@ -370,7 +392,7 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
     problems.push({
       id: 'provider-unsupported',
       message: `${name('provider')} is "${provider}": the Cluster Agent supports only "${FARGATE_PROVIDER}", logs "agent sidecar provider is not supported" and registers no sidecar webhook, so no pod gets an agent.`,
-      fix: `Set ${name('provider')} to "${FARGATE_PROVIDER}" in ${where} (Helm: clusterAgent.admissionController.agentSidecarInjection.provider: fargate).`,
+      fix: `Set ${name('provider')} to "${FARGATE_PROVIDER}" in ${where} (${settingField(source, 'agentSidecarInjection.provider: fargate')}).`,
     });
   } else if (provider === '') {
     problems.push(
@@ -378,12 +400,12 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
         ? {
             id: 'no-provider-no-selector',
             message: `${name('provider')} is not set and no selector is configured: the Cluster Agent has no default selector without a provider and registers no sidecar webhook, so no pod gets an agent.`,
-            fix: `Set ${name('provider')} to "${FARGATE_PROVIDER}" in ${where} (Helm: clusterAgent.admissionController.agentSidecarInjection.provider: fargate).`,
+            fix: `Set ${name('provider')} to "${FARGATE_PROVIDER}" in ${where} (${settingField(source, 'agentSidecarInjection.provider: fargate')}).`,
           }
         : {
             id: 'no-provider',
             message: `${name('provider')} is not set: the webhook injects a sidecar without the Fargate overrides (DD_EKS_FARGATE=true, shareProcessNamespace, socket volume), so the agent looks for a kubelet that Fargate does not expose.`,
-            fix: `Set ${name('provider')} to "${FARGATE_PROVIDER}" in ${where} (Helm: clusterAgent.admissionController.agentSidecarInjection.provider: fargate).`,
+            fix: `Set ${name('provider')} to "${FARGATE_PROVIDER}" in ${where} (${settingField(source, 'agentSidecarInjection.provider: fargate')}).`,
           },
     );
   }
@@ -392,7 +414,7 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
     problems.unshift({
       id: 'admission-off',
       message: `${name('sidecarEnabled')} is true but ${name('admissionEnabled')} is ${settings.admissionEnabled.source === 'default' ? 'not set (default false)' : `"${valueOf(settings.admissionEnabled)}"`}: the admission controller does not run, so no webhook injects the sidecar.`,
-      fix: `Set ${name('admissionEnabled')} to "true" in ${where} (Helm: clusterAgent.admissionController.enabled: true).`,
+      fix: `Set ${name('admissionEnabled')} to "true" in ${where} (${settingField(source, 'enabled: true')}).`,
     });
   }
 
@@ -424,6 +446,7 @@ export function readInjectionConfig(c: Container, namespace: string): InjectionC
     profileEnv,
     webhookName: valueOf(settings.webhookName) ?? SIDECAR_ENV.webhookName.default,
   };
+  if (source) out.source = source;
   if (provider !== undefined) out.provider = provider;
   if (sidecarEnabled !== undefined) out.sidecarEnabled = sidecarEnabled;
   if (clusterAgentEnabled !== undefined) out.clusterAgentEnabled = clusterAgentEnabled;
@@ -497,6 +520,45 @@ export function describeSelectors(selectors: SidecarSelector[]): string {
         : `pods matching ${one(s.objectSelector)}`,
     )
     .join(' or ');
+}
+
+/** A Secret key the injected sidecar reads, after the profile's overrides. */
+export interface SidecarSecretInput {
+  /** `DD_API_KEY` or `DD_CLUSTER_AGENT_AUTH_TOKEN`. */
+  env: string;
+  secret: string;
+  key: string;
+  /** True when a profile entry (valueFrom.secretKeyRef) names this Secret instead of datadog-secret. */
+  fromProfile: boolean;
+}
+
+export const SIDECAR_API_KEY_ENV = 'DD_API_KEY';
+export const SIDECAR_TOKEN_ENV = 'DD_CLUSTER_AGENT_AUTH_TOKEN';
+
+/**
+ * The Secret keys every injected sidecar reads in its pod's namespace: `datadog-secret` keys
+ * `api-key` and (with Cluster Agent communication on) `token`, unless the single profile sets the
+ * variable itself. Profile overrides are applied last by the webhook, so a profile secretKeyRef
+ * wins; a literal profile value reads no Secret. One rule for the collector (which Secrets to GET)
+ * and the checks (which Secrets must exist), so they cannot disagree.
+ */
+export function sidecarSecretInputs(config: InjectionConfig | undefined): SidecarSecretInput[] {
+  const profile = new Map((config?.profileEnv ?? []).map((e) => [e.name, e]));
+  const out: SidecarSecretInput[] = [];
+  for (const [env, key, needed] of [
+    [SIDECAR_API_KEY_ENV, SIDECAR_API_KEY, true],
+    [SIDECAR_TOKEN_ENV, SIDECAR_TOKEN_KEY, config?.clusterAgentEnabled !== false],
+  ] as const) {
+    if (!needed) continue;
+    const e = profile.get(env);
+    if (e?.hasValue) continue;
+    out.push(
+      e?.secretKeyRef
+        ? { env, secret: e.secretKeyRef.name, key: e.secretKeyRef.key, fromProfile: true }
+        : { env, secret: SIDECAR_SECRET, key, fromProfile: false },
+    );
+  }
+  return out;
 }
 
 /** Decides whether a pod (or a pod template) asks the admission controller for a sidecar. */

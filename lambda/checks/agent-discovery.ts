@@ -6,8 +6,11 @@ import {
   INJECTED_CONTAINER,
   readInjectionConfig,
   sidecarRequestMatcher,
+  sidecarSecretInputs,
   type InjectionConfig,
+  type InjectionSource,
   type SidecarRequestMatcher,
+  type SidecarSecretInput,
 } from '../admission/sidecar-config.js';
 import {
   itemsOf,
@@ -114,6 +117,8 @@ export interface ClusterAgent {
   serviceAccountName: string;
   /** The Service selecting the Cluster Agent pods (port 5005 by default), when found. */
   service?: Service;
+  /** `namespace/name` of the DatadogAgent whose Operator renders this Cluster Agent, when it does. */
+  datadogAgent?: string;
 }
 
 export interface AgentDiscovery {
@@ -127,6 +132,11 @@ export interface AgentDiscovery {
   sidecarRequests: SidecarRequest[];
   /** Whether labels in a namespace ask for a sidecar; for workload templates. */
   asksForSidecar: SidecarRequestMatcher;
+  /**
+   * The Secret keys an injected sidecar reads (datadog-secret, or what the profile names instead),
+   * including for pods that have yet to be injected.
+   */
+  sidecarInputs: SidecarSecretInput[];
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -146,6 +156,26 @@ function ownerWorkload(pod: Pod, workloads: Map<string, Workload>): Workload | u
       const w = workloads.get(`${o.kind}/${ns}/${o.name}`);
       if (w) return w;
     }
+  }
+  return undefined;
+}
+
+/**
+ * The DatadogAgent that renders a Cluster Agent: the Deployment's owner reference, else the labels
+ * the Operator puts on everything it manages (`agent.datadoghq.com/name`, managed-by).
+ */
+function operatorOwner(w: Workload | undefined, pod: Pod | undefined): string | undefined {
+  const meta = w?.meta ?? pod?.meta;
+  if (!meta) return undefined;
+  const ns = meta.namespace ?? '';
+  const owner = w?.meta.ownerReferences.find((o) => o.kind === 'DatadogAgent');
+  if (owner) return `${ns}/${owner.name}`;
+  const labels = meta.labels;
+  if (
+    labels['app.kubernetes.io/managed-by'] === 'datadog-operator' &&
+    labels['agent.datadoghq.com/name']
+  ) {
+    return `${ns}/${labels['agent.datadoghq.com/name']}`;
   }
   return undefined;
 }
@@ -210,7 +240,9 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
         (s) => selects(s.selector, podLabels) && s.ports.some((p) => p.port === override.port),
       ) ||
       services.find((s) => selects(s.selector, podLabels));
+    const datadogAgent = operatorOwner(caDeployment, caPods[0]);
     clusterAgent = {
+      ...(datadogAgent ? { datadogAgent } : {}),
       namespace: caNamespace,
       pods: caPods.filter((p) => p.meta.namespace === caNamespace),
       containers: spec.containers.filter(isClusterAgentContainer),
@@ -221,7 +253,11 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
   }
 
   const caContainer = clusterAgent?.containers[0];
-  const injection = caContainer && readInjectionConfig(caContainer, clusterAgent!.namespace);
+  const source: InjectionSource | undefined = clusterAgent?.datadogAgent
+    ? { kind: 'operator', datadogAgent: clusterAgent.datadogAgent }
+    : undefined;
+  const injection =
+    caContainer && readInjectionConfig(caContainer, clusterAgent!.namespace, source);
   const asksForSidecar = sidecarRequestMatcher(injection, itemsOf(snapshot.kube.namespaces));
   const caPodSet = new Set(clusterAgent?.pods ?? []);
 
@@ -283,6 +319,7 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
     ...(injection ? { injection } : {}),
     sidecarRequests,
     asksForSidecar,
+    sidecarInputs: sidecarSecretInputs(injection),
   };
 }
 

@@ -2,13 +2,15 @@
  * Which secrets the audit reads, decided from metadata alone. Only Datadog-relevant secrets are
  * named: `DD_*` secretKeyRefs, envFrom of Datadog containers, ExternalSecret targets that carry the
  * token or Datadog keys, the admission controller's `datadog-secret` for pods that ask for an
- * injected sidecar, and the token and key Secrets a DatadogAgent names (or the Operator writes).
+ * injected sidecar (and the Secrets a sidecar profile names instead), and the token and key Secrets a DatadogAgent names (or the Operator writes).
  * Application secrets are never read.
  */
 import {
   readInjectionConfig,
   sidecarRequestMatcher,
+  sidecarSecretInputs,
   type SidecarRequestMatcher,
+  type SidecarSecretInput,
 } from '../admission/sidecar-config.js';
 import { operatorKeyRefs, operatorTokenRef } from './operator-refs.js';
 import type {
@@ -66,14 +68,14 @@ export interface SecretRefInput {
 }
 
 /**
- * Which pods ask for an injected sidecar, by the Cluster Agent's own injection settings (the first
- * Cluster Agent container found, in the configured namespace when one is set). The checks use the
- * same rule through agent discovery.
+ * Which pods ask for an injected sidecar, and which Secret keys that sidecar will read, by the
+ * Cluster Agent's own injection settings (the first Cluster Agent container found, in the
+ * configured namespace when one is set). The checks use the same rules through agent discovery.
  */
 function collectorSidecarMatcher(
   input: SecretRefInput,
   settings: AuditSettings,
-): SidecarRequestMatcher {
+): { asksForSidecar: SidecarRequestMatcher; inputs: SidecarSecretInput[] } {
   const isCa = (c: Container) => /cluster-agent/i.test(c.image) || /^cluster-agent$/.test(c.name);
   const inScope = (ns: string | undefined) =>
     !settings.clusterAgent.namespace || ns === settings.clusterAgent.namespace;
@@ -96,10 +98,11 @@ function collectorSidecarMatcher(
       }
     }
   }
-  return sidecarRequestMatcher(
-    found && readInjectionConfig(found.c, found.ns),
-    input.namespaces ?? [],
-  );
+  const config = found && readInjectionConfig(found.c, found.ns);
+  return {
+    asksForSidecar: sidecarRequestMatcher(config, input.namespaces ?? []),
+    inputs: sidecarSecretInputs(config),
+  };
 }
 
 /** `namespace/name` -> the references that name it, in a stable order. */
@@ -142,23 +145,26 @@ export function referencedSecrets(
     }
   };
 
-  const asksForSidecar = collectorSidecarMatcher(input, settings);
+  const { asksForSidecar, inputs } = collectorSidecarMatcher(input, settings);
+  // datadog-secret is read for every pod that asks, even when a profile points both variables
+  // elsewhere: its absence is what older Cluster Agents and the docs' setups trip on.
+  const sidecarSecrets = (ns: string, from: string) => {
+    add(ns, ADMISSION_SIDECAR_SECRET, { via: 'admission-sidecar', from });
+    for (const i of inputs) {
+      if (i.fromProfile) add(ns, i.secret, { via: 'admission-sidecar', from, key: i.key });
+    }
+  };
   for (const pod of input.pods) {
     const ns = pod.meta.namespace ?? '';
     const from = `Pod ${ns}/${pod.meta.name}`;
     fromSpec(ns, pod.spec, from);
-    if (asksForSidecar(pod.meta.labels, ns)) {
-      add(ns, ADMISSION_SIDECAR_SECRET, { via: 'admission-sidecar', from });
-    }
+    if (asksForSidecar(pod.meta.labels, ns)) sidecarSecrets(ns, from);
   }
   for (const w of input.workloads) {
     const ns = w.meta.namespace ?? '';
     fromSpec(ns, w.template.spec, `${w.kind} ${ns}/${w.meta.name}`);
     if (asksForSidecar(w.template.meta.labels, ns)) {
-      add(ns, ADMISSION_SIDECAR_SECRET, {
-        via: 'admission-sidecar',
-        from: `${w.kind} ${ns}/${w.meta.name}`,
-      });
+      sidecarSecrets(ns, `${w.kind} ${ns}/${w.meta.name}`);
     }
   }
   for (const es of input.externalSecrets) {

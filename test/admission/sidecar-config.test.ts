@@ -3,6 +3,7 @@ import {
   REDACTED_PROFILE_VALUE,
   selectsPod,
   sidecarRequestMatcher,
+  sidecarSecretInputs,
 } from '../../lambda/admission/sidecar-config.js';
 import { convertEnvVar } from '../../lambda/kube/convert.js';
 import type { Container, EnvVar } from '../../lambda/snapshot.js';
@@ -160,6 +161,82 @@ describe('readInjectionConfig', () => {
       { name: 'DD_CLUSTER_AGENT_AUTH_TOKEN', hasValue: true },
     ]);
     expect(JSON.stringify(config)).not.toContain('literal-token-value');
+  });
+});
+
+describe('where a fix sends the user', () => {
+  const twoSelectors = {
+    ...ON,
+    DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_SELECTORS:
+      '[{"objectSelector":{"matchLabels":{"a":"1"}}},{"objectSelector":{"matchLabels":{"b":"2"}}}]',
+  };
+
+  it('names the Helm value for a chart install', () => {
+    const [p] = readInjectionConfig(clusterAgent(twoSelectors), 'datadog').problems;
+    expect(p!.fix).toContain(
+      '(Helm: clusterAgent.admissionController.agentSidecarInjection.selectors)',
+    );
+  });
+
+  it('names the DatadogAgent field when the Operator renders the Cluster Agent', () => {
+    const [p] = readInjectionConfig(clusterAgent(twoSelectors), 'datadog', {
+      kind: 'operator',
+      datadogAgent: 'datadog/datadog',
+    }).problems;
+    expect(p!.fix).toContain(
+      'DatadogAgent datadog/datadog: spec.features.admissionController.agentSidecarInjection.selectors',
+    );
+    expect(p!.fix).toContain('reverts edits of the Deployment');
+    expect(p!.fix).not.toContain('Helm');
+  });
+});
+
+describe('sidecarSecretInputs', () => {
+  const profile = (env: unknown[]) =>
+    readInjectionConfig(
+      clusterAgent({
+        ...ON,
+        DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES: JSON.stringify([{ env }]),
+      }),
+      'datadog',
+    );
+
+  it('reads datadog-secret keys api-key and token by default', () => {
+    expect(sidecarSecretInputs(readInjectionConfig(clusterAgent(ON), 'datadog'))).toEqual([
+      { env: 'DD_API_KEY', secret: 'datadog-secret', key: 'api-key', fromProfile: false },
+      {
+        env: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
+        secret: 'datadog-secret',
+        key: 'token',
+        fromProfile: false,
+      },
+    ]);
+  });
+
+  it('follows a profile secretKeyRef and reads no Secret for a literal profile value', () => {
+    const config = profile([
+      {
+        name: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'dd-token', key: 'cluster-agent-token' } },
+      },
+      { name: 'DD_API_KEY', value: 'literal' },
+    ]);
+    expect(sidecarSecretInputs(config)).toEqual([
+      {
+        env: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
+        secret: 'dd-token',
+        key: 'cluster-agent-token',
+        fromProfile: true,
+      },
+    ]);
+  });
+
+  it('needs no token without Cluster Agent communication', () => {
+    const config = readInjectionConfig(
+      clusterAgent({ ...ON, DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_CLUSTER_AGENT_ENABLED: 'false' }),
+      'datadog',
+    );
+    expect(sidecarSecretInputs(config).map((i) => i.env)).toEqual(['DD_API_KEY']);
   });
 });
 

@@ -62,4 +62,49 @@ describe('which secrets the audit reads', () => {
     expect(refs.has('golang/app-db')).toBe(false);
     expect(refs.has('golang/app-env')).toBe(false);
   });
+
+  it('names the Secret a sidecar profile override reads, for pods that are not injected yet', () => {
+    const profiles = JSON.stringify([
+      {
+        env: [
+          {
+            name: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
+            valueFrom: { secretKeyRef: { name: 'dd-agent-token', key: 'cluster-agent-token' } },
+          },
+          { name: 'DD_API_KEY', valueFrom: { secretKeyRef: { name: 'dd-api', key: 'key' } } },
+        ],
+      },
+    ]);
+    const clusterAgent = convertPod({
+      metadata: { name: 'dca-1', namespace: 'datadog' },
+      spec: {
+        containers: [
+          {
+            name: 'cluster-agent',
+            image: 'gcr.io/datadoghq/cluster-agent:7.72.1',
+            env: [
+              { name: 'DD_ADMISSION_CONTROLLER_ENABLED', value: 'true' },
+              { name: 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_ENABLED', value: 'true' },
+              { name: 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROVIDER', value: 'fargate' },
+              { name: 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES', value: profiles },
+            ],
+          },
+        ],
+      },
+    });
+    const waiting = convertPod(
+      parse(`
+metadata: { name: worker-1, namespace: shop, labels: { agent.datadoghq.com/sidecar: fargate } }
+spec: { containers: [ { name: app, image: shop:1 } ] }
+`),
+    );
+    const refs = referencedSecrets(
+      { pods: [clusterAgent, waiting], workloads: [], externalSecrets: [] },
+      DEFAULT_SETTINGS,
+    );
+    expect([...refs.keys()]).toEqual(['shop/datadog-secret', 'shop/dd-agent-token', 'shop/dd-api']);
+    expect(refs.get('shop/dd-agent-token')!.references).toEqual([
+      { via: 'admission-sidecar', from: 'Pod shop/worker-1', key: 'cluster-agent-token' },
+    ]);
+  });
 });

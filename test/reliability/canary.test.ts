@@ -21,6 +21,9 @@ const FIXTURES = [
   'operator-generated',
   'copies-broken',
   'copies-healthy',
+  'cluster-agent-only',
+  'operator-injection',
+  'operator-injection-broken',
 ];
 
 describe('secret canaries', () => {

@@ -1,4 +1,4 @@
-import { SIDECAR_ENV, describeSelectors } from '../../admission/sidecar-config.js';
+import { SIDECAR_ENV, describeSelectors, settingField } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { discoverAgents } from '../agent-discovery.js';
@@ -53,7 +53,7 @@ export const injectionConfigValid: Check = {
         resource,
         messageId: 'not-evaluated',
         message: `${where} takes ${inj.notEvaluated.join(', ')}, which the auditor does not read: whether the sidecar webhook is on is not evaluated.`,
-        remediation: `Set these as literal env values on the Cluster Agent container (Helm clusterAgent.admissionController.agentSidecarInjection.*) so they can be audited, or check the Cluster Agent log for "selectors", "profiles" or "provider" errors.`,
+        remediation: `Set these as literal env values on the Cluster Agent container (${inj.source?.kind === 'operator' ? settingField(inj.source, 'agentSidecarInjection.*') : 'Helm clusterAgent.admissionController.agentSidecarInjection.*'}) so they can be audited, or check the Cluster Agent log for "selectors", "profiles" or "provider" errors.`,
       });
     }
     if (!results.length) {

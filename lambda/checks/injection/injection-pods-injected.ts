@@ -3,6 +3,7 @@ import {
   INJECTION_STATUS_ANNOTATION,
   SIDECAR_ENV,
   describeSelectors,
+  settingField,
 } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
@@ -24,7 +25,10 @@ function causeOf(d: AgentDiscovery): { cause: string; fixFirst: string } {
   if (inj.sidecarEnabled !== true && inj.settings.sidecarEnabled.source !== 'opaque') {
     return {
       cause: `sidecar injection is off: ${SIDECAR_ENV.sidecarEnabled.name} is not "true" on ${ca}`,
-      fixFirst: `Enable it: Helm clusterAgent.admissionController.agentSidecarInjection.enabled: true and provider: fargate (env ${SIDECAR_ENV.sidecarEnabled.name}="true" on ${ca})`,
+      fixFirst:
+        inj.source?.kind === 'operator'
+          ? `Enable it: ${settingField(inj.source, 'agentSidecarInjection.enabled: true and provider: fargate')} (env ${SIDECAR_ENV.sidecarEnabled.name}="true" on ${ca})`
+          : `Enable it: Helm clusterAgent.admissionController.agentSidecarInjection.enabled: true and provider: fargate (env ${SIDECAR_ENV.sidecarEnabled.name}="true" on ${ca})`,
     };
   }
   const disabling = inj.problems.filter((p) => p.id !== 'no-provider');

@@ -1,7 +1,11 @@
 import {
-  SIDECAR_API_KEY,
+  SIDECAR_API_KEY_ENV,
+  SIDECAR_ENV,
   SIDECAR_SECRET,
+  SIDECAR_TOKEN_ENV,
   SIDECAR_TOKEN_KEY,
+  settingField,
+  type SidecarSecretInput,
 } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
 import { externalSecretTarget } from '../../kube/secret-refs.js';
@@ -11,8 +15,8 @@ import type { Check } from '../check.js';
 import { tokenSecretKeys } from '../token/consumers.js';
 import { clusterAgentLabel, clusterAgentResource, listOf } from './injection-model.js';
 
-const TOKEN_ENV = 'DD_CLUSTER_AGENT_AUTH_TOKEN';
-const API_KEY_ENV = 'DD_API_KEY';
+const TOKEN_ENV = SIDECAR_TOKEN_ENV;
+const API_KEY_ENV = SIDECAR_API_KEY_ENV;
 
 /**
  * The injected sidecar reads `datadog-secret` (keys `api-key`, `token`) in the pod's own namespace;
@@ -48,25 +52,11 @@ export const injectionSecretReady: Check = {
           resource: clusterAgentResource(ca),
           messageId: `profile-literal:${name}`,
           message: `The sidecar profile on ${clusterAgentLabel(ca)} sets ${name} to a literal value: it is stored in plain text in the Cluster Agent's env and in every injected pod spec, and does not follow rotation (value not shown).`,
-          remediation: `In the profile (Helm clusterAgent.admissionController.agentSidecarInjection.profiles[0].env), replace the value of ${name} with valueFrom.secretKeyRef, or remove the entry so the sidecar reads ${SIDECAR_SECRET}.`,
+          remediation: `In the profile (${inj?.source?.kind === 'operator' ? settingField(inj.source, 'agentSidecarInjection.profiles[0].env') : 'Helm clusterAgent.admissionController.agentSidecarInjection.profiles[0].env'}), replace the value of ${name} with valueFrom.secretKeyRef, or remove the entry so the sidecar reads ${SIDECAR_SECRET}.`,
         });
       }
     }
-    const needToken = inj?.clusterAgentEnabled !== false;
-    const required: { env: string; secret: string; key: string }[] = [];
-    for (const [env, key, needed] of [
-      [API_KEY_ENV, SIDECAR_API_KEY, true],
-      [TOKEN_ENV, SIDECAR_TOKEN_KEY, needToken],
-    ] as const) {
-      if (!needed) continue;
-      const e = profile.get(env);
-      if (e?.hasValue) continue;
-      required.push(
-        e?.secretKeyRef
-          ? { env, secret: e.secretKeyRef.name, key: e.secretKeyRef.key }
-          : { env, secret: SIDECAR_SECRET, key },
-      );
-    }
+    const required = d.sidecarInputs;
     const lookups = new Map(snapshot.kube.secrets.map((l) => [`${l.namespace}/${l.name}`, l]));
     const tokenKeys = new Map(
       tokenSecretKeys(snapshot).map((k) => [`${k.namespace}/${k.secret}/${k.key}`, k]),
@@ -86,7 +76,7 @@ export const injectionSecretReady: Check = {
       namespaces.set(r.namespace, list);
     }
     for (const [ns, pods] of [...namespaces.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      const bySecret = new Map<string, { env: string; key: string }[]>();
+      const bySecret = new Map<string, SidecarSecretInput[]>();
       for (const req of required) {
         const list = bySecret.get(req.secret) ?? [];
         list.push(req);
@@ -95,6 +85,9 @@ export const injectionSecretReady: Check = {
       for (const [secret, reqs] of bySecret) {
         const resource = { kind: 'Secret', namespace: ns, name: secret };
         const readers = `pods ${listOf(pods)}`;
+        const named = reqs.some((r) => r.fromProfile)
+          ? ` (named by the sidecar profile in ${SIDECAR_ENV.profiles.name})`
+          : '';
         const lookup = lookups.get(`${ns}/${secret}`);
         const esSnippet = `an ExternalSecret in namespace ${ns} with spec.target.name: ${secret} and spec.data entries for ${reqs.map((r) => r.key).join(' and ')}`;
         if (!lookup) {
@@ -124,7 +117,7 @@ export const injectionSecretReady: Check = {
             status: 'FAIL',
             resource,
             messageId: 'missing',
-            message: `Secret ${ns}/${secret} does not exist, but the injected agent of ${readers} reads ${reqs.map((r) => `${r.env} from key ${r.key}`).join(' and ')}: older Cluster Agents leave the pods in CreateContainerConfigError, newer ones start them without the agent.`,
+            message: `Secret ${ns}/${secret}${named} does not exist, but the injected agent of ${readers} reads ${reqs.map((r) => `${r.env} from key ${r.key}`).join(' and ')}: older Cluster Agents leave the pods in CreateContainerConfigError, newer ones start them without the agent.`,
             remediation: `Create ${esSnippet} from Secrets Manager (the API key, and ${snapshot.settings.tokenSecretId} for the token), then restart the workloads of ${readers} so the webhook injects them again.`,
           });
           continue;

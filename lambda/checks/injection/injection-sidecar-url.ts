@@ -1,3 +1,4 @@
+import { settingField } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
 import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
 import { discoverAgents } from '../agent-discovery.js';
@@ -48,7 +49,11 @@ export const injectionSidecarUrl: Check = {
       ];
     }
     const m = URL_RE.exec(url);
-    const fix = `Set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME on ${where} to the Cluster Agent Service name${ca.service ? ` (${ca.service.meta.name})` : ''} and DD_CLUSTER_AGENT_CMD_PORT to its port${override ? ', or correct the profile override of DD_CLUSTER_AGENT_URL (Helm clusterAgent.admissionController.agentSidecarInjection.profiles[0].env)' : ''}, then restart the injected workloads.`;
+    // With the Operator, the service name and port are its own; only the profile is the user's.
+    const fix =
+      inj.source?.kind === 'operator' && override
+        ? `Correct or remove the DD_CLUSTER_AGENT_URL entry of the sidecar profile (${settingField(inj.source, 'agentSidecarInjection.profiles[0].env')}): without it the webhook writes https://${inj.serviceName ?? '<service>'}.${ca.namespace}.svc.cluster.local:${inj.cmdPort ?? 5005}. Then restart the injected workloads.`
+        : `Set DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME on ${where} to the Cluster Agent Service name${ca.service ? ` (${ca.service.meta.name})` : ''} and DD_CLUSTER_AGENT_CMD_PORT to its port${override ? ', or correct the profile override of DD_CLUSTER_AGENT_URL (Helm clusterAgent.admissionController.agentSidecarInjection.profiles[0].env)' : ''}, then restart the injected workloads.`;
     if (!m) {
       return [
         {

@@ -9,6 +9,7 @@ import {
   describeRule,
   evaluate,
   type Outcome,
+  type Peer,
   type Traffic,
   type Verdict,
 } from '../../net/evaluate.js';
@@ -106,6 +107,30 @@ export function clusterAgentPodPort(snapshot: ClusterSnapshot, d: AgentDiscovery
     .flatMap((c) => c.ports)
     .find((p) => p.name === sp.targetPort);
   return named?.containerPort ?? port;
+}
+
+/**
+ * The EKS control plane as a network peer: its interfaces in the cluster subnets carry the cluster
+ * security group and the cluster's additional groups. Addresses are the subnets' CIDRs, or none
+ * when one subnet is unknown (a partial list would let a CIDR rule look complete). Undefined
+ * without the cluster description.
+ */
+export function controlPlanePeer(ctx: NetContext): (Peer & { groupIds: string[] }) | undefined {
+  if (!ctx.cluster) return undefined;
+  const clusterSg = ctx.cluster.clusterSecurityGroupId;
+  const addresses: string[] = [];
+  for (const id of ctx.cluster.subnetIds) {
+    const cidr = ctx.subnets.get(id)?.cidrBlock;
+    if (!cidr) {
+      addresses.length = 0;
+      break;
+    }
+    addresses.push(cidr);
+  }
+  return {
+    groupIds: [...(clusterSg ? [clusterSg] : []), ...ctx.cluster.securityGroupIds],
+    addresses,
+  };
 }
 
 /** Neither side has a SecurityGroupPolicy and one runs on EC2, the other on Fargate. */

@@ -1,26 +1,16 @@
 import type { CheckResult } from '../../findings.js';
-import { evaluate, type Peer, type Traffic } from '../../net/evaluate.js';
+import { evaluate, type Traffic } from '../../net/evaluate.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import {
+  controlPlanePeer,
   datadogEndpoints,
   explainAllowed,
   explainUnresolved,
   groupsLabel,
   ingressCommand,
   targetGroup,
-  type NetContext,
 } from './flows.js';
-
-function subnetBlocks(ids: readonly string[], ctx: NetContext): string[] {
-  const blocks: string[] = [];
-  for (const id of ids) {
-    const s = ctx.subnets.get(id);
-    if (!s?.cidrBlock) return [];
-    blocks.push(s.cidrBlock);
-  }
-  return blocks;
-}
 
 /**
  * The API server calls the admission webhook on the Cluster Agent pods' admission port (8000 by
@@ -56,10 +46,7 @@ export const sgAdmissionWebhookPath: Check = {
     }
     const traffic: Traffic = { protocol: 'tcp', port: inj.admissionPort };
     const clusterSg = ctx.cluster.clusterSecurityGroupId;
-    const controlPlane: Peer = {
-      groupIds: [...(clusterSg ? [clusterSg] : []), ...ctx.cluster.securityGroupIds],
-      addresses: subnetBlocks(ctx.cluster.subnetIds, ctx),
-    };
+    const controlPlane = controlPlanePeer(ctx)!;
     const cpLabel = `the EKS control plane (security groups ${groupsLabel(controlPlane.groupIds, ctx)})`;
     const results: CheckResult[] = [];
     for (const ca of clusterAgent) {
@@ -77,7 +64,7 @@ export const sgAdmissionWebhookPath: Check = {
       const ingress = evaluate('ingress', ca.net.groupIds, ctx.groups, controlPlane, traffic);
       const egress = evaluate(
         'egress',
-        controlPlane.groupIds!,
+        controlPlane.groupIds,
         ctx.groups,
         { groupIds: ca.net.groupIds, addresses: ca.net.addresses },
         traffic,

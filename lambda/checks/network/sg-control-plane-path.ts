@@ -10,6 +10,7 @@ import {
 import { matchingPolicies, podLikeOf, podNetwork, peerOf } from '../../net/pod-network.js';
 import type { Check } from '../check.js';
 import {
+  controlPlanePeer,
   datadogEndpoints,
   egressCommand,
   explainUnresolved,
@@ -17,7 +18,6 @@ import {
   ingressCommand,
   worst,
   type Endpoint,
-  type NetContext,
 } from './flows.js';
 
 const API: Traffic = { protocol: 'tcp', port: 443 };
@@ -77,10 +77,7 @@ export const sgControlPlanePath: Check = {
     // its subnets; with it off, through the public endpoint, whose addresses are not known here.
     const privateEndpoint = ctx.cluster.endpointPrivateAccess;
     const controlPlane: Peer = privateEndpoint
-      ? {
-          groupIds: [...(clusterSg ? [clusterSg] : []), ...ctx.cluster.securityGroupIds],
-          addresses: subnetBlocks(ctx.cluster.subnetIds, ctx),
-        }
+      ? controlPlanePeer(ctx)!
       : { groupIds: [], addresses: [] };
     const coreDns = itemsOf(snapshot.kube.pods)
       .filter((p) => p.meta.namespace === 'kube-system' && p.meta.labels['k8s-app'] === 'kube-dns')
@@ -212,16 +209,6 @@ export const sgControlPlanePath: Check = {
     return results;
   },
 };
-
-function subnetBlocks(ids: readonly string[], ctx: NetContext): string[] {
-  const blocks: string[] = [];
-  for (const id of ids) {
-    const s = ctx.subnets.get(id);
-    if (!s?.cidrBlock) return [];
-    blocks.push(s.cidrBlock);
-  }
-  return blocks;
-}
 
 function describeFailures(p: PathResult): string {
   const sides = new Set(p.failed.map((f) => f.side));

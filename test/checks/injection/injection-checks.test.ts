@@ -76,6 +76,33 @@ const secretData =
       return copy;
     });
 
+/** A sidecar profile that points DD_CLUSTER_AGENT_AUTH_TOKEN at another Secret of the pod's namespace. */
+const profileTokenFrom = (secret: string, key: string): Edit =>
+  caEnv({
+    DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_PROFILES: JSON.stringify([
+      {
+        env: [
+          {
+            name: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
+            valueFrom: { secretKeyRef: { name: secret, key } },
+          },
+        ],
+      },
+    ]),
+  });
+const extraSecret =
+  (namespace: string, name: string, stringData: Record<string, string>): Edit =>
+  (docs) => [
+    ...docs,
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, uid: `uid-${namespace}-${name}` },
+      type: 'Opaque',
+      stringData,
+    },
+  ];
+
 function results(check: Check, ...edits: Edit[]): string[] {
   const docs = edits.reduce((acc, e) => e(acc), base());
   return check.run(snapshotFromManifests(docs)).map((r) => `${r.status} ${r.messageId}`);
@@ -234,6 +261,30 @@ describe('injection checks on variations of injection-healthy', () => {
         }),
       ],
       expected: ['FAIL profile-literal:DD_CLUSTER_AGENT_AUTH_TOKEN', 'PASS ok'],
+    },
+    {
+      name: 'secret: a token Secret named only by a profile override is read and missing',
+      check: injectionSecretReady,
+      edits: [profileTokenFrom('dd-agent-token', 'cluster-agent-token')],
+      expected: ['PASS ok', 'FAIL missing'],
+    },
+    {
+      name: 'secret: a hand-made token Secret named by a profile override is read and compared like a copy',
+      check: injectionSecretReady,
+      edits: [
+        profileTokenFrom('dd-agent-token', 'cluster-agent-token'),
+        extraSecret('golang', 'dd-agent-token', { 'cluster-agent-token': 'CANARY-profile-copy' }),
+      ],
+      expected: ['PASS ok', 'FAIL not-managed'],
+    },
+    {
+      name: 'secret: a profile override with the wrong key fails missing-keys on the named Secret',
+      check: injectionSecretReady,
+      edits: [
+        profileTokenFrom('dd-agent-token', 'tokn'),
+        extraSecret('golang', 'dd-agent-token', { 'cluster-agent-token': 'CANARY-profile-copy' }),
+      ],
+      expected: ['PASS ok', 'FAIL missing-keys'],
     },
     // injection-sidecar-url
     {
