@@ -263,6 +263,26 @@ export interface Condition {
   lastTransitionTime?: string;
 }
 
+/** ESO `spec.syncWindows`: cron windows (UTC) that allow or deny periodic refreshes. */
+export interface SyncWindows {
+  /** `allow` or `deny` as written; ESO ignores the windows for any other value. */
+  kind: string;
+  windows: { schedule: string; duration?: string }[];
+}
+
+/** What `spec.target.template` does to each key, without the template text. */
+export interface ExternalSecretTemplate {
+  /** `Replace` (default) or `Merge`. */
+  mergePolicy?: string;
+  /** `templateFrom` entries exist: keys may come from ConfigMaps or Secrets the auditor does not read. */
+  hasTemplateFrom: boolean;
+  /**
+   * `template.data` keys. `passthrough` names the data key when the template is exactly
+   * `{{ .key }}` (the value verbatim); absent when it rewrites the value.
+   */
+  data: Record<string, { passthrough?: string }>;
+}
+
 export interface ExternalSecret {
   meta: ObjectMeta;
   /** `external-secrets.io/v1` or `external-secrets.io/v1beta1`. */
@@ -270,6 +290,8 @@ export interface ExternalSecret {
   /** As written (`1h`, `15m`, `0`); absent means the ESO default of 1h. */
   refreshInterval?: string;
   refreshPolicy?: string;
+  /** `spec.syncWindows` (ESO 2.7+): when periodic refreshes are allowed or denied. */
+  syncWindows?: SyncWindows;
   secretStoreRef: { name: string; kind: 'SecretStore' | 'ClusterSecretStore' | string };
   target: {
     /** Explicit `spec.target.name`; the effective name defaults to `meta.name`. */
@@ -277,6 +299,11 @@ export interface ExternalSecret {
     creationPolicy?: string;
     deletionPolicy?: string;
     hasTemplate: boolean;
+    /**
+     * `spec.target.template`, reduced to what decides whether a key holds the remote value
+     * verbatim (the template text itself is not kept). Absent without a template.
+     */
+    template?: ExternalSecretTemplate;
   };
   data: { secretKey: string; remoteRef: { key: string; property?: string; version?: string } }[];
   dataFrom: {
