@@ -21,6 +21,7 @@ const FIXTURES = [
   'operator-generated',
   'copies-broken',
   'copies-healthy',
+  'copies-settings',
 ];
 
 describe('secret canaries', () => {

@@ -110,7 +110,7 @@ function judge(copy: SecretCopy, collectedAt: string): CheckResult {
       severity: 'info',
       resource,
       messageId: `template-not-comparable:${copy.key}`,
-      message: `${label} refreshes periodically from ${copy.path}, but ${esLabel(rendered.h.es)}: ${rendered.t.why}. Its value cannot be compared with Secrets Manager: not evaluated.`,
+      message: `${label} refreshes periodically from ${copy.path}, but ${esLabel(rendered.h.es)}: ${rendered.t.why}. What it holds is the template's output, not the source value, so whether it keeps matching Secrets Manager cannot be told: not evaluated.`,
       remediation: `If the key must hold the ${COPIED_LABEL[copy.value]} as it is, set spec.target.template.data["${copy.key}"] to "{{ .${copy.key} }}" (or drop the template) in ${where(rendered.h)}.`,
     };
   }

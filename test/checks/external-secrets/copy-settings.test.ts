@@ -1,4 +1,5 @@
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
+import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import {
   pinnedVersion,
   templateEffect,
@@ -190,8 +191,8 @@ describe('target.template and the key it writes', () => {
 });
 
 /** The golang ExternalSecret of the support builder with `spec` changes applied. */
-function golangWith(change: (spec: Raw) => Raw): Raw[] {
-  return golangNamespace(CANARY.token).map((d) =>
+function golangWith(change: (spec: Raw) => Raw, token: string = CANARY.token): Raw[] {
+  return golangNamespace(token).map((d) =>
     d.kind === 'ExternalSecret' ? { ...d, spec: change(d.spec) } : d,
   );
 }
@@ -325,5 +326,32 @@ describe('copy-follows-source: each setting that stops a copy following Secrets 
     expect(r.remediation).toContain(
       'Remove remoteRef.version "AWSPREVIOUS" from the data[] entry with remoteRef.key datadog/cluster-agent-token in ExternalSecret golang/golang-secrets',
     );
+  });
+});
+
+describe('token-consumers-match and a template that rewrites the token', () => {
+  const withTemplate = (template: Raw, token: string) =>
+    golangWith((s) => ({ ...s, target: { ...s.target, template } }), token);
+
+  it.each<{ name: string; docs: Raw[]; expected: string }>([
+    {
+      name: 'a rewritten value is not evaluated, not a critical mismatch',
+      docs: withTemplate(
+        { mergePolicy: 'Merge', data: { token: 'Bearer {{ .token }}' } },
+        `Bearer ${CANARY.token}`,
+      ),
+      expected: 'ERROR template-not-comparable:token golang/golang-secrets',
+    },
+    {
+      name: 'a passed-through value is still compared and fails when it differs',
+      docs: withTemplate(
+        { data: { token: '{{ .token }}', datadog_api_key: '{{ .datadog_api_key }}' } },
+        'CANARY-some-other-token-0000000000000000',
+      ),
+      expected: 'FAIL mismatch:token golang/golang-secrets',
+    },
+  ])('$name', ({ docs, expected }) => {
+    const lines = summary(tokenConsumersMatch.run(build(docs)));
+    expect(lines.filter((l) => l.includes('golang/'))).toEqual([expected]);
   });
 });
