@@ -485,7 +485,16 @@ export interface SecretSnapshot {
   meta: ObjectMeta;
   type: string;
   /** Field managers and when they last wrote (from managedFields): when the value last changed. */
-  managedFields: { manager: string; operation: string; time?: string }[];
+  managedFields: {
+    manager: string;
+    operation: string;
+    time?: string;
+    /**
+     * Data keys this manager owns (from fieldsV1 `f:data`); `[]` for a metadata-only manager;
+     * absent when the API server sent no fieldsV1.
+     */
+    dataKeys?: string[];
+  }[];
   /** Key -> digest of the decoded value. */
   data: Record<string, SecretDigest>;
 }
@@ -721,6 +730,35 @@ export interface ClusterSnapshot {
   /** Absent when the AWS side was not collected (kubeconfig mode without AWS credentials). */
   aws: AwsSnapshot;
   stats: CollectionStats;
+  /**
+   * The previous run's copy record (from its archived report), added by the handler after
+   * collection so checks can tell what changed between runs. Absent on a first run, without an
+   * archive, and in the CLI.
+   */
+  previousRun?: CopyRecordSet;
+}
+
+/**
+ * One Secret key holding the token or a Datadog key as one run saw it
+ * (lambda/checks/token/copy-record.ts): fingerprints and times, never a value or its digest.
+ */
+export interface CopyRecord {
+  namespace: string;
+  secret: string;
+  key: string;
+  /** Keyed, truncated SHA-256 of the value's digest: equal across runs exactly when the value is. */
+  fingerprint: string;
+  /** The same for ESO's data-hash annotation (a hash of the whole data map), when present. */
+  dataHash?: string;
+  /** When the key was last written at the latest, as that run saw it. */
+  lastWrite?: string;
+  resourceVersion?: string;
+}
+
+export interface CopyRecordSet {
+  /** The run's collection time. */
+  collectedAt: string;
+  copies: CopyRecord[];
 }
 
 export type KubeKey = Exclude<keyof KubeSnapshot, 'secrets'>;
