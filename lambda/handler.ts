@@ -38,7 +38,7 @@ import {
   type HandlerLogger,
 } from './observability.js';
 import { ReportArchive, archiveSegment, type LatestRead } from './report/archive.js';
-import { asCopyRecordSet } from './checks/token/copy-record.js';
+import { copyRecordOf } from './report/previous-copies.js';
 import type { CopyRecordSet } from './snapshot.js';
 import type { IntegrationClients } from './report/integrations.js';
 import type { NotifyPolicy } from './report/publish.js';
@@ -198,9 +198,10 @@ function previousCopyRecord(
   names: readonly string[],
 ): (cluster: ClusterConfig) => Promise<CopyRecordSet | undefined> {
   return async (c) => {
-    const segment = archiveSegment({ name: c.name, region: c.region ?? config.region }, names);
+    const region = c.region ?? config.region;
+    const segment = archiveSegment({ name: c.name, region }, names);
     const latest = await previous.get(segment)?.catch(() => undefined);
-    return asCopyRecordSet(latest?.report?.copyRecord);
+    return copyRecordOf(latest, { name: c.name, ...(region ? { region } : {}) });
   };
 }
 

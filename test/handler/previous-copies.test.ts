@@ -6,7 +6,8 @@ import 'aws-sdk-client-mock-jest';
 import { tokenStaleInPods } from '../../lambda/checks/token/token-stale-in-pods.js';
 import { auditWith, createHandler, type HandlerSummary } from '../../lambda/handler.js';
 import type { Raw } from '../../lambda/kube/convert.js';
-import { latestKey } from '../../lambda/report/archive.js';
+import { latestKey, type LatestRead } from '../../lambda/report/archive.js';
+import { copyRecordOf } from '../../lambda/report/previous-copies.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';
 import {
   CANARY,
@@ -86,5 +87,31 @@ describe('the previous run copy record through the handler', () => {
     expect(stale[0].message).toContain(
       'changed after the previous run at 2026-11-21T02:00:00.000Z (per the previous run\'s digest of key "token"',
     );
+  });
+});
+
+describe('reading the previous copy record back', () => {
+  const record = { collectedAt: '2026-11-21T02:00:00.000Z', copies: [] };
+  const latest = (name: string, region?: string): LatestRead => ({
+    report: { name, ...(region ? { region } : {}), copyRecord: record } as never,
+  });
+
+  it.each<{ name: string; read: LatestRead | undefined; expected: boolean }>([
+    {
+      name: 'the same cluster and region',
+      read: latest('golang-cluster', 'eu-west-1'),
+      expected: true,
+    },
+    {
+      name: 'another region (a shared key)',
+      read: latest('golang-cluster', 'us-east-1'),
+      expected: false,
+    },
+    { name: 'another cluster', read: latest('payments', 'eu-west-1'), expected: false },
+    { name: 'a first run', read: {}, expected: false },
+    { name: 'an unreadable report', read: undefined, expected: false },
+  ])('$name: used $expected', ({ read, expected }) => {
+    const got = copyRecordOf(read, { name: 'golang-cluster', region: 'eu-west-1' });
+    expect(got !== undefined).toBe(expected);
   });
 });
