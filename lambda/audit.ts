@@ -10,7 +10,8 @@ import type { AuditorConfig, ClusterConfig } from './config.js';
 import { findingId, type Finding } from './findings.js';
 import { detectSetup } from './checks/setup-detection.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
-import type { ClusterSnapshot } from './snapshot.js';
+import type { ClusterSnapshot, CopyRecordSet } from './snapshot.js';
+import { copyRecord } from './checks/token/copy-record.js';
 import { applySuppressions } from './suppressions.js';
 
 export interface AuditLogger {
@@ -25,6 +26,8 @@ export interface AuditDeps {
   now(): Date;
   newRunId(): string;
   logger?: AuditLogger;
+  /** The previous run's copy record of a cluster (from the archive); absent: none is used. */
+  previousRun?(cluster: ClusterConfig): Promise<CopyRecordSet | undefined>;
 }
 
 /** The check id under which a cluster that could not be audited at all is reported. */
@@ -38,7 +41,10 @@ export async function auditCluster(
   const startedAt = deps.now().toISOString();
   const region = cluster.region ?? config.region;
   try {
-    const snapshot = await deps.collect(cluster, config);
+    const collected = await deps.collect(cluster, config);
+    // What the previous run saw travels in the snapshot, so the checks stay pure.
+    const previousRun = await deps.previousRun?.(cluster).catch(() => undefined);
+    const snapshot: ClusterSnapshot = previousRun ? { ...collected, previousRun } : collected;
     // Cluster-controlled strings quoted into remediations must not add lines of their own.
     const checked = applySuppressions(runChecks(snapshot, deps.checks), {
       cluster: cluster.name,
@@ -59,6 +65,8 @@ export async function auditCluster(
       stats: snapshot.stats,
       setup: detectSetup(snapshot),
     };
+    const record = copyRecord(snapshot);
+    if (record.copies.length > 0) report.copyRecord = record;
     deps.logger?.info('cluster audited', {
       cluster: cluster.name,
       status: report.status,

@@ -37,7 +37,9 @@ import {
   type AuditMetrics,
   type HandlerLogger,
 } from './observability.js';
-import { ReportArchive } from './report/archive.js';
+import { ReportArchive, archiveSegment, type LatestRead } from './report/archive.js';
+import { copyRecordOf } from './report/previous-copies.js';
+import type { CopyRecordSet } from './snapshot.js';
 import type { IntegrationClients } from './report/integrations.js';
 import type { NotifyPolicy } from './report/publish.js';
 import type { AuditReport } from './report/types.js';
@@ -70,7 +72,12 @@ export interface HandlerDeps {
     config: AuditorConfig,
     clusters: ClusterConfig[],
     trigger: AuditReport['trigger'],
-    ctx: { runId: string; logger: AuditLogger },
+    ctx: {
+      runId: string;
+      logger: AuditLogger;
+      /** The previous run's copy record per cluster, from the archive read before the audit. */
+      previousRun?: (cluster: ClusterConfig) => Promise<CopyRecordSet | undefined>;
+    },
   ): Promise<AuditReport>;
   s3: S3Client;
   sns: SNSClient;
@@ -164,7 +171,11 @@ async function run(
   const previous = bucket
     ? await readPrevious(new ReportArchive(deps.s3, bucket, logger), config, clusters, names)
     : undefined;
-  const report = await deps.audit(config, clusters, trigger, { runId, logger });
+  const report = await deps.audit(config, clusters, trigger, {
+    runId,
+    logger,
+    ...(previous ? { previousRun: previousCopyRecord(previous, config, names) } : {}),
+  });
   const functionName =
     context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const region = deps.region ?? process.env.AWS_REGION;
@@ -180,6 +191,20 @@ async function run(
   });
 }
 
+/** The copy record each cluster's previous report archived (unreadable or absent: none). */
+function previousCopyRecord(
+  previous: Map<string, Promise<LatestRead>>,
+  config: AuditorConfig,
+  names: readonly string[],
+): (cluster: ClusterConfig) => Promise<CopyRecordSet | undefined> {
+  return async (c) => {
+    const region = c.region ?? config.region;
+    const segment = archiveSegment({ name: c.name, region }, names);
+    const latest = await previous.get(segment)?.catch(() => undefined);
+    return copyRecordOf(latest, { name: c.name, ...(region ? { region } : {}) });
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Production wiring
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +214,17 @@ export { CONFIG_ENV, loadConfigFromEnv } from './config-source.js';
 /** Audits through the shared runAudit with the run id the handler already logs under. */
 export function auditWith(base: Omit<AuditDeps, 'newRunId' | 'logger'>): HandlerDeps['audit'] {
   return (config, clusters, trigger, ctx) =>
-    runAudit(config, clusters, { ...base, newRunId: () => ctx.runId, logger: ctx.logger }, trigger);
+    runAudit(
+      config,
+      clusters,
+      {
+        ...base,
+        newRunId: () => ctx.runId,
+        logger: ctx.logger,
+        ...(ctx.previousRun ? { previousRun: ctx.previousRun } : {}),
+      },
+      trigger,
+    );
 }
 
 /** Clients are created once per container and reused by warm invocations. */

@@ -263,6 +263,26 @@ export interface Condition {
   lastTransitionTime?: string;
 }
 
+/** ESO `spec.syncWindows`: cron windows (UTC) that allow or deny periodic refreshes. */
+export interface SyncWindows {
+  /** `allow` or `deny` as written; ESO ignores the windows for any other value. */
+  kind: string;
+  windows: { schedule: string; duration?: string }[];
+}
+
+/** What `spec.target.template` does to each key, without the template text. */
+export interface ExternalSecretTemplate {
+  /** `Replace` (default) or `Merge`. */
+  mergePolicy?: string;
+  /** `templateFrom` entries exist: keys may come from ConfigMaps or Secrets the auditor does not read. */
+  hasTemplateFrom: boolean;
+  /**
+   * `template.data` keys. `passthrough` names the data key when the template is exactly
+   * `{{ .key }}` (the value verbatim); absent when it rewrites the value.
+   */
+  data: Record<string, { passthrough?: string }>;
+}
+
 export interface ExternalSecret {
   meta: ObjectMeta;
   /** `external-secrets.io/v1` or `external-secrets.io/v1beta1`. */
@@ -270,6 +290,8 @@ export interface ExternalSecret {
   /** As written (`1h`, `15m`, `0`); absent means the ESO default of 1h. */
   refreshInterval?: string;
   refreshPolicy?: string;
+  /** `spec.syncWindows` (ESO 2.7+): when periodic refreshes are allowed or denied. */
+  syncWindows?: SyncWindows;
   secretStoreRef: { name: string; kind: 'SecretStore' | 'ClusterSecretStore' | string };
   target: {
     /** Explicit `spec.target.name`; the effective name defaults to `meta.name`. */
@@ -277,6 +299,11 @@ export interface ExternalSecret {
     creationPolicy?: string;
     deletionPolicy?: string;
     hasTemplate: boolean;
+    /**
+     * `spec.target.template`, reduced to what decides whether a key holds the remote value
+     * verbatim (the template text itself is not kept). Absent without a template.
+     */
+    template?: ExternalSecretTemplate;
   };
   data: { secretKey: string; remoteRef: { key: string; property?: string; version?: string } }[];
   dataFrom: {
@@ -458,7 +485,16 @@ export interface SecretSnapshot {
   meta: ObjectMeta;
   type: string;
   /** Field managers and when they last wrote (from managedFields): when the value last changed. */
-  managedFields: { manager: string; operation: string; time?: string }[];
+  managedFields: {
+    manager: string;
+    operation: string;
+    time?: string;
+    /**
+     * Data keys this manager owns (from fieldsV1 `f:data`); `[]` for a metadata-only manager;
+     * absent when the API server sent no fieldsV1.
+     */
+    dataKeys?: string[];
+  }[];
   /** Key -> digest of the decoded value. */
   data: Record<string, SecretDigest>;
 }
@@ -694,6 +730,35 @@ export interface ClusterSnapshot {
   /** Absent when the AWS side was not collected (kubeconfig mode without AWS credentials). */
   aws: AwsSnapshot;
   stats: CollectionStats;
+  /**
+   * The previous run's copy record (from its archived report), added by the handler after
+   * collection so checks can tell what changed between runs. Absent on a first run, without an
+   * archive, and in the CLI.
+   */
+  previousRun?: CopyRecordSet;
+}
+
+/**
+ * One Secret key holding the token or a Datadog key as one run saw it
+ * (lambda/checks/token/copy-record.ts): fingerprints and times, never a value or its digest.
+ */
+export interface CopyRecord {
+  namespace: string;
+  secret: string;
+  key: string;
+  /** Keyed, truncated SHA-256 of the value's digest: equal across runs exactly when the value is. */
+  fingerprint: string;
+  /** The same for ESO's data-hash annotation (a hash of the whole data map), when present. */
+  dataHash?: string;
+  /** When the key was last written at the latest, as that run saw it. */
+  lastWrite?: string;
+  resourceVersion?: string;
+}
+
+export interface CopyRecordSet {
+  /** The run's collection time. */
+  collectedAt: string;
+  copies: CopyRecord[];
 }
 
 export type KubeKey = Exclude<keyof KubeSnapshot, 'secrets'>;

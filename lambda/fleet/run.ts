@@ -23,7 +23,8 @@ import {
 } from '../deliver.js';
 import { exampleEvent, parseEvent, selectClusters } from '../events.js';
 import { findingId, type Finding } from '../findings.js';
-import { s3Uri } from '../report/archive.js';
+import { ReportArchive, archiveSegment, s3Uri } from '../report/archive.js';
+import { readPreviousCopyRecord } from '../report/previous-copies.js';
 import type { NotifyPolicy } from '../report/publish.js';
 import { safeJsonStringify } from '../report/render-json.js';
 import { singleLine } from '../report/sanitize.js';
@@ -218,10 +219,26 @@ export async function auditClusterTask(
   }
   const cluster = parsed.data;
   const startedAt = new Date().toISOString();
+  // Read before collection, so the previous report is gone when the snapshot is built.
+  const region = cluster.region ?? config.region;
+  const previousRun = config.archiveBucket
+    ? await readPreviousCopyRecord(
+        new ReportArchive(deps.s3, config.archiveBucket),
+        archiveSegment(
+          { name: cluster.name, region },
+          config.clusters.map((c) => c.name),
+        ),
+        { name: cluster.name, ...(region ? { region } : {}) },
+      )
+    : undefined;
   let report: ClusterReport;
   try {
     report = await withinBudget(
-      auditCluster(cluster, config, { ...deps.audit, newRunId: () => task.run.runId }),
+      auditCluster(cluster, config, {
+        ...deps.audit,
+        newRunId: () => task.run.runId,
+        ...(previousRun ? { previousRun: async () => previousRun } : {}),
+      }),
       budget,
       'collection and checks',
     );

@@ -5,6 +5,7 @@
  */
 import { redactProfileLiterals } from '../admission/sidecar-config.js';
 import { digestSecret, isSensitiveName } from '../secret-digest.js';
+import { convertEsTemplate, convertSyncWindows } from './convert-eso-settings.js';
 import type {
   Condition,
   Container,
@@ -434,6 +435,7 @@ export function convertExternalSecret(e: Raw): ExternalSecret {
         ? { deletionPolicy: String(spec.target.deletionPolicy) }
         : {}),
       hasTemplate: Boolean(spec.target?.template),
+      ...(spec.target?.template ? { template: convertEsTemplate(spec.target.template) } : {}),
     },
     data: arr(spec.data).map((d: Raw) => ({
       secretKey: String(d.secretKey ?? ''),
@@ -465,6 +467,8 @@ export function convertExternalSecret(e: Raw): ExternalSecret {
   };
   if (spec.refreshInterval !== undefined) out.refreshInterval = String(spec.refreshInterval);
   if (spec.refreshPolicy) out.refreshPolicy = String(spec.refreshPolicy);
+  const windows = convertSyncWindows(spec.syncWindows);
+  if (windows) out.syncWindows = windows;
   const refreshTime = str(e.status?.refreshTime);
   if (refreshTime) out.status.refreshTime = refreshTime;
   if (e.status?.syncedResourceVersion)

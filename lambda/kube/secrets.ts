@@ -21,6 +21,7 @@ export function convertSecret(raw: Raw): SecretSnapshot {
     manager: String(m.manager ?? ''),
     operation: String(m.operation ?? ''),
     ...(m.time ? { time: m.time instanceof Date ? m.time.toISOString() : String(m.time) } : {}),
+    ...ownedDataKeys(m.fieldsV1),
   }));
   return {
     meta: convertMeta(raw?.metadata),
@@ -28,4 +29,21 @@ export function convertSecret(raw: Raw): SecretSnapshot {
     managedFields,
     data,
   };
+}
+
+/**
+ * The data keys a field manager owns, from its fieldsV1 (`{"f:data": {"f:token": {}}}`): names
+ * only. A manager that owns none (kubectl annotate, a metadata-only controller) cannot have
+ * changed a value. Absent when the entry carries no fieldsV1.
+ */
+function ownedDataKeys(fieldsV1: unknown): { dataKeys?: string[] } {
+  if (!fieldsV1 || typeof fieldsV1 !== 'object') return {};
+  const data = (fieldsV1 as Record<string, unknown>)['f:data'];
+  const keys =
+    data && typeof data === 'object'
+      ? Object.keys(data)
+          .filter((k) => k.startsWith('f:'))
+          .map((k) => k.slice(2))
+      : [];
+  return { dataKeys: keys };
 }

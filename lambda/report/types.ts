@@ -1,6 +1,6 @@
 import type { ClusterSetup } from '../checks/setup-detection.js';
 import type { Finding } from '../findings.js';
-import type { CollectionFailure, CollectionStats } from '../snapshot.js';
+import type { CollectionFailure, CollectionStats, CopyRecordSet } from '../snapshot.js';
 
 /**
  * PASS: every evaluated resource passed. FAIL: some finding failed. ERROR: the audit is incomplete
@@ -21,6 +21,11 @@ export interface ClusterReport {
   stats: CollectionStats;
   /** How Datadog gets onto the pods (lambda/checks/setup-detection.ts); absent when not collected. */
   setup?: ClusterSetup;
+  /**
+   * Fingerprints of every token and Datadog key copy (lambda/checks/token/copy-record.ts), archived
+   * so the next run can tell which key changed. Absent when the cluster holds none.
+   */
+  copyRecord?: CopyRecordSet;
 }
 
 export interface AuditReport {

@@ -24,6 +24,7 @@ const FIXTURES = [
   'cluster-agent-only',
   'operator-injection',
   'operator-injection-broken',
+  'copies-settings',
 ];
 
 describe('secret canaries', () => {

@@ -2,11 +2,13 @@ import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import { COPIED_LABEL, secretCopies, type CopyHop, type SecretCopy } from './copies.js';
+import { pinnedVersion, pinnedWhat, templateEffect, type TemplateEffect } from './copy-settings.js';
 import { esLabel, forceSyncCommand } from './eso.js';
+import { analyseSyncWindows, windowsBlocker } from './sync-windows.js';
 
 /** One setting of one hop that stops the copy following Secrets Manager, with its exact edit. */
 interface Blocker {
-  id: 'pinned-version' | 'refreshes-once' | 'orphan-target';
+  id: 'pinned-version' | 'refreshes-once' | 'orphan-target' | 'sync-windows';
   what: string;
   edit: string;
 }
@@ -17,13 +19,14 @@ function where(h: CopyHop): string {
     : esLabel(h.es);
 }
 
-function blockersOf(h: CopyHop): Blocker[] {
+function blockersOf(h: CopyHop, collectedAt: string): Blocker[] {
   const out: Blocker[] = [];
-  if (h.version) {
+  const pinned = pinnedVersion(h.version);
+  if (pinned.kind !== 'none') {
     out.push({
       id: 'pinned-version',
-      what: `the data[] entry reading "${h.remoteKey}" pins remoteRef.version "${h.version}", so it keeps that version after every rotation`,
-      edit: `remove remoteRef.version "${h.version}" from the data[] entry with remoteRef.key ${h.remoteKey} in ${where(h)} (ESO then reads AWSCURRENT)`,
+      what: pinnedWhat(pinned, h.remoteKey),
+      edit: `remove remoteRef.version "${pinned.version}" from the data[] entry with remoteRef.key ${h.remoteKey} in ${where(h)} (ESO then reads AWSCURRENT)`,
     });
   }
   if (h.refresh.kind === 'once') {
@@ -41,6 +44,17 @@ function blockersOf(h: CopyHop): Blocker[] {
       edit: `set spec.target.creationPolicy: Owner in ${where(h)}`,
     });
   }
+  // syncWindows apply to Periodic refreshes only; a one-off refresh is reported above.
+  if (h.es.syncWindows && h.refresh.kind === 'periodic') {
+    const why = windowsBlocker(analyseSyncWindows(h.es.syncWindows, collectedAt));
+    if (why) {
+      out.push({
+        id: 'sync-windows',
+        what: why,
+        edit: `remove spec.syncWindows from ${where(h)} (or shorten its ${h.es.syncWindows.kind} windows until refreshes are allowed most of the time and never blocked for more than 24h)`,
+      });
+    }
+  }
   return out;
 }
 
@@ -53,27 +67,53 @@ export const copyFollowsSource: Check = {
   id: 'copy-follows-source',
   area: 'external-secrets',
   title:
-    'Copies of the token and Datadog keys follow Secrets Manager (no pinned version, no one-off sync, no orphaned target)',
+    'Copies of the token and Datadog keys follow Secrets Manager (no pinned version, no one-off sync, no orphaned target, no blocking sync windows)',
   severity: 'high',
   resourceType: 'Secret',
   risk: 'A copy pinned to a version, synced once or orphaned keeps the old value after the next rotation: agents reading it are rejected by the Cluster Agent (token) or the intake (API key) with no warning.',
   remediation:
-    'Remove remoteRef.version, give the ExternalSecret a periodic refreshInterval without CreatedOnce/OnChange, and use creationPolicy Owner, along every hop of the chain.',
+    'Remove remoteRef.version, give the ExternalSecret a periodic refreshInterval without CreatedOnce/OnChange, use creationPolicy Owner, and remove syncWindows that block most refreshes, along every hop of the chain.',
   requires: ['kube.externalSecrets'],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const results: CheckResult[] = [];
     for (const copy of secretCopies(snapshot)) {
       if (copy.writer.kind !== 'ExternalSecret') continue;
-      results.push(judge(copy));
+      results.push(judge(copy, snapshot.collectedAt));
     }
     return results;
   },
 };
 
-function judge(copy: SecretCopy): CheckResult {
+/** The first hop whose template does not pass the value through as it is. */
+function renderedHop(
+  copy: SecretCopy,
+): { h: CopyHop; t: Exclude<TemplateEffect, { kind: 'verbatim' }> } | undefined {
+  // Each hop writes the key its downstream hop reads (a kubernetes-store property).
+  let key = copy.key;
+  for (const h of copy.writer.hops) {
+    const t = templateEffect(h.es, key);
+    if (t.kind !== 'verbatim') return { h, t };
+    key = h.property ?? key;
+  }
+  return undefined;
+}
+
+function judge(copy: SecretCopy, collectedAt: string): CheckResult {
   const resource = { kind: 'Secret', namespace: copy.namespace, name: copy.secret };
   const label = `Secret ${copy.namespace}/${copy.secret} key "${copy.key}" (${COPIED_LABEL[copy.value]}, written by ${copy.writer.label})`;
-  const found = copy.writer.hops.flatMap((h) => blockersOf(h).map((b) => ({ h, b })));
+  const found = copy.writer.hops.flatMap((h) => blockersOf(h, collectedAt).map((b) => ({ h, b })));
+  const rendered = renderedHop(copy);
+  if (found.length === 0 && rendered) {
+    // It may well follow Secrets Manager, but what it holds is not the source value: no PASS.
+    return {
+      status: 'ERROR',
+      severity: 'info',
+      resource,
+      messageId: `template-not-comparable:${copy.key}`,
+      message: `${label} refreshes periodically from ${copy.path}, but ${esLabel(rendered.h.es)}: ${rendered.t.why}. What it holds is the template's output, not the source value, so whether it keeps matching Secrets Manager cannot be told: not evaluated.`,
+      remediation: `If the key must hold the ${COPIED_LABEL[copy.value]} as it is, set spec.target.template.data["${copy.key}"] to "{{ .${copy.key} }}" (or drop the template) in ${where(rendered.h)}.`,
+    };
+  }
   if (found.length === 0) {
     return {
       status: 'PASS',

@@ -15,6 +15,7 @@ import {
   tokenExternalSecretYaml,
 } from '../external-secrets/eso.js';
 import { copiesOf, describeGrace } from '../external-secrets/copies.js';
+import { templateEffect } from '../external-secrets/copy-settings.js';
 import { formatDuration } from '../external-secrets/go-duration.js';
 import {
   clusterAgentKeys,
@@ -118,6 +119,19 @@ export const tokenConsumersMatch: Check = {
             `${where(k)} matches the Cluster Agent token in Secrets Manager (${source.src.secretId}). ${readers(k)}`,
           ),
         );
+        continue;
+      }
+      const rendered = renderedBy(k.mappings[0]?.es, k.key);
+      if (rendered) {
+        // A template that rewrites the value makes a digest mismatch expected, not a broken copy.
+        results.push({
+          status: 'ERROR',
+          severity: 'info',
+          resource: { kind: 'Secret', namespace: k.namespace, name: k.secret },
+          messageId: `template-not-comparable:${k.key}`,
+          message: `${where(k)} is rendered by ${esLabel(rendered.es)}: ${rendered.why}. It cannot be compared with the Cluster Agent token in Secrets Manager (${source.src.secretId}): not evaluated.`,
+          remediation: `If the key must hold the token as it is, set spec.target.template.data["${k.key}"] to "{{ .${k.key} }}" in ${esLabel(rendered.es)}.`,
+        });
         continue;
       }
       results.push(mismatch(snapshot, k, source.src, isCa, caDigest, podsRejectedBy));
@@ -342,4 +356,14 @@ function compareWithoutSource(
     `${where(k)} differs from ${others.map(where).join(', ')}: at most one of them can match the Cluster Agent, the others get 403 invalid session token. ${readers(k)} ${unavailable}`,
     'Sync every token Secret from the same Secrets Manager secret with ExternalSecrets, then restart the agent pods.',
   );
+}
+
+/** The ExternalSecret whose target.template keeps `key` from holding the source value as it is. */
+function renderedBy(
+  es: ExternalSecret | undefined,
+  key: string,
+): { es: ExternalSecret; why: string } | undefined {
+  if (!es) return undefined;
+  const t = templateEffect(es, key);
+  return t.kind === 'verbatim' ? undefined : { es, why: t.why };
 }

@@ -4,18 +4,20 @@ import { valueOf, type ClusterSnapshot, type Pod, type SecretSnapshot } from '..
 import type { Check } from '../check.js';
 import { copiesOf, secretCopies, type SecretCopy } from '../external-secrets/copies.js';
 import { isReady, msBetween } from '../external-secrets/eso.js';
-import { restartCommands, tokenSecretKeys, type TokenUser } from './consumers.js';
-
-/** When the Secret's content last changed: the newest managedFields write, else its creation. */
-function lastWrite(secret: SecretSnapshot): { time: string; by?: string } | undefined {
-  let best: { time: string; by?: string } | undefined;
-  for (const m of secret.managedFields) {
-    if (!m.time) continue;
-    if (!best || (msBetween(best.time, m.time) ?? 0) > 0) best = { time: m.time, by: m.manager };
-  }
-  if (best) return best;
-  return secret.meta.creationTimestamp ? { time: secret.meta.creationTimestamp } : undefined;
-}
+import {
+  restartCommands,
+  tokenSecretKeys,
+  type TokenSecretKey,
+  type TokenUser,
+} from './consumers.js';
+import {
+  ESO_DATA_HASH,
+  dataHashFingerprint,
+  fingerprintsEqual,
+  keyLastWrite,
+  previousCopy,
+  valueFingerprint,
+} from './copy-record.js';
 
 /** When the container last started, i.e. when the kubelet resolved its environment. */
 function containerStart(pod: Pod, container: string): string | undefined {
@@ -26,8 +28,15 @@ function containerStart(pod: Pod, container: string): string | undefined {
 
 /**
  * Environment variables from a Secret do not change in a running container: a token consumer
- * started before its Secret last changed still sends the token it read at start. Reported per
- * container with the restart that fixes it.
+ * started before its token key last changed still sends the token it read at start. Reported per
+ * container with the restart that fixes it, and with the rule that decided:
+ * 1. The key's last write is the newest managedFields entry whose manager owns that data key (or
+ *    whose ownership is unknown): writes of other keys or of metadata only do not count.
+ * 2. Started before that write: the previous run's record (snapshot.previousRun: the key's digest
+ *    fingerprint, ESO's data-hash, the key's last write then) says whether the token changed
+ *    since, see {@link byPreviousRun}.
+ * 3. Else the Secrets Manager rule ({@link tokenUnchangedSince}) may clear it.
+ * 4. Else FAIL, saying that which key the write changed is unknown.
  */
 export const tokenStaleInPods: Check = {
   id: 'token-stale-in-pods',
@@ -44,7 +53,9 @@ export const tokenStaleInPods: Check = {
     const results: CheckResult[] = [];
     for (const k of tokenSecretKeys(snapshot)) {
       if (k.lookup?.result.status !== 'found') continue;
-      const write = lastWrite(k.lookup.result.secret);
+      const secret = k.lookup.result.secret;
+      // Writes by managers that own no data key, or only other keys, did not change this one.
+      const write = keyLastWrite(secret, k.key);
       if (!write) continue;
       // The Secret is current and Secrets Manager changed later than the container start:
       // the token itself (not just another key) changed after the container read it.
@@ -60,6 +71,14 @@ export const tokenStaleInPods: Check = {
         const started = containerStart(u.pod, u.container);
         if (!started) continue;
         const user = { ...u, pod: u.pod, container: u.container };
+        const resource = { kind: 'Pod', namespace: k.namespace, name: u.pod.meta.name };
+        if ((msBetween(started, write.time) ?? 0) > 0) {
+          const byRun = byPreviousRun(snapshot, secret, k, started, write, user);
+          if (byRun) {
+            results.push({ resource, ...byRun });
+            continue;
+          }
+        }
         const unchanged =
           rotatedAt && copy && (msBetween(started, write.time) ?? 0) > 0
             ? tokenUnchangedSince(snapshot, copy, rotatedAt, started, write.time)
@@ -87,7 +106,7 @@ function judge(
   secret: string,
   key: string,
   started: string,
-  write: { time: string; by?: string },
+  write: { time: string; by?: string; precise?: boolean },
   rotatedAt: string | undefined,
 ): CheckResult {
   const resource = { kind: 'Pod', namespace, name: u.pod.meta.name };
@@ -106,9 +125,9 @@ function judge(
   const rotatedAfterStart = rotatedAt !== undefined && (msBetween(started, rotatedAt) ?? 0) > 0;
   const evidence = rotatedAfterStart
     ? `The token in Secrets Manager changed at ${rotatedAt}, after this container started at ${started}, and the Secret now holds it: the container still sends the old token.`
-    : `The container started at ${started}, before the Secret was last written at ${write.time}${
+    : `The container started at ${started}, before the Secret's last write that could have changed key "${key}" (${write.time}${
         write.by ? ` by ${write.by}` : ''
-      }: if the token changed then, it still sends the old one (environment variables are read only at start).`;
+      }). Which key that write changed is unknown (no previous run recorded this key's digest, and ESO's data-hash covers all keys at once): possibly another key or only metadata. If the token changed then, it still sends the old one (environment variables are read only at start).`;
   const who =
     u.role === 'cluster-agent'
       ? ' This is the Cluster Agent: until it restarts it rejects agents that hold the new token.'
@@ -162,4 +181,74 @@ function tokenUnchangedSince(
   // write time alone decides, as before.
   if (!changedKey) return undefined;
   return `${rule} The write followed a change of key "${changedKey.key}" in Secrets Manager (${changedKey.writer.label}).`;
+}
+
+/**
+ * The previous run's rule, for a reader started at `started` before the key's last write:
+ * - the key's fingerprint equals the previous run's and the key had not been written since a time
+ *   before the container started (as the previous run saw it): the write changed another key or
+ *   metadata only -> PASS, saying which per ESO's data-hash;
+ * - the fingerprint differs and the container started before the previous run: the key changed
+ *   after the container read it -> FAIL high;
+ * - the fingerprint differs and the container started after the previous run: the key changed in
+ *   between and was last written after the start -> FAIL (medium).
+ * Undefined without a previous entry, or when it cannot tell (same value, but written after the
+ * start before the previous run): other rules decide.
+ */
+function byPreviousRun(
+  snapshot: ClusterSnapshot,
+  secret: SecretSnapshot,
+  k: TokenSecretKey,
+  started: string,
+  write: { time: string; by?: string },
+  u: TokenUser & { pod: Pod; container: string },
+): Omit<CheckResult, 'resource'> | undefined {
+  const prev = previousCopy(snapshot, k.namespace, k.secret, k.key);
+  const at = snapshotPrevAt(snapshot);
+  if (!prev || !at || !k.digest) return undefined;
+  const now = valueFingerprint(k.namespace, k.secret, k.key, k.digest);
+  const who = `Pod ${k.namespace}/${u.pod.meta.name} container ${u.container}`;
+  const src = `Secret ${k.namespace}/${k.secret} key "${k.key}"`;
+  const written = `${write.time}${write.by ? ` by ${write.by}` : ''}`;
+  if (fingerprintsEqual(prev.fingerprint, now)) {
+    if (!prev.lastWrite || (msBetween(prev.lastWrite, started) ?? -1) < 0) return undefined;
+    const hash = secret.meta.annotations[ESO_DATA_HASH];
+    const hashNow = hash ? dataHashFingerprint(k.namespace, k.secret, hash) : undefined;
+    const other =
+      prev.dataHash && hashNow
+        ? fingerprintsEqual(prev.dataHash, hashNow)
+          ? " ESO's data-hash of the Secret is also unchanged: no key changed, the write touched metadata only."
+          : " ESO's data-hash of the Secret changed: another key of it changed."
+        : ' Whether another key or only metadata changed is unknown (no ESO data-hash to compare).';
+    return {
+      status: 'PASS',
+      messageId: `unchanged-since-previous-run:${u.container}`,
+      message: `${who} started at ${started}, before ${src} was last written (${written}), but that write did not change the key. Rule: the previous run at ${at} saw the same value (per its digest of key "${k.key}"), and the key had not been written since ${prev.lastWrite}, before this container started.${other}`,
+      remediation: '',
+    };
+  }
+  const restart = `Restart these pods so they read the current token: ${restartCommands([u]).join('; ')}.`;
+  const caNote =
+    u.role === 'cluster-agent'
+      ? ' This is the Cluster Agent: until it restarts it rejects agents that hold the new token.'
+      : '';
+  if ((msBetween(started, at) ?? -1) >= 0) {
+    return {
+      status: 'FAIL',
+      severity: 'high',
+      messageId: `changed-since-previous-run:${u.container}`,
+      message: `${who} reads ${src}, which changed after the previous run at ${at} (per the previous run's digest of key "${k.key}"; last written ${written}). The container started at ${started}, before that: it still sends the old token.${caNote}`,
+      remediation: restart,
+    };
+  }
+  return {
+    status: 'FAIL',
+    messageId: `changed-since-previous-run:${u.container}`,
+    message: `${who} reads ${src}, which changed between the previous run at ${at} and now (per the previous run's digest of key "${k.key}") and was last written ${written}, after this container started at ${started}: it most likely still sends the old token.${caNote}`,
+    remediation: restart,
+  };
+}
+
+function snapshotPrevAt(snapshot: ClusterSnapshot): string | undefined {
+  return snapshot.previousRun?.collectedAt;
 }

@@ -138,7 +138,7 @@ describe('token-stale-in-pods', () => {
       .run(build(rewritten(healthyDocs(), 'golang', 'golang-secrets', ROTATED)))
       .find((x) => x.status === 'FAIL')!;
     expect(r.message).toContain(
-      `before the Secret was last written at ${ROTATED} by external-secrets: if the token changed then`,
+      `before the Secret's last write that could have changed key "token" (${ROTATED} by external-secrets). Which key that write changed is unknown`,
     );
   });
 

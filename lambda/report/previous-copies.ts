@@ -1,0 +1,33 @@
+/**
+ * The previous run's copy record of one cluster, read back from its archived latest.json for the
+ * next audit (see lambda/checks/token/copy-record.ts). Only the record is kept: the rest of the
+ * report is dropped before collection starts. A record of another cluster (two clusters of one
+ * name in different regions may share a key when the configuration does not list both) or an
+ * unreadable report gives none: the checks then use their other rules.
+ */
+import { asCopyRecordSet } from '../checks/token/copy-record.js';
+import type { CopyRecordSet } from '../snapshot.js';
+import type { LatestRead, ReportArchive } from './archive.js';
+
+export function copyRecordOf(
+  latest: LatestRead | undefined,
+  cluster: { name: string; region?: string },
+): CopyRecordSet | undefined {
+  const report = latest?.report;
+  if (!report || report.name !== cluster.name) return undefined;
+  if ((report.region ?? '') !== (cluster.region ?? '')) return undefined;
+  return asCopyRecordSet(report.copyRecord);
+}
+
+export async function readPreviousCopyRecord(
+  archive: ReportArchive,
+  segment: string,
+  cluster: { name: string; region?: string },
+): Promise<CopyRecordSet | undefined> {
+  try {
+    return copyRecordOf(await archive.readLatest(segment), cluster);
+  } catch {
+    // Drift reports the unreadable report; here it only means no record.
+    return undefined;
+  }
+}
