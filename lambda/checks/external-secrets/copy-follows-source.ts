@@ -1,7 +1,15 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { COPIED_LABEL, secretCopies, type CopyHop, type SecretCopy } from './copies.js';
+import {
+  COPIED_LABEL,
+  copyPath,
+  copyWriterLabel,
+  hopRefresh,
+  secretCopies,
+  type CopyHop,
+  type SecretCopy,
+} from './copies.js';
 import { esLabel, forceSyncCommand } from './eso.js';
 
 /** One setting of one hop that stops the copy following Secrets Manager, with its exact edit. */
@@ -26,11 +34,12 @@ function blockersOf(h: CopyHop): Blocker[] {
       edit: `remove remoteRef.version "${h.version}" from the data[] entry with remoteRef.key ${h.remoteKey} in ${where(h)} (ESO then reads AWSCURRENT)`,
     });
   }
-  if (h.refresh.kind === 'once') {
+  const refresh = hopRefresh(h);
+  if (refresh.kind === 'once') {
     const policy = h.es.refreshPolicy && h.es.refreshPolicy !== 'Periodic';
     out.push({
       id: 'refreshes-once',
-      what: `it has ${h.refresh.label}`,
+      what: `it has ${refresh.label}`,
       edit: `set spec.refreshInterval: 1h${policy ? ` and remove spec.refreshPolicy: ${h.es.refreshPolicy}` : ''} in ${where(h)}`,
     });
   }
@@ -72,14 +81,14 @@ export const copyFollowsSource: Check = {
 
 function judge(copy: SecretCopy): CheckResult {
   const resource = { kind: 'Secret', namespace: copy.namespace, name: copy.secret };
-  const label = `Secret ${copy.namespace}/${copy.secret} key "${copy.key}" (${COPIED_LABEL[copy.value]}, written by ${copy.writer.label})`;
+  const label = `Secret ${copy.namespace}/${copy.secret} key "${copy.key}" (${COPIED_LABEL[copy.value]}, written by ${copyWriterLabel(copy.writer)})`;
   const found = copy.writer.hops.flatMap((h) => blockersOf(h).map((b) => ({ h, b })));
   if (found.length === 0) {
     return {
       status: 'PASS',
       resource,
       messageId: `follows:${copy.key}`,
-      message: `${label} follows Secrets Manager: ${copy.path}, periodic refresh, no pinned version, owned target.`,
+      message: `${label} follows Secrets Manager: ${copyPath(copy)}, periodic refresh, no pinned version, owned target.`,
       remediation: '',
     };
   }
@@ -90,7 +99,7 @@ function judge(copy: SecretCopy): CheckResult {
     status: 'FAIL',
     resource,
     messageId: `${found[0]!.b.id}:${copy.key}`,
-    message: `${label} stops following Secrets Manager (${copy.path}): ${causes}. Even if it matches today, the next rotation will not reach it.`,
+    message: `${label} stops following Secrets Manager (${copyPath(copy)}): ${causes}. Even if it matches today, the next rotation will not reach it.`,
     remediation: `${edits.map((e) => e[0]!.toUpperCase() + e.slice(1)).join('. ')}. Then sync: ${sync.join('; ')}.`,
   };
 }

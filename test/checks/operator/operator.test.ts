@@ -10,6 +10,7 @@ import {
 import { operatorTokenNotLiteral } from '../../../lambda/checks/operator/operator-token-not-literal.js';
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { clusterAgentKeys, tokenSecretKeys } from '../../../lambda/checks/token/consumers.js';
+import { readerLabel } from '../../../lambda/checks/secret-copies/model.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenNotChartGenerated } from '../../../lambda/checks/token/token-not-chart-generated.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
@@ -206,7 +207,7 @@ describe('the DatadogAgent in the shared token model', () => {
     expect(ca.map((k) => `${k.namespace}/${k.secret}/${k.key}`)).toEqual([
       'datadog/datadog-dca/dca-token',
     ]);
-    expect(ca[0]!.users.map((u) => `${u.via} ${u.label}`)).toEqual([
+    expect(ca[0]!.users.map((u) => `${u.via} ${readerLabel(u)}`)).toEqual([
       'datadogagent DatadogAgent datadog/datadog',
     ]);
     expect(ca[0]!.digest).toBeDefined();
