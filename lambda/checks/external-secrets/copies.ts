@@ -245,8 +245,8 @@ function computeCopies(snapshot: ClusterSnapshot): SecretCopy[] {
         secret,
         key: d.secretKey,
         remoteKey: d.remoteRef.key,
-        ...(d.remoteRef.property ? { property: d.remoteRef.property } : {}),
-        ...(d.remoteRef.version ? { version: d.remoteRef.version } : {}),
+        property: d.remoteRef.property || undefined,
+        version: d.remoteRef.version || undefined,
       };
       entries.push(entry);
       const id = `${namespace}/${secret}/${d.secretKey}`;
@@ -260,15 +260,16 @@ function computeCopies(snapshot: ClusterSnapshot): SecretCopy[] {
   for (const entry of entries) {
     const chain = resolve(index, entry, undefined);
     if (!chain) continue;
+    // One shape for every copy (absent fields undefined): thousands of them stay small.
     out.push({
       value: chain.value,
       namespace: entry.namespace,
       secret: entry.secret,
       key: entry.key,
-      writer: { kind: 'ExternalSecret', hops: chain.hops },
+      writer: { kind: 'ExternalSecret', hops: chain.hops, datadogAgent: undefined },
       resolution: chain.resolution,
-      ...(chain.graceMs !== undefined ? { graceMs: chain.graceMs } : {}),
-      ...(chain.source ? { source: chain.source } : {}),
+      graceMs: chain.graceMs,
+      source: chain.source,
     });
   }
   for (const source of COPY_SOURCES) out.push(...source(snapshot));
@@ -299,12 +300,12 @@ function resolve(index: Index, entry: Entry, seen: Set<string> | undefined): Cha
   const ces = parentCes(entry.es, index.cesByName);
   const hop: CopyHop = {
     es: entry.es,
-    ...(ces ? { ces } : {}),
-    ...(store ? { store } : {}),
-    ...(store?.provider ? { provider: store.provider } : {}),
+    ces,
+    store,
+    provider: store?.provider || undefined,
     remoteKey: entry.remoteKey,
-    ...(entry.property ? { property: entry.property } : {}),
-    ...(entry.version ? { version: entry.version } : {}),
+    property: entry.property,
+    version: entry.version,
   };
   const refresh = refreshMode(entry.es);
   const interval = refresh.kind === 'periodic' ? refresh.intervalMs : undefined;

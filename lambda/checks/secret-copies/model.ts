@@ -190,6 +190,30 @@ interface Ref {
   via: 'env' | 'envFrom';
 }
 
+/**
+ * Readers are the most numerous objects of the model: one shape with every field (undefined when
+ * absent) keeps them small, where optional spreads would give each a separate property store.
+ */
+function reader(
+  pod: Pod | undefined,
+  workload: Workload | undefined,
+  namespace: string,
+  container: string | undefined,
+  role: ConsumerRole,
+  via: SecretReader['via'],
+): SecretReader {
+  return {
+    pod,
+    workload,
+    namespace,
+    container,
+    role,
+    via,
+    datadogAgent: undefined,
+    field: undefined,
+  };
+}
+
 function roleOf(c: Container): ConsumerRole {
   if (isClusterAgentContainer(c)) return 'cluster-agent';
   if (isNodeAgentContainer(c)) return 'node-agent';
@@ -204,7 +228,7 @@ function refOf(
   c: Container,
   name: string,
   namespace: string,
-  lookups: Map<string, SecretLookup>,
+  lookupOf: (namespace: string, secret: string) => SecretLookup | undefined,
 ): Ref | undefined {
   const env = c.env.find((e) => e.name === name);
   if (env) {
@@ -219,7 +243,7 @@ function refOf(
     const prefix = f.prefix ?? '';
     if (!name.startsWith(prefix)) continue;
     const key = name.slice(prefix.length);
-    const l = lookups.get(`${namespace}/${f.secretRef.name}`);
+    const l = lookupOf(namespace, f.secretRef.name);
     if (l?.result.status === 'found' && key in l.result.secret.data) {
       found = { secret: f.secretRef.name, key, via: 'envFrom' };
     }
@@ -228,7 +252,6 @@ function refOf(
 }
 
 function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
-  const lookups = secretLookups(snapshot);
   const workloads = workloadIndex(snapshot);
   // "Asking for a sidecar" is the admission controller's effective selector, shared with discovery.
   const { asksForSidecar, injection } = discoverAgents(snapshot);
@@ -246,36 +269,52 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
     Record<CopiedValue, { secret: string; key: string }>
   >;
 
-  const writersByTarget = new Map<string, ExternalSecret[]>();
+  // One index by Secret: its lookup, the ExternalSecrets targeting it and the keys held in it.
+  // One string key per Secret; the keys of a Secret are few and found by a short scan.
+  const bySecret = new Map<string, SecretIndex>();
+  const at = (namespace: string, secret: string): SecretIndex => {
+    const id = `${namespace}/${secret}`;
+    let s = bySecret.get(id);
+    if (!s) {
+      s = { lookup: undefined, writers: NONE, keys: NONE };
+      bySecret.set(id, s);
+    }
+    return s;
+  };
+  for (const l of snapshot.kube.secrets) at(l.namespace, l.name).lookup = l;
+  const lookupOf = (namespace: string, secret: string) =>
+    bySecret.get(`${namespace}/${secret}`)?.lookup;
   for (const es of itemsOf(snapshot.kube.externalSecrets)) {
-    const target = `${es.meta.namespace ?? ''}/${externalSecretTarget(es)}`;
-    const list = writersByTarget.get(target);
-    if (list) list.push(es);
-    else writersByTarget.set(target, [es]);
+    const s = at(es.meta.namespace ?? '', externalSecretTarget(es));
+    s.writers = append(s.writers, es);
   }
 
-  const byId = new Map<string, HeldKey>();
+  const all: HeldKey[] = [];
   const entry = (value: CopiedValue, namespace: string, secret: string, key: string): HeldKey => {
-    const id = `${value}|${namespace}/${secret}/${key}`;
-    let e = byId.get(id);
+    const s = at(namespace, secret);
+    let e = s.keys.find((k) => k.value === value && k.key === key);
     if (!e) {
-      const lookup = lookups.get(`${namespace}/${secret}`);
+      const lookup = s.lookup;
       const digest = lookup?.result.status === 'found' ? lookup.result.secret.data[key] : undefined;
       e = {
         value,
         namespace,
         secret,
         key,
-        users: [],
+        users: NONE as unknown as SecretReader[],
         copies: NONE,
         mappings: NONE,
-        writers: writersByTarget.get(`${namespace}/${secret}`) ?? NONE,
-        ...(lookup ? { lookup } : {}),
-        ...(digest ? { digest } : {}),
+        writers: s.writers,
+        lookup,
+        digest,
       };
-      byId.set(id, e);
+      s.keys = append(s.keys, e);
+      all.push(e);
     }
     return e;
+  };
+  const addUser = (e: HeldKey, u: SecretReader) => {
+    e.users = append(e.users, u) as SecretReader[];
   };
 
   const readSpec = (
@@ -291,29 +330,22 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
       let read = false;
       for (const list of [spec.initContainers, spec.containers]) {
         for (const c of list) {
-          const ref = refOf(c, name, namespace, lookups);
+          const ref = refOf(c, name, namespace, lookupOf);
           if (!ref) continue;
           read = true;
-          entry(v, namespace, ref.secret, ref.key).users.push({
-            ...(pod ? { pod } : {}),
-            ...(workload ? { workload } : {}),
-            namespace,
-            container: c.name,
-            role: roleOf(c),
-            via: ref.via,
-          });
+          addUser(
+            entry(v, namespace, ref.secret, ref.key),
+            reader(pod, workload, namespace, c.name, roleOf(c), ref.via),
+          );
         }
       }
       // Before injection the pod has no agent container yet, but the sidecar it will get reads this.
       const side = sidecar[v];
       if (asks && !read && side) {
-        entry(v, namespace, side.secret, side.key).users.push({
-          ...(pod ? { pod } : {}),
-          ...(workload ? { workload } : {}),
-          namespace,
-          role: 'injected-sidecar',
-          via: 'admission-sidecar',
-        });
+        addUser(
+          entry(v, namespace, side.secret, side.key),
+          reader(pod, workload, namespace, undefined, 'injected-sidecar', 'admission-sidecar'),
+        );
       }
     }
   };
@@ -340,43 +372,71 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
       const ref = operatorTokenRef(dda);
       const e = entry('token', ref.namespace, ref.secret, ref.key);
       if (!e.users.some((u) => u.role === 'cluster-agent')) {
-        e.users.push({ namespace, role: 'cluster-agent', via: 'datadogagent', datadogAgent: dda });
+        const u = reader(
+          undefined,
+          undefined,
+          namespace,
+          undefined,
+          'cluster-agent',
+          'datadogagent',
+        );
+        u.datadogAgent = dda;
+        addUser(e, u);
       }
     }
     // Its node agents, Cluster Agent and cluster checks runners read spec.global.credentials.
     for (const k of operatorKeyRefs(dda)) {
-      entry(k.kind, k.namespace, k.secret, k.key).users.push({
-        namespace,
-        role: 'agent',
-        via: 'datadogagent',
-        datadogAgent: dda,
-        field: OPERATOR_FIELD[k.kind][k.source],
-      });
+      const u = reader(undefined, undefined, namespace, undefined, 'agent', 'datadogagent');
+      u.datadogAgent = dda;
+      u.field = OPERATOR_FIELD[k.kind][k.source];
+      addUser(entry(k.kind, k.namespace, k.secret, k.key), u);
     }
   }
 
   for (const m of tokenMappings(snapshot)) {
     const e = entry('token', m.namespace, m.target, m.secretKey);
-    if (e.mappings === NONE) e.mappings = [m];
-    else (e.mappings as TokenMapping[]).push(m);
+    e.mappings = append(e.mappings, m);
   }
   for (const c of secretCopies(snapshot)) {
     const e = entry(c.value, c.namespace, c.secret, c.key);
-    if (e.copies === NONE) e.copies = [c];
-    else (e.copies as SecretCopy[]).push(c);
+    e.copies = append(e.copies, c);
   }
 
-  // byId's keys are `value|namespace/secret/key`: within one value, the sort order.
   const collator = new Intl.Collator();
-  const sorted = [...byId.entries()].sort(([a], [b]) => collator.compare(a, b));
+  const ids = new Map(all.map((e) => [e, `${e.namespace}/${e.secret}/${e.key}`]));
+  const sorted = all.sort((a, b) => collator.compare(ids.get(a)!, ids.get(b)!));
+  ids.clear();
   const keys: Record<CopiedValue, HeldKey[]> = { token: [], 'api-key': [], 'app-key': [] };
-  for (const [, e] of sorted) keys[e.value].push(e);
+  for (const e of sorted) keys[e.value].push(e);
   return {
     keys,
-    heldKey: (value, namespace, secret, key) => byId.get(`${value}|${namespace}/${secret}/${key}`),
-    writersOf: (namespace, secret) => writersByTarget.get(`${namespace}/${secret}`) ?? NONE,
-    lookup: (namespace, secret) => lookups.get(`${namespace}/${secret}`),
+    heldKey: (value, namespace, secret, key) =>
+      bySecret.get(`${namespace}/${secret}`)?.keys.find((k) => k.value === value && k.key === key),
+    writersOf: (namespace, secret) => bySecret.get(`${namespace}/${secret}`)?.writers ?? NONE,
+    lookup: lookupOf,
   };
+}
+
+/**
+ * Most lists here hold one or two items: they are copied to their exact length, since the first
+ * push into an array reserves room for 17. Long lists (the Cluster Agent's readers) grow by push.
+ */
+function append<T>(list: readonly T[], item: T): readonly T[] {
+  if (list.length >= 8) {
+    (list as T[]).push(item);
+    return list;
+  }
+  const out = new Array<T>(list.length + 1);
+  for (let i = 0; i < list.length; i++) out[i] = list[i]!;
+  out[list.length] = item;
+  return out;
+}
+
+/** What the model knows of one Secret. */
+interface SecretIndex {
+  lookup: SecretLookup | undefined;
+  writers: readonly ExternalSecret[];
+  keys: readonly HeldKey[];
 }
 
 const OPERATOR_FIELD: Record<'api-key' | 'app-key', Record<'secret' | 'literal', string>> = {
