@@ -1,9 +1,10 @@
 import type { CheckResult } from '../../findings.js';
 import { digestsEqual } from '../../secret-digest.js';
-import type { ClusterSnapshot, Collected, TokenSource } from '../../snapshot.js';
+import type { ClusterSnapshot, Collected, DatadogAgent, TokenSource } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import { COPIED_LABEL, copyWriterLabel, type CopiedValue } from '../external-secrets/copies.js';
 import { forceSyncCommand } from '../external-secrets/eso.js';
+import { ddaLabel } from '../operator/datadog-agents.js';
 import { readerDetail, secretCopyModel, type HeldKey } from '../secret-copies/model.js';
 
 type KeyValue = Extract<CopiedValue, 'api-key' | 'app-key'>;
@@ -25,6 +26,31 @@ export function keyCopies(snapshot: ClusterSnapshot): KeyCopy[] {
     .map((k) => ({ k, id: `${k.namespace}/${k.secret}/${k.key}` }))
     .sort((a, b) => collator.compare(a.id, b.id))
     .map(({ k }) => k);
+}
+
+const OPERATOR_LITERAL: Record<KeyValue, string> = {
+  'api-key': 'spec.global.credentials.apiKey',
+  'app-key': 'spec.global.credentials.appKey',
+};
+
+/**
+ * The Operator rewrites `<name>-secret` from the DatadogAgent's literal key: an ExternalSecret
+ * writing that Secret would be undone, so the fix is in the DatadogAgent.
+ */
+function operatorFix(
+  snapshot: ClusterSnapshot,
+  k: KeyCopy,
+  dda: DatadogAgent,
+  secretId: string,
+): string {
+  const which = k.value === 'api-key' ? 'api' : 'app';
+  const written = secretCopyModel(snapshot).keys[k.value].find(
+    (o) => o.namespace === k.namespace && o.copies.length > 0,
+  );
+  const target = written
+    ? `{secretName: ${written.secret}, keyName: ${written.key}} (already written from Secrets Manager by ${copyWriterLabel(written.copies[0]!.writer)})`
+    : `{secretName: <a Secret an ExternalSecret writes from ${secretId}>, keyName: <its key>}`;
+  return `In ${ddaLabel(dda)} replace spec.global.credentials.${which}Key with spec.global.credentials.${which}Secret: ${target}; the Operator then restarts its agents on it. The literal also sits in plain text in the DatadogAgent spec: rotate it in Datadog.`;
 }
 
 function sourceOf(snapshot: ClusterSnapshot, value: KeyValue): Collected<TokenSource> | undefined {
@@ -83,9 +109,12 @@ export const datadogKeysMatch: Check = {
         ? `Read by ${readerList.slice(0, 6).join(', ')}.`
         : 'No running pod reads it.';
       const writerList = [...new Set(k.copies.map((c) => copyWriterLabel(c.writer)))];
+      const byOperator = writerList.length === 0 ? k.operator : undefined;
       const writers = writerList.length
         ? `Written by ${writerList.join(', ')}.`
-        : 'No ExternalSecret writes it.';
+        : byOperator
+          ? `Written by the Datadog Operator from the literal ${OPERATOR_LITERAL[k.value]} of ${ddaLabel(byOperator)}, so it never follows Secrets Manager.`
+          : 'No ExternalSecret writes it.';
       if (digestsEqual(digest, source.value.current)) {
         results.push({
           status: 'PASS',
@@ -113,9 +142,11 @@ export const datadogKeysMatch: Check = {
         resource,
         messageId: `mismatch:${k.key}`,
         message: `${where} differs from the ${label} in Secrets Manager (${source.value.secretId}). ${readers} ${writers} ${impact}`,
-        remediation: syncCommands.length
-          ? `Sync it now: ${syncCommands.join('; ')}; if it still differs, fix the data[] entry with secretKey "${k.key}" (remoteRef.key ${source.value.secretId}). Then restart the readers (env is read at start).`
-          : `Write ${k.namespace}/${k.secret} key "${k.key}" with an ExternalSecret from ${source.value.secretId} instead of by hand, then restart the readers.`,
+        remediation: byOperator
+          ? operatorFix(snapshot, k, byOperator, source.value.secretId)
+          : syncCommands.length
+            ? `Sync it now: ${syncCommands.join('; ')}; if it still differs, fix the data[] entry with secretKey "${k.key}" (remoteRef.key ${source.value.secretId}). Then restart the readers (env is read at start).`
+            : `Write ${k.namespace}/${k.secret} key "${k.key}" with an ExternalSecret from ${source.value.secretId} instead of by hand, then restart the readers.`,
       });
     }
     return results;

@@ -94,6 +94,11 @@ export interface HeldKey {
   lookup?: SecretLookup;
   /** Digest of the key when the Secret was read and has it. */
   digest?: SecretDigest;
+  /**
+   * The DatadogAgent whose Operator writes this key itself: `<name>-token` from a literal or
+   * generated token, `<name>-secret` from literal credentials. It never follows Secrets Manager.
+   */
+  operator?: DatadogAgent;
 }
 
 export interface SecretCopyModel {
@@ -307,6 +312,7 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
         writers: s.writers,
         lookup,
         digest,
+        operator: undefined,
       };
       s.keys = append(s.keys, e);
       all.push(e);
@@ -383,13 +389,16 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
         u.datadogAgent = dda;
         addUser(e, u);
       }
+      if (ref.source !== 'secret') e.operator = dda;
     }
     // Its node agents, Cluster Agent and cluster checks runners read spec.global.credentials.
     for (const k of operatorKeyRefs(dda)) {
       const u = reader(undefined, undefined, namespace, undefined, 'agent', 'datadogagent');
       u.datadogAgent = dda;
       u.field = OPERATOR_FIELD[k.kind][k.source];
-      addUser(entry(k.kind, k.namespace, k.secret, k.key), u);
+      const e = entry(k.kind, k.namespace, k.secret, k.key);
+      addUser(e, u);
+      if (k.source === 'literal') e.operator = dda;
     }
   }
 

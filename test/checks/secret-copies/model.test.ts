@@ -238,6 +238,43 @@ describe('the one copy model', () => {
     expect(TOKEN_ID).toBe('datadog/cluster-agent-token');
   });
 
+  it("names the Operator as the writer of a DatadogAgent's literal API key, and fixes it in the DatadogAgent", () => {
+    const s = build(
+      [
+        ...datadogNamespace(),
+        secret(
+          'datadog',
+          'datadog-secret',
+          { api_key: OLD_API_KEY },
+          { manager: 'datadog-operator' },
+        ),
+        {
+          apiVersion: 'datadoghq.com/v2alpha1',
+          kind: 'DatadogAgent',
+          metadata: { name: 'datadog', namespace: 'datadog', uid: 'dda-1' },
+          spec: { global: { credentials: { apiKey: 'CANARY-literal-api-key-in-dda' } } },
+        },
+      ],
+      { aws: KEYS },
+    );
+    const model = secretCopyModel(s);
+    expect(
+      model.heldKey('api-key', 'datadog', 'datadog-secret', 'api_key')?.operator?.meta.name,
+    ).toBe('datadog');
+    expect(model.heldKey('token', 'datadog', 'datadog-token', 'token')?.operator?.meta.name).toBe(
+      'datadog',
+    );
+    const r = datadogKeysMatch.run(s).find((x) => x.messageId === 'mismatch:api_key')!;
+    expect(r.status).toBe('FAIL');
+    expect(r.message).toContain(
+      'Written by the Datadog Operator from the literal spec.global.credentials.apiKey of DatadogAgent datadog/datadog',
+    );
+    expect(r.remediation).toContain(
+      'In DatadogAgent datadog/datadog replace spec.global.credentials.apiKey with spec.global.credentials.apiSecret: {secretName: datadog-secrets, keyName: api-key} (already written from Secrets Manager by ExternalSecret datadog/datadog-secrets)',
+    );
+    expect(JSON.stringify(r)).not.toContain('CANARY-literal-api-key-in-dda');
+  });
+
   it('shares one model per snapshot and keeps no secret value', () => {
     const s = build([...datadogWith(selectorCa()), ...appWithoutAgent('shop', { team: 'shop' })]);
     expect(secretCopyModel(s)).toBe(secretCopyModel(s));
