@@ -11,6 +11,7 @@ import { externalSecretTarget } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
 import { CES_CHILD_LABEL, parentCes, secretCopies, sourceSecrets, sameSmSecret } from './copies.js';
 import { quoteConditionMessage, readyCondition } from './eso.js';
+import { readerLabel, secretCopyModel } from '../secret-copies/model.js';
 
 /** Name of the ExternalSecrets (and, by default, Secrets) a ClusterExternalSecret creates. */
 export function childName(ces: ClusterExternalSecret): string {
@@ -79,12 +80,6 @@ export const clusterexternalsecretCoverage: Check = {
     const namespaces = new Map(
       itemsOf(snapshot.kube.namespaces).map((n) => [n.meta.name, n.meta.labels]),
     );
-    // Namespace/Secret pairs some pod or workload reads (never counting the writers themselves).
-    const readers = new Map<string, string[]>();
-    for (const l of snapshot.kube.secrets) {
-      const from = l.references.filter((r) => r.via !== 'externalsecret-target').map((r) => r.from);
-      if (from.length) readers.set(`${l.namespace}/${l.name}`, from);
-    }
     const cesByName = new Map(collected.value.map((c) => [c.meta.name, c]));
     const children = new Map<string, ExternalSecret>();
     for (const es of itemsOf(snapshot.kube.externalSecrets)) {
@@ -92,18 +87,36 @@ export const clusterexternalsecretCoverage: Check = {
       if (parent) children.set(`${parent.meta.name}/${es.meta.namespace ?? ''}`, es);
     }
 
+    const carrying = collected.value.filter((ces) => carriesDatadogValue(ces, snapshot));
+    if (carrying.length === 0) return [];
+    // Who reads the Secrets the ClusterExternalSecrets write, by name then namespace: the readers
+    // of the one copy model (containers, workloads not running, sidecar requests, DatadogAgents).
+    const targets = new Set(carrying.map(childTarget));
+    const readers = new Map<string, Map<string, Set<string>>>();
+    const { keys } = secretCopyModel(snapshot);
+    for (const k of [...keys.token, ...keys['api-key'], ...keys['app-key']]) {
+      if (!targets.has(k.secret) || k.users.length === 0) continue;
+      let byNs = readers.get(k.secret);
+      if (!byNs) readers.set(k.secret, (byNs = new Map()));
+      const from = byNs.get(k.namespace) ?? new Set<string>();
+      for (const u of k.users) {
+        // A pod and the workload whose template to fix, as the collector's references list them.
+        const labels = [readerLabel(u)];
+        if (u.pod && u.workload) {
+          labels.push(`${u.workload.kind} ${u.namespace}/${u.workload.meta.name}`);
+        }
+        for (const label of labels) from.add(label);
+      }
+      byNs.set(k.namespace, from);
+    }
+
     const results: CheckResult[] = [];
-    for (const ces of collected.value) {
-      if (!carriesDatadogValue(ces, snapshot)) continue;
+    for (const ces of carrying) {
       const target = childTarget(ces);
-      const readerNamespaces = [...readers.keys()]
-        .filter((k) => k.endsWith(`/${target}`) && k.split('/')[1] === target)
-        .map((k) => k.split('/')[0]!)
-        .sort();
-      for (const ns of readerNamespaces) {
-        results.push(
-          judge(ces, ns, target, namespaces.get(ns), readers.get(`${ns}/${target}`)!, children),
-        );
+      const byNs = readers.get(target);
+      if (!byNs) continue;
+      for (const ns of [...byNs.keys()].sort()) {
+        results.push(judge(ces, ns, target, namespaces.get(ns), [...byNs.get(ns)!], children));
       }
     }
     return results;

@@ -14,6 +14,7 @@ import {
   type AuditSettings,
   type ClusterExternalSecret,
   type ClusterSnapshot,
+  type DatadogAgent,
   type ExternalSecret,
   type PushSecret,
   type SecretStore,
@@ -87,16 +88,15 @@ export interface CopyHop {
   property?: string;
   /** `remoteRef.version` when pinned. */
   version?: string;
-  refresh: RefreshMode;
 }
 
-/** Who writes a Secret key that holds one of the copied values. */
+/** Who writes a Secret key that holds one of the copied values. Label: {@link copyWriterLabel}. */
 export interface CopyWriter {
   kind: 'ExternalSecret' | 'Operator';
-  /** `ExternalSecret golang/dd (child of ClusterExternalSecret datadog-token)`. */
-  label: string;
   /** From this key back to the source: hops[0] writes the key, the last hop reads the source. */
   hops: CopyHop[];
+  /** The DatadogAgent whose Operator writes the key (`kind: Operator`). */
+  datadogAgent?: DatadogAgent;
 }
 
 export interface SecretCopy {
@@ -116,8 +116,8 @@ export interface SecretCopy {
    * Manager may take to reach this key. Undefined when a hop never refreshes by itself.
    */
   graceMs?: number;
-  /** `Secrets Manager datadog/x -> Secret datadog/a key "token" -> Secret golang/b key "token"`. */
-  path: string;
+  /** The configured Secrets Manager secret the chain ends at (`resolution: secrets-manager`). */
+  source?: SourceSecret;
 }
 
 /** The ClusterExternalSecret that created an ExternalSecret: ESO's label, else the owner. */
@@ -135,19 +135,81 @@ export function writerLabel(es: ExternalSecret, ces?: ClusterExternalSecret): st
   return ces ? `${esLabel(es)} (child of ClusterExternalSecret ${ces.meta.name})` : esLabel(es);
 }
 
+/** `ExternalSecret golang/dd (child of ClusterExternalSecret datadog-token)`, for messages. */
+export function copyWriterLabel(writer: CopyWriter): string {
+  const first = writer.hops[0];
+  if (first) return writerLabel(first.es, first.ces);
+  const dda = writer.datadogAgent;
+  return dda
+    ? `the Datadog Operator (DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name})`
+    : writer.kind;
+}
+
+/** How ESO refreshes one hop, from its ExternalSecret (computed when needed, not kept). */
+export function hopRefresh(h: CopyHop): RefreshMode {
+  return refreshMode(h.es);
+}
+
+function keyLabel(namespace: string, secret: string, key: string): string {
+  return `Secret ${namespace}/${secret} key "${key}"`;
+}
+
+/**
+ * `Secrets Manager datadog/x -> Secret datadog/a key "token" -> Secret golang/b key "token"`,
+ * rebuilt from the hops when a message needs it: hop i > 0 writes the Secret hop i - 1 reads.
+ */
+export function copyPath(copy: SecretCopy): string {
+  const parts: string[] = [];
+  let ns = copy.namespace;
+  let secret = copy.secret;
+  let key = copy.key;
+  copy.writer.hops.forEach((h, i) => {
+    if (i > 0) {
+      const prev = copy.writer.hops[i - 1]!;
+      ns = prev.store?.remoteNamespace ?? 'default';
+      secret = prev.remoteKey;
+      key = prev.property ?? key;
+    }
+    parts.push(keyLabel(ns, secret, key));
+  });
+  if (parts.length === 0) parts.push(keyLabel(ns, secret, key));
+  parts.reverse();
+  if (copy.resolution === 'secrets-manager' && copy.source) {
+    const last = copy.writer.hops[copy.writer.hops.length - 1];
+    parts.unshift(
+      `Secrets Manager ${copy.source.secretId}${last?.property ? ` property "${last.property}"` : ''}`,
+    );
+  }
+  return parts.join(' -> ');
+}
+
+/** One `data[]` entry of an ExternalSecret, with the Secret key it writes (shared strings). */
+interface Entry {
+  es: ExternalSecret;
+  namespace: string;
+  secret: string;
+  key: string;
+  remoteKey: string;
+  property?: string;
+  version?: string;
+}
+
 interface Index {
   snapshot: ClusterSnapshot;
   /** `ns/secret/key` -> the ExternalSecret entries writing it. */
-  writers: Map<
-    string,
-    { es: ExternalSecret; remoteKey: string; property?: string; version?: string }[]
-  >;
+  writers: Map<string, Entry[]>;
   cesByName: Map<string, ClusterExternalSecret>;
+  sources: SourceSecret[];
+  tokenArn?: string;
 }
 
 const COPIES_CACHE = new WeakMap<ClusterSnapshot, SecretCopy[]>();
 
-/** Every copy of the token and of the Datadog keys, sorted by namespace/secret/key. */
+/**
+ * Every copy of the token and of the Datadog keys, sorted by namespace/secret/key. Shared: do not
+ * change. To find the copies of one key, ask the model (secret-copies/model.ts `copiesOf`), which
+ * indexes them; a scan of this list per key is quadratic.
+ */
 export function secretCopies(snapshot: ClusterSnapshot): SecretCopy[] {
   let copies = COPIES_CACHE.get(snapshot);
   if (!copies) {
@@ -157,74 +219,65 @@ export function secretCopies(snapshot: ClusterSnapshot): SecretCopy[] {
   return copies;
 }
 
-/** The copies of one Secret key (one per writer). */
-export function copiesOf(
-  snapshot: ClusterSnapshot,
-  namespace: string,
-  secret: string,
-  key: string,
-): SecretCopy[] {
-  return secretCopies(snapshot).filter(
-    (c) => c.namespace === namespace && c.secret === secret && c.key === key,
-  );
-}
-
 /** Sources of copies beyond ExternalSecrets; the Operator's DatadogAgent plugs in here. */
 export const COPY_SOURCES: ((snapshot: ClusterSnapshot) => SecretCopy[])[] = [];
 
 function computeCopies(snapshot: ClusterSnapshot): SecretCopy[] {
-  const index: Index = { snapshot, writers: new Map(), cesByName: new Map() };
+  const tokenArn = valueOf(snapshot.aws.tokenSource)?.arn;
+  const index: Index = {
+    snapshot,
+    writers: new Map(),
+    cesByName: new Map(),
+    sources: sourceSecrets(snapshot.settings),
+    ...(tokenArn ? { tokenArn } : {}),
+  };
   for (const ces of itemsOf(snapshot.kube.clusterExternalSecrets ?? { status: 'ok', value: [] })) {
     index.cesByName.set(ces.meta.name, ces);
   }
-  const all = itemsOf(snapshot.kube.externalSecrets);
-  for (const es of all) {
-    const ns = es.meta.namespace ?? '';
-    const target = externalSecretTarget(es);
+  const entries: Entry[] = [];
+  for (const es of itemsOf(snapshot.kube.externalSecrets)) {
+    const namespace = es.meta.namespace ?? '';
+    const secret = externalSecretTarget(es);
     for (const d of es.data) {
-      const id = `${ns}/${target}/${d.secretKey}`;
-      const list = index.writers.get(id) ?? [];
-      list.push({
+      const entry: Entry = {
         es,
-        remoteKey: d.remoteRef.key,
-        ...(d.remoteRef.property ? { property: d.remoteRef.property } : {}),
-        ...(d.remoteRef.version ? { version: d.remoteRef.version } : {}),
-      });
-      index.writers.set(id, list);
-    }
-  }
-  const sources = sourceSecrets(snapshot.settings);
-  const tokenArn = valueOf(snapshot.aws.tokenSource)?.arn;
-  const out: SecretCopy[] = [];
-  for (const [id, entries] of index.writers) {
-    const [namespace, secret, key] = splitId(id);
-    for (const entry of entries) {
-      const chain = resolve(index, namespace, secret, key, entry, sources, tokenArn, new Set());
-      if (!chain) continue;
-      const ces = parentCes(entry.es, index.cesByName);
-      out.push({
-        value: chain.value,
         namespace,
         secret,
-        key,
-        writer: { kind: 'ExternalSecret', label: writerLabel(entry.es, ces), hops: chain.hops },
-        resolution: chain.resolution,
-        ...(chain.graceMs !== undefined ? { graceMs: chain.graceMs } : {}),
-        path: chain.path,
-      });
+        key: d.secretKey,
+        remoteKey: d.remoteRef.key,
+        property: d.remoteRef.property || undefined,
+        version: d.remoteRef.version || undefined,
+      };
+      entries.push(entry);
+      const id = `${namespace}/${secret}/${d.secretKey}`;
+      const list = index.writers.get(id);
+      if (list) list.push(entry);
+      else index.writers.set(id, [entry]);
     }
   }
+  const out: SecretCopy[] = [];
+  const ids: string[] = [];
+  for (const entry of entries) {
+    const chain = resolve(index, entry, undefined);
+    if (!chain) continue;
+    // One shape for every copy (absent fields undefined): thousands of them stay small.
+    out.push({
+      value: chain.value,
+      namespace: entry.namespace,
+      secret: entry.secret,
+      key: entry.key,
+      writer: { kind: 'ExternalSecret', hops: chain.hops, datadogAgent: undefined },
+      resolution: chain.resolution,
+      graceMs: chain.graceMs,
+      source: chain.source,
+    });
+  }
   for (const source of COPY_SOURCES) out.push(...source(snapshot));
+  for (const c of out) ids.push(`${c.namespace}/${c.secret}/${c.key}`);
+  // Sort positions by their id once, instead of building two strings per comparison.
   const collator = new Intl.Collator();
-  return out.sort((a, b) =>
-    collator.compare(`${a.namespace}/${a.secret}/${a.key}`, `${b.namespace}/${b.secret}/${b.key}`),
-  );
-}
-
-function splitId(id: string): [string, string, string] {
-  const a = id.indexOf('/');
-  const b = id.indexOf('/', a + 1);
-  return [id.slice(0, a), id.slice(a + 1, b), id.slice(b + 1)];
+  const order = out.map((_, i) => i).sort((a, b) => collator.compare(ids[a]!, ids[b]!) || a - b);
+  return order.map((i) => out[i]!);
 }
 
 interface Chain {
@@ -232,7 +285,7 @@ interface Chain {
   hops: CopyHop[];
   resolution: SecretCopy['resolution'];
   graceMs?: number;
-  path: string;
+  source?: SourceSecret;
 }
 
 const MAX_CHAIN = 8;
@@ -241,44 +294,34 @@ const MAX_CHAIN = 8;
  * Follows one writer entry back to its source. Returns undefined when the entry reads neither a
  * configured Secrets Manager secret nor (through `kubernetes` stores) a Secret holding one.
  */
-function resolve(
-  index: Index,
-  namespace: string,
-  secret: string,
-  key: string,
-  entry: { es: ExternalSecret; remoteKey: string; property?: string; version?: string },
-  sources: SourceSecret[],
-  tokenArn: string | undefined,
-  seen: Set<string>,
-): Chain | undefined {
+function resolve(index: Index, entry: Entry, seen: Set<string> | undefined): Chain | undefined {
   const found = storeOf(entry.es, index.snapshot);
   const store = found.status === 'found' ? found.store : undefined;
   const ces = parentCes(entry.es, index.cesByName);
   const hop: CopyHop = {
     es: entry.es,
-    ...(ces ? { ces } : {}),
-    ...(store ? { store } : {}),
-    ...(store?.provider ? { provider: store.provider } : {}),
+    ces,
+    store,
+    provider: store?.provider || undefined,
     remoteKey: entry.remoteKey,
-    ...(entry.property ? { property: entry.property } : {}),
-    ...(entry.version ? { version: entry.version } : {}),
-    refresh: refreshMode(entry.es),
+    property: entry.property,
+    version: entry.version,
   };
-  const here = `Secret ${namespace}/${secret} key "${key}"`;
-  const interval = hop.refresh.kind === 'periodic' ? hop.refresh.intervalMs : undefined;
+  const refresh = refreshMode(entry.es);
+  const interval = refresh.kind === 'periodic' ? refresh.intervalMs : undefined;
 
   if (store?.provider === 'kubernetes') {
     // The kubernetes provider reads remoteRef.key (a Secret) in remoteNamespace, key = property.
     const upNs = store.remoteNamespace ?? 'default';
-    const upKey = entry.property ?? key;
+    const upKey = entry.property ?? entry.key;
     const upId = `${upNs}/${entry.remoteKey}/${upKey}`;
-    if (seen.has(upId) || seen.size >= MAX_CHAIN) {
-      return { value: 'token', hops: [hop], resolution: 'cycle', path: here };
+    if (seen?.has(upId) || (seen?.size ?? 0) >= MAX_CHAIN) {
+      return { value: 'token', hops: [hop], resolution: 'cycle' };
     }
     const ups = index.writers.get(upId) ?? [];
     for (const up of ups) {
-      const next = new Set(seen).add(`${namespace}/${secret}/${key}`);
-      const chain = resolve(index, upNs, entry.remoteKey, upKey, up, sources, tokenArn, next);
+      const next = new Set(seen).add(`${entry.namespace}/${entry.secret}/${entry.key}`);
+      const chain = resolve(index, up, next);
       if (!chain) continue;
       return {
         value: chain.value,
@@ -287,15 +330,15 @@ function resolve(
         ...(chain.graceMs !== undefined && interval !== undefined
           ? { graceMs: chain.graceMs + interval }
           : {}),
-        path: `${chain.path} -> ${here}`,
+        ...(chain.source ? { source: chain.source } : {}),
       };
     }
     // Nothing collected writes the upstream Secret from a configured source: not a known copy.
     return undefined;
   }
 
-  const source = sources.find((s) =>
-    sameSmSecret(entry.remoteKey, s.secretId, s.value === 'token' ? tokenArn : undefined),
+  const source = index.sources.find((s) =>
+    sameSmSecret(entry.remoteKey, s.secretId, s.value === 'token' ? index.tokenArn : undefined),
   );
   if (!source) return undefined;
   return {
@@ -303,16 +346,17 @@ function resolve(
     hops: [hop],
     resolution: 'secrets-manager',
     ...(interval !== undefined ? { graceMs: interval + SYNC_BACKOFF_MS } : {}),
-    path: `Secrets Manager ${source.secretId}${entry.property ? ` property "${entry.property}"` : ''} -> ${here}`,
+    source,
   };
 }
 
 /** "1h + 15m refresh along the chain + 5m backoff" for messages. */
 export function describeGrace(copy: SecretCopy): string {
   const intervals = copy.writer.hops
-    .map((h) =>
-      h.refresh.kind === 'periodic' ? formatDuration(h.refresh.intervalMs) : h.refresh.label,
-    )
+    .map((h) => {
+      const refresh = hopRefresh(h);
+      return refresh.kind === 'periodic' ? formatDuration(refresh.intervalMs) : refresh.label;
+    })
     .join(' + ');
   return copy.writer.hops.length > 1
     ? `${intervals} (refresh intervals along the chain) + ${formatDuration(SYNC_BACKOFF_MS)} backoff`

@@ -1,7 +1,15 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { COPIED_LABEL, secretCopies, type CopyHop, type SecretCopy } from './copies.js';
+import {
+  COPIED_LABEL,
+  copyPath,
+  copyWriterLabel,
+  hopRefresh,
+  secretCopies,
+  type CopyHop,
+  type SecretCopy,
+} from './copies.js';
 import { pinnedVersion, pinnedWhat, templateEffect, type TemplateEffect } from './copy-settings.js';
 import { esLabel, forceSyncCommand } from './eso.js';
 import { analyseSyncWindows, windowsBlocker } from './sync-windows.js';
@@ -29,11 +37,12 @@ function blockersOf(h: CopyHop, collectedAt: string): Blocker[] {
       edit: `remove remoteRef.version "${pinned.version}" from the data[] entry with remoteRef.key ${h.remoteKey} in ${where(h)} (ESO then reads AWSCURRENT)`,
     });
   }
-  if (h.refresh.kind === 'once') {
+  const refresh = hopRefresh(h);
+  if (refresh.kind === 'once') {
     const policy = h.es.refreshPolicy && h.es.refreshPolicy !== 'Periodic';
     out.push({
       id: 'refreshes-once',
-      what: `it has ${h.refresh.label}`,
+      what: `it has ${refresh.label}`,
       edit: `set spec.refreshInterval: 1h${policy ? ` and remove spec.refreshPolicy: ${h.es.refreshPolicy}` : ''} in ${where(h)}`,
     });
   }
@@ -45,7 +54,7 @@ function blockersOf(h: CopyHop, collectedAt: string): Blocker[] {
     });
   }
   // syncWindows apply to Periodic refreshes only; a one-off refresh is reported above.
-  if (h.es.syncWindows && h.refresh.kind === 'periodic') {
+  if (h.es.syncWindows && refresh.kind === 'periodic') {
     const why = windowsBlocker(analyseSyncWindows(h.es.syncWindows, collectedAt));
     if (why) {
       out.push({
@@ -100,7 +109,7 @@ function renderedHop(
 
 function judge(copy: SecretCopy, collectedAt: string): CheckResult {
   const resource = { kind: 'Secret', namespace: copy.namespace, name: copy.secret };
-  const label = `Secret ${copy.namespace}/${copy.secret} key "${copy.key}" (${COPIED_LABEL[copy.value]}, written by ${copy.writer.label})`;
+  const label = `Secret ${copy.namespace}/${copy.secret} key "${copy.key}" (${COPIED_LABEL[copy.value]}, written by ${copyWriterLabel(copy.writer)})`;
   const found = copy.writer.hops.flatMap((h) => blockersOf(h, collectedAt).map((b) => ({ h, b })));
   const rendered = renderedHop(copy);
   if (found.length === 0 && rendered) {
@@ -110,7 +119,7 @@ function judge(copy: SecretCopy, collectedAt: string): CheckResult {
       severity: 'info',
       resource,
       messageId: `template-not-comparable:${copy.key}`,
-      message: `${label} refreshes periodically from ${copy.path}, but ${esLabel(rendered.h.es)}: ${rendered.t.why}. What it holds is the template's output, not the source value, so whether it keeps matching Secrets Manager cannot be told: not evaluated.`,
+      message: `${label} refreshes periodically from ${copyPath(copy)}, but ${esLabel(rendered.h.es)}: ${rendered.t.why}. What it holds is the template's output, not the source value, so whether it keeps matching Secrets Manager cannot be told: not evaluated.`,
       remediation: `If the key must hold the ${COPIED_LABEL[copy.value]} as it is, set spec.target.template.data["${copy.key}"] to "{{ .${copy.key} }}" (or drop the template) in ${where(rendered.h)}.`,
     };
   }
@@ -119,7 +128,7 @@ function judge(copy: SecretCopy, collectedAt: string): CheckResult {
       status: 'PASS',
       resource,
       messageId: `follows:${copy.key}`,
-      message: `${label} follows Secrets Manager: ${copy.path}, periodic refresh, no pinned version, owned target.`,
+      message: `${label} follows Secrets Manager: ${copyPath(copy)}, periodic refresh, no pinned version, owned target.`,
       remediation: '',
     };
   }
@@ -130,7 +139,7 @@ function judge(copy: SecretCopy, collectedAt: string): CheckResult {
     status: 'FAIL',
     resource,
     messageId: `${found[0]!.b.id}:${copy.key}`,
-    message: `${label} stops following Secrets Manager (${copy.path}): ${causes}. Even if it matches today, the next rotation will not reach it.`,
+    message: `${label} stops following Secrets Manager (${copyPath(copy)}): ${causes}. Even if it matches today, the next rotation will not reach it.`,
     remediation: `${edits.map((e) => e[0]!.toUpperCase() + e.slice(1)).join('. ')}. Then sync: ${sync.join('; ')}.`,
   };
 }

@@ -10,7 +10,8 @@ import {
   tokenSecretKeys,
   type TokenSecretKey,
 } from '../token/consumers.js';
-import { copiesOf } from './copies.js';
+import { copiesOf } from '../secret-copies/model.js';
+import { copyPath } from './copies.js';
 import { esLabel, tokenDataEntryYaml, tokenMappings } from './eso.js';
 
 function esResource(es: ExternalSecret) {
@@ -143,7 +144,7 @@ function keyResult(
       status: 'PASS',
       resource,
       messageId: `maps-token:${k.key}`,
-      message: `${esLabel(es)} maps the Cluster Agent token into Secret ${k.namespace}/${target} key "${k.key}"${readers} through a chain: ${chained.path}.`,
+      message: `${esLabel(es)} maps the Cluster Agent token into Secret ${k.namespace}/${target} key "${k.key}"${readers} through a chain: ${copyPath(chained)}.`,
       remediation: '',
     };
   }

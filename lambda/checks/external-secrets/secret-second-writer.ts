@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../findings.js';
 import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { COPIED_LABEL, pushWriters, secretCopies } from './copies.js';
+import { COPIED_LABEL, copyWriterLabel, pushWriters, secretCopies } from './copies.js';
 
 /**
  * Nothing in the cluster writes back into the Secrets Manager secrets of the token or the
@@ -25,10 +25,13 @@ export const secretSecondWriter: Check = {
     const results: CheckResult[] = [];
     for (const w of writers) {
       const ns = w.push.meta.namespace ?? '';
-      const readers = secretCopies(snapshot)
-        .filter((c) => c.value === w.value)
-        .map((c) => c.writer.label);
-      const first = [...new Set(readers)].slice(0, 3);
+      const first: string[] = [];
+      for (const c of secretCopies(snapshot)) {
+        if (c.value !== w.value) continue;
+        const label = copyWriterLabel(c.writer);
+        if (!first.includes(label)) first.push(label);
+        if (first.length === 3) break;
+      }
       const rotation = w.value === 'token' ? snapshot.aws.tokenSource : undefined;
       const owner =
         rotation?.status === 'ok' && rotation.value.rotationEnabled

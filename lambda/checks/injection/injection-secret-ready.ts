@@ -8,11 +8,10 @@ import {
   type SidecarSecretInput,
 } from '../../admission/sidecar-config.js';
 import type { CheckResult } from '../../findings.js';
-import { externalSecretTarget } from '../../kube/secret-refs.js';
-import { itemsOf, type ClusterSnapshot, type ExternalSecret } from '../../snapshot.js';
+import type { ClusterSnapshot } from '../../snapshot.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
-import { tokenSecretKeys } from '../token/consumers.js';
+import { secretCopyModel } from '../secret-copies/model.js';
 import { clusterAgentLabel, clusterAgentResource, listOf } from './injection-model.js';
 
 const TOKEN_ENV = SIDECAR_TOKEN_ENV;
@@ -57,18 +56,8 @@ export const injectionSecretReady: Check = {
       }
     }
     const required = d.sidecarInputs;
-    const lookups = new Map(snapshot.kube.secrets.map((l) => [`${l.namespace}/${l.name}`, l]));
-    const tokenKeys = new Map(
-      tokenSecretKeys(snapshot).map((k) => [`${k.namespace}/${k.secret}/${k.key}`, k]),
-    );
-    // Writers by target Secret, indexed once: namespaces x ExternalSecrets would be quadratic.
-    const writersByTarget = new Map<string, ExternalSecret[]>();
-    for (const es of itemsOf(snapshot.kube.externalSecrets)) {
-      const key = `${es.meta.namespace ?? ''}/${externalSecretTarget(es)}`;
-      const list = writersByTarget.get(key);
-      if (list) list.push(es);
-      else writersByTarget.set(key, [es]);
-    }
+    // Lookups, writers and token keys come indexed from the one copy model.
+    const model = secretCopyModel(snapshot);
     const namespaces = new Map<string, string[]>();
     for (const r of d.sidecarRequests) {
       const list = namespaces.get(r.namespace) ?? [];
@@ -88,7 +77,7 @@ export const injectionSecretReady: Check = {
         const named = reqs.some((r) => r.fromProfile)
           ? ` (named by the sidecar profile in ${SIDECAR_ENV.profiles.name})`
           : '';
-        const lookup = lookups.get(`${ns}/${secret}`);
+        const lookup = model.lookup(ns, secret);
         const esSnippet = `an ExternalSecret in namespace ${ns} with spec.target.name: ${secret} and spec.data entries for ${reqs.map((r) => r.key).join(' and ')}`;
         if (!lookup) {
           results.push({
@@ -134,9 +123,9 @@ export const injectionSecretReady: Check = {
           });
           continue;
         }
-        const writers = writersByTarget.get(`${ns}/${secret}`) ?? [];
+        const writers = model.writersOf(ns, secret);
         const tokenReq = reqs.find((r) => r.env === TOKEN_ENV);
-        const tokenKey = tokenReq && tokenKeys.get(`${ns}/${secret}/${tokenReq.key}`);
+        const tokenKey = tokenReq && model.heldKey('token', ns, secret, tokenReq.key);
         if (!writers.length) {
           results.push({
             status: 'FAIL',

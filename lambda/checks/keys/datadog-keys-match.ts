@@ -1,84 +1,56 @@
 import type { CheckResult } from '../../findings.js';
-import { ADMISSION_SIDECAR_SECRET, SIDECAR_INJECTION_LABEL } from '../../kube/secret-refs.js';
 import { digestsEqual } from '../../secret-digest.js';
-import { itemsOf, type ClusterSnapshot, type Collected, type TokenSource } from '../../snapshot.js';
+import type { ClusterSnapshot, Collected, DatadogAgent, TokenSource } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { COPIED_LABEL, secretCopies, type CopiedValue } from '../external-secrets/copies.js';
+import { COPIED_LABEL, copyWriterLabel, type CopiedValue } from '../external-secrets/copies.js';
 import { forceSyncCommand } from '../external-secrets/eso.js';
-import { operatorKeyConsumers } from '../operator/datadog-agents.js';
-import { datadogEnvSecretRefs, secretLookups } from '../token/consumers.js';
+import { ddaLabel } from '../operator/datadog-agents.js';
+import { readerDetail, secretCopyModel, type HeldKey } from '../secret-copies/model.js';
 
 type KeyValue = Extract<CopiedValue, 'api-key' | 'app-key'>;
 
-const ENV: Record<KeyValue, string> = { 'api-key': 'DD_API_KEY', 'app-key': 'DD_APP_KEY' };
-
-/** One Secret key holding the API or app key, with who reads and who writes it. */
-interface KeyCopy {
-  value: KeyValue;
-  namespace: string;
-  secret: string;
-  key: string;
-  readers: Set<string>;
-  writers: Set<string>;
-  syncCommands: Set<string>;
-}
+/** One Secret key holding the API or app key: the keys' view of the one copy model. */
+type KeyCopy = HeldKey & { value: KeyValue };
 
 /**
- * Every Secret key holding the Datadog API key or application key: DD_API_KEY / DD_APP_KEY
- * references of running pods, the injected sidecar's `datadog-secret` key `api-key` for pods that
- * ask for one, the Secrets a DatadogAgent's spec.global.credentials names, and every copy an ExternalSecret writes from the keys' Secrets Manager secrets.
- * The Operator's DatadogAgents add the Secrets named by spec.global.credentials.
+ * Every Secret key holding the Datadog API key or application key, sorted by
+ * namespace/secret/key: read through DD_API_KEY / DD_APP_KEY (running pods, workloads whose pods
+ * do not run), by the injected sidecar of pods the admission controller selects, or named by a
+ * DatadogAgent's spec.global.credentials; or written from the keys' Secrets Manager secrets.
  */
 export function keyCopies(snapshot: ClusterSnapshot): KeyCopy[] {
-  const byId = new Map<string, KeyCopy>();
-  const entry = (value: KeyValue, namespace: string, secret: string, key: string): KeyCopy => {
-    const id = `${value}|${namespace}/${secret}/${key}`;
-    let e = byId.get(id);
-    if (!e) {
-      e = {
-        value,
-        namespace,
-        secret,
-        key,
-        readers: new Set(),
-        writers: new Set(),
-        syncCommands: new Set(),
-      };
-      byId.set(id, e);
-    }
-    return e;
-  };
-  for (const ref of datadogEnvSecretRefs(snapshot)) {
-    const value = (Object.keys(ENV) as KeyValue[]).find((v) => ENV[v] === ref.env.name);
-    if (!value) continue;
-    const ns = ref.pod.meta.namespace ?? '';
-    entry(value, ns, ref.env.secretKeyRef.name, ref.env.secretKeyRef.key).readers.add(
-      `Pod ${ns}/${ref.pod.meta.name} (${ref.container.name})`,
-    );
-  }
-  for (const pod of itemsOf(snapshot.kube.pods)) {
-    if (!pod.meta.labels[SIDECAR_INJECTION_LABEL]) continue;
-    if (pod.spec.containers.some((c) => c.name === 'datadog-agent-injected')) continue;
-    const ns = pod.meta.namespace ?? '';
-    entry('api-key', ns, ADMISSION_SIDECAR_SECRET, 'api-key').readers.add(
-      `Pod ${ns}/${pod.meta.name} (sidecar to be injected)`,
-    );
-  }
-  for (const k of operatorKeyConsumers(snapshot)) {
-    entry(k.kind, k.namespace, k.secret, k.key).readers.add(
-      `DatadogAgent ${k.datadogAgent.namespace}/${k.datadogAgent.name} (${k.field})`,
-    );
-  }
-  for (const c of secretCopies(snapshot)) {
-    if (c.value !== 'api-key' && c.value !== 'app-key') continue;
-    const e = entry(c.value, c.namespace, c.secret, c.key);
-    e.writers.add(c.writer.label);
-    const first = c.writer.hops[0];
-    if (first) e.syncCommands.add(forceSyncCommand(first.es));
-  }
-  return [...byId.values()].sort((a, b) =>
-    `${a.namespace}/${a.secret}/${a.key}`.localeCompare(`${b.namespace}/${b.secret}/${b.key}`),
+  const { keys } = secretCopyModel(snapshot);
+  const all = [...keys['api-key'], ...keys['app-key']] as KeyCopy[];
+  const collator = new Intl.Collator();
+  return all
+    .map((k) => ({ k, id: `${k.namespace}/${k.secret}/${k.key}` }))
+    .sort((a, b) => collator.compare(a.id, b.id))
+    .map(({ k }) => k);
+}
+
+const OPERATOR_LITERAL: Record<KeyValue, string> = {
+  'api-key': 'spec.global.credentials.apiKey',
+  'app-key': 'spec.global.credentials.appKey',
+};
+
+/**
+ * The Operator rewrites `<name>-secret` from the DatadogAgent's literal key: an ExternalSecret
+ * writing that Secret would be undone, so the fix is in the DatadogAgent.
+ */
+function operatorFix(
+  snapshot: ClusterSnapshot,
+  k: KeyCopy,
+  dda: DatadogAgent,
+  secretId: string,
+): string {
+  const which = k.value === 'api-key' ? 'api' : 'app';
+  const written = secretCopyModel(snapshot).keys[k.value].find(
+    (o) => o.namespace === k.namespace && o.copies.length > 0,
   );
+  const target = written
+    ? `{secretName: ${written.secret}, keyName: ${written.key}} (already written from Secrets Manager by ${copyWriterLabel(written.copies[0]!.writer)})`
+    : `{secretName: <a Secret an ExternalSecret writes from ${secretId}>, keyName: <its key>}`;
+  return `In ${ddaLabel(dda)} replace spec.global.credentials.${which}Key with spec.global.credentials.${which}Secret: ${target}; the Operator then restarts its agents on it. The literal also sits in plain text in the DatadogAgent spec: rotate it in Datadog.`;
 }
 
 function sourceOf(snapshot: ClusterSnapshot, value: KeyValue): Collected<TokenSource> | undefined {
@@ -102,7 +74,6 @@ export const datadogKeysMatch: Check = {
     'Write every key Secret from the one Secrets Manager secret with an ExternalSecret, force a sync, then restart the pods that read it.',
   requires: ['kube.pods'],
   run(snapshot: ClusterSnapshot): CheckResult[] {
-    const lookups = secretLookups(snapshot);
     const results: CheckResult[] = [];
     const notEvaluated = new Set<KeyValue>();
     for (const k of keyCopies(snapshot)) {
@@ -129,17 +100,21 @@ export const datadogKeysMatch: Check = {
         });
         continue;
       }
-      const l = lookups.get(`${k.namespace}/${k.secret}`);
-      const digest = l?.result.status === 'found' ? l.result.secret.data[k.key] : undefined;
+      const digest = k.digest;
       // A missing Secret or key is the missing-reference checks' finding, not a mismatch.
       if (!digest) continue;
       const where = `Secret ${k.namespace}/${k.secret} key "${k.key}"`;
-      const readers = k.readers.size
-        ? `Read by ${[...k.readers].slice(0, 6).join(', ')}.`
+      const readerList = [...new Set(k.users.map(readerDetail))];
+      const readers = readerList.length
+        ? `Read by ${readerList.slice(0, 6).join(', ')}.`
         : 'No running pod reads it.';
-      const writers = k.writers.size
-        ? `Written by ${[...k.writers].join(', ')}.`
-        : 'No ExternalSecret writes it.';
+      const writerList = [...new Set(k.copies.map((c) => copyWriterLabel(c.writer)))];
+      const byOperator = writerList.length === 0 ? k.operator : undefined;
+      const writers = writerList.length
+        ? `Written by ${writerList.join(', ')}.`
+        : byOperator
+          ? `Written by the Datadog Operator from the literal ${OPERATOR_LITERAL[k.value]} of ${ddaLabel(byOperator)}, so it never follows Secrets Manager.`
+          : 'No ExternalSecret writes it.';
       if (digestsEqual(digest, source.value.current)) {
         results.push({
           status: 'PASS',
@@ -150,6 +125,13 @@ export const datadogKeysMatch: Check = {
         });
         continue;
       }
+      const syncCommands = [
+        ...new Set(
+          k.copies.flatMap((c) =>
+            c.writer.hops[0] ? [forceSyncCommand(c.writer.hops[0].es)] : [],
+          ),
+        ),
+      ];
       const impact =
         k.value === 'api-key'
           ? 'The intake refuses data sent with it ("API Key invalid"): these agents report nothing.'
@@ -160,9 +142,11 @@ export const datadogKeysMatch: Check = {
         resource,
         messageId: `mismatch:${k.key}`,
         message: `${where} differs from the ${label} in Secrets Manager (${source.value.secretId}). ${readers} ${writers} ${impact}`,
-        remediation: k.syncCommands.size
-          ? `Sync it now: ${[...k.syncCommands].join('; ')}; if it still differs, fix the data[] entry with secretKey "${k.key}" (remoteRef.key ${source.value.secretId}). Then restart the readers (env is read at start).`
-          : `Write ${k.namespace}/${k.secret} key "${k.key}" with an ExternalSecret from ${source.value.secretId} instead of by hand, then restart the readers.`,
+        remediation: byOperator
+          ? operatorFix(snapshot, k, byOperator, source.value.secretId)
+          : syncCommands.length
+            ? `Sync it now: ${syncCommands.join('; ')}; if it still differs, fix the data[] entry with secretKey "${k.key}" (remoteRef.key ${source.value.secretId}). Then restart the readers (env is read at start).`
+            : `Write ${k.namespace}/${k.secret} key "${k.key}" with an ExternalSecret from ${source.value.secretId} instead of by hand, then restart the readers.`,
       });
     }
     return results;

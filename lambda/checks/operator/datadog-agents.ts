@@ -1,19 +1,16 @@
 /**
- * The Datadog Operator's view of a cluster, computed from its DatadogAgents once and shared: which
- * DatadogAgents drive the agents (for setup detection), and which Secret keys carry the Datadog
- * API/app keys (for the key-consumer model). The Cluster Agent token is part of the shared token
- * model (token/consumers.ts), which reads DatadogAgents through kube/operator-refs.ts.
+ * The Datadog Operator's view of a cluster: which DatadogAgents drive the agents (for setup
+ * detection). The Secret keys a DatadogAgent makes the Operator's components read (the Cluster
+ * Agent token, spec.global.credentials) are readers in the one copy model
+ * (secret-copies/model.ts), which reads DatadogAgents through kube/operator-refs.ts.
  */
 import {
   datadogAgentsOf,
-  operatorKeyRefs,
   operatorTokenRef,
-  type OperatorKeyRef,
   type OperatorTokenRef,
 } from '../../kube/operator-refs.js';
-import type { ClusterSnapshot, DatadogAgent, SecretDigest, SecretLookup } from '../../snapshot.js';
+import type { ClusterSnapshot, DatadogAgent } from '../../snapshot.js';
 import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
-import { secretLookups } from '../token/consumers.js';
 
 export { datadogAgentsOf, operatorTokenRef, type OperatorTokenRef };
 
@@ -34,51 +31,6 @@ export function operatorSetups(snapshot: ClusterSnapshot): { namespace: string; 
   return datadogAgentsOf(snapshot)
     .map((d) => ({ namespace: d.meta.namespace ?? '', name: d.meta.name }))
     .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-}
-
-/** One Datadog API or application key a DatadogAgent makes the Operator's agents read. */
-export interface OperatorKeyConsumer extends OperatorKeyRef {
-  /** The DatadogAgent naming it (`spec.global.credentials`). */
-  datadogAgent: { namespace: string; name: string };
-  /** `spec.global.credentials.apiSecret` / `appSecret`, or the literal `apiKey` / `appKey` (value never kept). */
-  field: string;
-  lookup?: SecretLookup;
-  /** Digest of the key when the Secret was read and has it. */
-  digest?: SecretDigest;
-}
-
-const KEY_CONSUMERS_CACHE = new WeakMap<ClusterSnapshot, OperatorKeyConsumer[]>();
-
-/**
- * The API/app key Secret keys of every DatadogAgent (spec.global.credentials), with the Secret as
- * read (digests only). For the key-consumer model: the Operator's node agents, Cluster Agent and
- * cluster checks runners read these keys. Computed once per snapshot; callers must not change it.
- */
-export function operatorKeyConsumers(snapshot: ClusterSnapshot): OperatorKeyConsumer[] {
-  let out = KEY_CONSUMERS_CACHE.get(snapshot);
-  if (!out) {
-    const lookups = secretLookups(snapshot);
-    out = datadogAgentsOf(snapshot).flatMap((dda) =>
-      operatorKeyRefs(dda).map((k): OperatorKeyConsumer => {
-        const lookup = lookups.get(`${k.namespace}/${k.secret}`);
-        const digest =
-          lookup?.result.status === 'found' ? lookup.result.secret.data[k.key] : undefined;
-        const which = k.kind === 'api-key' ? 'api' : 'app';
-        return {
-          ...k,
-          datadogAgent: { namespace: dda.meta.namespace ?? '', name: dda.meta.name },
-          field:
-            k.source === 'secret'
-              ? `spec.global.credentials.${which}Secret`
-              : `spec.global.credentials.${which}Key`,
-          ...(lookup ? { lookup } : {}),
-          ...(digest ? { digest } : {}),
-        };
-      }),
-    );
-    KEY_CONSUMERS_CACHE.set(snapshot, out);
-  }
-  return out;
 }
 
 /**

@@ -14,8 +14,9 @@ import {
   refreshMode,
   tokenExternalSecretYaml,
 } from '../external-secrets/eso.js';
-import { copiesOf, describeGrace } from '../external-secrets/copies.js';
+import { copyPath, describeGrace } from '../external-secrets/copies.js';
 import { templateEffect } from '../external-secrets/copy-settings.js';
+import { copiesOf } from '../secret-copies/model.js';
 import { formatDuration } from '../external-secrets/go-duration.js';
 import {
   clusterAgentKeys,
@@ -241,7 +242,7 @@ function mismatch(
   const chained = copy && copy.writer.hops.length > 1 && copy.graceMs !== undefined;
   const grace = chained ? copy.graceMs! : mode.intervalMs + SYNC_BACKOFF_MS;
   const graceText = chained
-    ? `${describeGrace(copy)} along ${copy.path}`
+    ? `${describeGrace(copy)} along ${copyPath(copy)}`
     : `${mode.label} + ${formatDuration(SYNC_BACKOFF_MS)} backoff`;
   const outage = outageNow(k, isCa, caDigest, podsRejectedBy);
   const ready = isReady(es.status.conditions);

@@ -2,7 +2,8 @@ import type { CheckResult } from '../../findings.js';
 import { digestsEqual } from '../../secret-digest.js';
 import { valueOf, type ClusterSnapshot, type Pod, type SecretSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { copiesOf, secretCopies, type SecretCopy } from '../external-secrets/copies.js';
+import { copyPath, copyWriterLabel, type SecretCopy } from '../external-secrets/copies.js';
+import { copiesOf, secretCopyModel } from '../secret-copies/model.js';
 import { isReady, msBetween } from '../external-secrets/eso.js';
 import {
   restartCommands,
@@ -159,9 +160,13 @@ function tokenUnchangedSince(
   if (!copy.writer.hops.every((h) => isReady(h.es.status.conditions))) return undefined;
   const syncedBy = Date.parse(rotatedAt) + copy.graceMs!;
   if (Number.isNaN(syncedBy) || syncedBy > Date.parse(started)) return undefined;
-  const others = secretCopies(snapshot).filter(
-    (c) => c.namespace === copy.namespace && c.secret === copy.secret && c.key !== copy.key,
-  );
+  // The other keys of the same Secret, by index: a scan of every copy per reader is quadratic.
+  const lookup = secretCopyModel(snapshot).lookup(copy.namespace, copy.secret);
+  const keys = lookup?.result.status === 'found' ? Object.keys(lookup.result.secret.data) : [];
+  const others = keys
+    .filter((key) => key !== copy.key)
+    .sort((a, b) => a.localeCompare(b))
+    .flatMap((key) => copiesOf(snapshot, copy.namespace, copy.secret, key));
   const changedKey = others.find((c) => {
     const src =
       c.value === 'api-key'
@@ -176,11 +181,11 @@ function tokenUnchangedSince(
       (msBetween(changed, written) ?? -1) >= 0
     );
   });
-  const rule = `Rule: the token in Secrets Manager last changed at ${rotatedAt}; its copy (${copy.path}) is Ready and syncs within ${new Date(syncedBy).toISOString()} (sync grace), before this container started at ${started}, and the Secret still holds that token.`;
+  const rule = `Rule: the token in Secrets Manager last changed at ${rotatedAt}; its copy (${copyPath(copy)}) is Ready and syncs within ${new Date(syncedBy).toISOString()} (sync grace), before this container started at ${started}, and the Secret still holds that token.`;
   // Without evidence of what the write changed (ESO may have been failing until then), the
   // write time alone decides, as before.
   if (!changedKey) return undefined;
-  return `${rule} The write followed a change of key "${changedKey.key}" in Secrets Manager (${changedKey.writer.label}).`;
+  return `${rule} The write followed a change of key "${changedKey.key}" in Secrets Manager (${copyWriterLabel(changedKey.writer)}).`;
 }
 
 /**

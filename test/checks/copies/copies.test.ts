@@ -1,5 +1,9 @@
 import { clusterexternalsecretCoverage } from '../../../lambda/checks/external-secrets/clusterexternalsecret-coverage.js';
-import { secretCopies } from '../../../lambda/checks/external-secrets/copies.js';
+import {
+  copyPath,
+  copyWriterLabel,
+  secretCopies,
+} from '../../../lambda/checks/external-secrets/copies.js';
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
@@ -178,7 +182,7 @@ describe('the copies model', () => {
     expect(copy.resolution).toBe('secrets-manager');
     expect(copy.writer.hops.map((h) => h.es.meta.name)).toEqual(['dd-token', 'datadog-secrets']);
     expect(copy.graceMs).toBe((15 + 60 + 5) * 60_000);
-    expect(copy.path).toBe(
+    expect(copyPath(copy)).toBe(
       'Secrets Manager datadog/cluster-agent-token -> Secret datadog/datadog-secrets key "token" -> Secret shop/dd-token key "token"',
     );
   });
@@ -189,7 +193,7 @@ describe('the copies model', () => {
     );
     const child = copies.find((c) => c.namespace === 'shop' && c.key === 'api-key')!;
     expect(child.value).toBe('api-key');
-    expect(child.writer.label).toBe(
+    expect(copyWriterLabel(child.writer)).toBe(
       'ExternalSecret shop/datadog-secret (child of ClusterExternalSecret datadog-secret)',
     );
   });

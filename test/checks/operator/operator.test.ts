@@ -3,13 +3,11 @@
  * token-not-chart-generated, the DatadogAgent as the Cluster Agent's token reader in the shared
  * token model, and the exports setup detection and the key-consumer model build on.
  */
-import {
-  operatorKeyConsumers,
-  operatorSetups,
-} from '../../../lambda/checks/operator/datadog-agents.js';
+import { operatorSetups } from '../../../lambda/checks/operator/datadog-agents.js';
 import { operatorTokenNotLiteral } from '../../../lambda/checks/operator/operator-token-not-literal.js';
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { clusterAgentKeys, tokenSecretKeys } from '../../../lambda/checks/token/consumers.js';
+import { readerLabel, secretCopyModel } from '../../../lambda/checks/secret-copies/model.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenNotChartGenerated } from '../../../lambda/checks/token/token-not-chart-generated.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
@@ -206,7 +204,7 @@ describe('the DatadogAgent in the shared token model', () => {
     expect(ca.map((k) => `${k.namespace}/${k.secret}/${k.key}`)).toEqual([
       'datadog/datadog-dca/dca-token',
     ]);
-    expect(ca[0]!.users.map((u) => `${u.via} ${u.label}`)).toEqual([
+    expect(ca[0]!.users.map((u) => `${u.via} ${readerLabel(u)}`)).toEqual([
       'datadogagent DatadogAgent datadog/datadog',
     ]);
     expect(ca[0]!.digest).toBeDefined();
@@ -274,15 +272,20 @@ describe('what setup detection and the key-consumer model get', () => {
   });
 
   it('records the API and app key Secrets of spec.global.credentials with their digests', () => {
-    const keys = operatorKeyConsumers(s);
-    expect(
-      keys.map((k) => `${k.kind} ${k.namespace}/${k.secret}/${k.key} ${k.source} ${k.field}`),
-    ).toEqual([
-      'api-key datadog/datadog-keys/api-key secret spec.global.credentials.apiSecret',
-      'app-key datadog/b-secret/app_key literal spec.global.credentials.appKey',
+    const { keys } = secretCopyModel(s);
+    const read = [...keys['api-key'], ...keys['app-key']].flatMap((k) =>
+      k.users
+        .filter((u) => u.via === 'datadogagent')
+        .map((u) => ({ k, u, text: `${k.value} ${k.namespace}/${k.secret}/${k.key} ${u.field}` })),
+    );
+    expect(read.map((r) => r.text)).toEqual([
+      'api-key datadog/datadog-keys/api-key spec.global.credentials.apiSecret',
+      'app-key datadog/b-secret/app_key spec.global.credentials.appKey',
     ]);
-    expect(keys[0]!.digest?.length).toBe(CANARY.apiKey.length);
-    expect(keys[0]!.datadogAgent).toEqual({ namespace: 'datadog', name: 'b' });
-    expect(JSON.stringify(keys)).not.toContain('CANARY-literal-app-key');
+    expect(read[0]!.k.digest?.length).toBe(CANARY.apiKey.length);
+    expect(readerLabel(read[0]!.u)).toBe('DatadogAgent datadog/b');
+    expect(
+      JSON.stringify(read.map((r) => ({ ...r.k, users: r.k.users.map(readerLabel) }))),
+    ).not.toContain('CANARY-literal-app-key');
   });
 });
