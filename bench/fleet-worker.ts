@@ -52,6 +52,21 @@ export interface FleetWorkerResponse {
   s3: DirBucketStats;
 }
 
+/**
+ * This process's own peak resident set. Not process.resourceUsage().maxRSS: Linux keeps ru_maxrss
+ * across execve, so a child spawned by the (CDK-loaded, ~200 MB) benchmark process would report
+ * at least its parent's size. VmHWM belongs to the address space exec created.
+ */
+function peakRssMb(): number {
+  try {
+    const kb = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+) kB/m)?.[1];
+    if (kb) return Math.round(Number(kb) / 1024);
+  } catch {
+    // Not Linux: fall through.
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -125,7 +140,7 @@ try {
 const response: FleetWorkerResponse = {
   ...out,
   handlerMs: Math.round(performance.now() - t0),
-  peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  peakRssMb: peakRssMb(),
   awsCalls: calls.count,
   s3: s3Stats,
 };
