@@ -19,6 +19,13 @@ import {
   type ClusterConfig,
 } from './config.js';
 import { loadConfig } from './config-source.js';
+import {
+  budgetFrom,
+  DEFAULT_DELIVER_RESERVE_MS,
+  DEFAULT_MARGIN_MS,
+  reserve,
+  type TimeBudget,
+} from './fleet/budget.js';
 import { discoverClusters } from './fleet/discovery.js';
 import { createFleetHandlers, type FleetHandlerDeps } from './fleet/handlers.js';
 import { isClusterTask, type ClusterResult } from './fleet/run.js';
@@ -70,7 +77,7 @@ export interface HandlerDeps {
     config: AuditorConfig,
     clusters: ClusterConfig[],
     trigger: AuditReport['trigger'],
-    ctx: { runId: string; logger: AuditLogger },
+    ctx: { runId: string; logger: AuditLogger; budget?: TimeBudget },
   ): Promise<AuditReport>;
   s3: S3Client;
   sns: SNSClient;
@@ -84,6 +91,10 @@ export interface HandlerDeps {
   region?: string;
   /** Security Hub and Datadog clients, created on first use when the config enables them. */
   integrations?: IntegrationClients;
+  /** Kept back from Lambda's deadline (default {@link DEFAULT_MARGIN_MS}). */
+  marginMs?: number;
+  /** Kept back from the audit for delivering (default {@link DEFAULT_DELIVER_RESERVE_MS}). */
+  deliverReserveMs?: number;
 }
 
 export function createHandler(deps: HandlerDeps) {
@@ -164,7 +175,14 @@ async function run(
   const previous = bucket
     ? await readPrevious(new ReportArchive(deps.s3, bucket, logger), config, clusters, names)
     : undefined;
-  const report = await deps.audit(config, clusters, trigger, { runId, logger });
+  // One invocation audits and delivers: the audit stops early enough for delivery to fit.
+  const budget = budgetFrom(context, deps.marginMs ?? DEFAULT_MARGIN_MS);
+  const auditBudget = reserve(budget, deps.deliverReserveMs ?? DEFAULT_DELIVER_RESERVE_MS);
+  const report = await deps.audit(config, clusters, trigger, {
+    runId,
+    logger,
+    budget: auditBudget,
+  });
   const functionName =
     context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const region = deps.region ?? process.env.AWS_REGION;
@@ -177,6 +195,7 @@ async function run(
     ...(context?.invokedFunctionArn ? { invokedFunctionArn: context.invokedFunctionArn } : {}),
     ...(region ? { region } : {}),
     ...(previous ? { previous } : {}),
+    budget,
   });
 }
 
@@ -189,7 +208,17 @@ export { CONFIG_ENV, loadConfigFromEnv } from './config-source.js';
 /** Audits through the shared runAudit with the run id the handler already logs under. */
 export function auditWith(base: Omit<AuditDeps, 'newRunId' | 'logger'>): HandlerDeps['audit'] {
   return (config, clusters, trigger, ctx) =>
-    runAudit(config, clusters, { ...base, newRunId: () => ctx.runId, logger: ctx.logger }, trigger);
+    runAudit(
+      config,
+      clusters,
+      {
+        ...base,
+        newRunId: () => ctx.runId,
+        logger: ctx.logger,
+        ...(ctx.budget ? { budget: ctx.budget } : {}),
+      },
+      trigger,
+    );
 }
 
 /** Clients are created once per container and reused by warm invocations. */
