@@ -47,6 +47,8 @@ export interface FleetWorkerResponse {
   result?: unknown;
   error?: { name: string; message: string };
   handlerMs: number;
+  /** CPU time (user + system) of the whole process, start-up included: load-independent. */
+  cpuMs: number;
   peakRssMb: number;
   awsCalls: number;
   s3: DirBucketStats;
@@ -125,7 +127,7 @@ const context = {
   awsRequestId: `bench-${process.pid}`,
   getRemainingTimeInMillis: () => deadline - Date.now(),
 };
-const out: Omit<FleetWorkerResponse, 'handlerMs' | 'peakRssMb' | 'awsCalls' | 's3'> = {};
+const out: Omit<FleetWorkerResponse, 'handlerMs' | 'cpuMs' | 'peakRssMb' | 'awsCalls' | 's3'> = {};
 try {
   out.result =
     req.step === 'discover'
@@ -140,6 +142,7 @@ try {
 const response: FleetWorkerResponse = {
   ...out,
   handlerMs: Math.round(performance.now() - t0),
+  cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
   peakRssMb: peakRssMb(),
   awsCalls: calls.count,
   s3: s3Stats,

@@ -16,7 +16,7 @@
  * per worker) and the execution's total wall time; writes bench/fleet-results.json (not committed).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -67,6 +67,8 @@ interface Invocation {
   handlerMs: number;
   /** Spawn to exit: the handler plus a cold start (process start, bundle import, clients). */
   processMs: number;
+  /** CPU time of the worker process (start-up + handler), independent of the machine's load. */
+  cpuMs: number;
   peakRssMb: number;
   error?: string;
 }
@@ -77,8 +79,9 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i]!;
 }
 
+/** min/median/p95/max of the figures that exist (a crashed worker has no handler time or RSS). */
 export function distribution(values: readonly number[]) {
-  const s = [...values].sort((a, b) => a - b);
+  const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return {
     n: s.length,
     min: s[0] ?? NaN,
@@ -238,6 +241,9 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
       (step: FleetStep) =>
       async (input: unknown): Promise<unknown> => {
         const f = functions[step];
+        const cluster =
+          step === 'audit' ? (input as { cluster: { name: string } }).cluster.name : undefined;
+        const started = performance.now();
         const { response, processMs } = await runWorker(
           bundle,
           {
@@ -252,14 +258,25 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
             timeoutMs: f.timeoutS * 1000,
           },
           o.nodeOptions ?? f.nodeOptions,
-        );
-        const cluster =
-          step === 'audit' ? (input as { cluster: { name: string } }).cluster.name : undefined;
+        ).catch((err: Error) => {
+          // The process died (out of heap, crash): recorded, then failed as Lambda would.
+          invocations.push({
+            step,
+            ...(cluster ? { cluster } : {}),
+            handlerMs: NaN,
+            processMs: Math.round(performance.now() - started),
+            cpuMs: NaN,
+            peakRssMb: NaN,
+            error: `${err.name}: ${err.message}`,
+          });
+          throw err;
+        });
         invocations.push({
           step,
           ...(cluster ? { cluster } : {}),
           handlerMs: response.handlerMs,
           processMs,
+          cpuMs: response.cpuMs,
           peakRssMb: response.peakRssMb,
           ...(response.error ? { error: `${response.error.name}: ${response.error.message}` } : {}),
         });
@@ -297,8 +314,16 @@ function findingsOf(bucketDir: string, runId: string, names: string[]) {
   const byStatus: Record<string, number> = {};
   const errorsByCheck: Record<string, number> = {};
   for (const name of names) {
-    const key = runKey(runId, `clusters/eu-west-1/${name}.json`);
-    const report = JSON.parse(readFileSync(join(bucketDir, encodeURIComponent(key)), 'utf8')) as {
+    const file = join(
+      bucketDir,
+      encodeURIComponent(runKey(runId, `clusters/eu-west-1/${name}.json`)),
+    );
+    if (!existsSync(file)) {
+      // Its audit-cluster invocation failed: deliver reported it as a no-report ERROR.
+      byStatus['(no report)'] = (byStatus['(no report)'] ?? 0) + 1;
+      continue;
+    }
+    const report = JSON.parse(readFileSync(file, 'utf8')) as {
       findings: { status: string; checkId: string; messageId?: string }[];
     };
     for (const f of report.findings) {
@@ -330,12 +355,13 @@ function report(
       errors: inv.filter((i) => i.error).length,
       handlerMs: distribution(inv.map((i) => i.handlerMs)),
       processMs: distribution(inv.map((i) => i.processMs)),
+      cpuMs: distribution(inv.map((i) => i.cpuMs)),
       peakRssMb: distribution(inv.map((i) => i.peakRssMb)),
     };
   });
   const dist = (d: ReturnType<typeof distribution>) =>
     `${pad(d.min, 6)} ${pad(d.median, 6)} ${pad(d.p95, 6)} ${pad(d.max, 6)}`;
-  const header = `${'step'.padEnd(13)} ${pad('n', 5)} ${pad('mem MB', 6)} | handler ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | process ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | peak RSS MB: ${pad('min', 4)} ${pad('max', 4)}`;
+  const header = `${'step'.padEnd(13)} ${pad('n', 5)} ${pad('mem MB', 6)} | handler ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | process ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | CPU ms: ${pad('median', 6)} ${pad('max', 6)} | peak RSS MB: ${pad('min', 4)} ${pad('max', 4)}`;
   const lines = [
     `fleet: ${o.clusters} clusters x ${o.namespaces} namespaces (${objects} objects per cluster), MaxConcurrency ${o.concurrency}, latency ${o.latencyMs} ms, ${cpus().length} CPUs`,
     header,
@@ -343,7 +369,7 @@ function report(
   ];
   for (const r of rows) {
     lines.push(
-      `${(r.step === 'audit' ? 'audit-cluster' : r.step).padEnd(13)} ${pad(r.invocations, 5)} ${pad(r.function.memoryMb, 6)} | handler ms: ${dist(r.handlerMs)} | process ms: ${dist(r.processMs)} | peak RSS MB: ${pad(r.peakRssMb.min, 4)} ${pad(r.peakRssMb.max, 4)}`,
+      `${(r.step === 'audit' ? 'audit-cluster' : r.step).padEnd(13)} ${pad(r.invocations, 5)} ${pad(r.function.memoryMb, 6)} | handler ms: ${dist(r.handlerMs)} | process ms: ${dist(r.processMs)} | CPU ms: ${pad(r.cpuMs.median, 6)} ${pad(r.cpuMs.max, 6)} | peak RSS MB: ${pad(r.peakRssMb.min, 4)} ${pad(r.peakRssMb.max, 4)}`,
     );
   }
   const audit = rows[1]!;
@@ -351,6 +377,9 @@ function report(
     `total wall (execution start to deliver result): ${run.wallMs} ms; audit-cluster process time summed ${audit.processMs.sum} ms (parallelism achieved ${(audit.processMs.sum / run.wallMs).toFixed(1)}); function errors ${rows.reduce((a, r) => a + r.errors, 0)}`,
     `delivered: ${run.result.clusters} clusters ${JSON.stringify(run.result.statuses)}, ${run.result.published} published, ${run.result.warnings} warnings; findings ${JSON.stringify(findings.byStatus)}, ERROR by check ${JSON.stringify(findings.errorsByCheck)}`,
   );
+  for (const i of run.invocations.filter((x) => x.error).slice(0, 5)) {
+    lines.push(`error: ${i.step}${i.cluster ? ` ${i.cluster}` : ''}: ${i.error!.slice(0, 400)}`);
+  }
   console.log(lines.join('\n'));
   const statusOf = (i: Invocation) => (i.error ? 'function error' : 'ok');
   writeFileSync(
