@@ -9,6 +9,9 @@
  *
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
  *                    [--page-size N] [--skip-baseline] [--skip-bundle] [--node-options '...']
+ *
+ * With `--fleet N [--namespaces M] [--concurrency C]`, a fleet run through the local state machine
+ * executor instead (bench/fleet.ts; `--latency` then takes one value, the first).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,6 +33,10 @@ const { values } = parseArgs({
     'skip-bundle': { type: 'boolean', default: false },
     /** NODE_OPTIONS of the audit child instead of the function's (e.g. '' for V8's defaults). */
     'node-options': { type: 'string' },
+    /** Fleet mode (bench/fleet.ts): clusters, namespaces per cluster, the Map's MaxConcurrency. */
+    fleet: { type: 'string' },
+    namespaces: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '10' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -224,6 +231,21 @@ function expectedListPages(objectsByResource: Record<string, number>): number {
 
 async function main(): Promise<void> {
   const secretConcurrency = await defaultSecretConcurrency();
+  if (values.fleet) {
+    const { runFleetBench } = await import('./fleet.js');
+    await runFleetBench({
+      clusters: Number(values.fleet),
+      namespaces: Number(values.namespaces),
+      concurrency: Number(values.concurrency),
+      latencyMs: latencies[0] ?? 0,
+      pageSize,
+      secretConcurrency,
+      ...(values['node-options'] !== undefined ? { nodeOptions: values['node-options'] } : {}),
+      work,
+      tsx,
+    });
+    return;
+  }
   const awsDir = join(work, 'aws');
   mkdirSync(awsDir, { recursive: true });
   writeFileSync(join(awsDir, 'aws.json'), JSON.stringify(awsResponses(BENCH_CLUSTER)));

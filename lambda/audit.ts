@@ -8,6 +8,7 @@ import { collectionFailures, runChecks } from './checks/runner.js';
 import { mapLimit } from './concurrency.js';
 import type { AuditorConfig, ClusterConfig } from './config.js';
 import { findingId, type Finding } from './findings.js';
+import { BudgetExhausted, withinBudget, type TimeBudget } from './fleet/budget.js';
 import { detectSetup } from './checks/setup-detection.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
 import type { ClusterSnapshot, CopyRecordSet } from './snapshot.js';
@@ -28,10 +29,17 @@ export interface AuditDeps {
   logger?: AuditLogger;
   /** The previous run's copy record of a cluster (from the archive); absent: none is used. */
   previousRun?(cluster: ClusterConfig): Promise<CopyRecordSet | undefined>;
+  /**
+   * When set, runAudit starts no cluster once it is exhausted and stops waiting for one at its
+   * end; those clusters get a {@link BUDGET_MESSAGE_ID} ERROR finding. Absent: no limit (CLI).
+   */
+  budget?: TimeBudget;
 }
 
 /** The check id under which a cluster that could not be audited at all is reported. */
 export const CLUSTER_UNREACHABLE_CHECK_ID = 'audit-cluster';
+/** Message id of a cluster whose audit ran out of time (cut off, or never started). */
+export const BUDGET_MESSAGE_ID = 'time-budget';
 
 export async function auditCluster(
   cluster: ClusterConfig,
@@ -125,10 +133,106 @@ export async function runAudit(
   const runId = deps.newRunId();
   const startedAt = deps.now().toISOString();
   deps.logger?.info('audit started', { runId, trigger, clusters: clusters.map((c) => c.name) });
-  const reports = await mapLimit(clusters, config.clusterConcurrency, (c) =>
-    auditCluster(c, config, deps),
-  );
+  const { budget } = deps;
+  const reports = budget
+    ? await auditAllWithinBudget(config, clusters, deps, budget)
+    : await mapLimit(clusters, config.clusterConcurrency, (c) => auditCluster(c, config, deps));
   return { runId, startedAt, finishedAt: deps.now().toISOString(), trigger, clusters: reports };
+}
+
+/**
+ * One invocation auditing several clusters: each cluster is audited within what is left of the
+ * budget; once it is spent no further cluster starts. Every cluster still gets a report, so the
+ * run delivers what was done and says, per cluster, where the budget ran out.
+ */
+async function auditAllWithinBudget(
+  config: AuditorConfig,
+  clusters: ClusterConfig[],
+  deps: AuditDeps,
+  budget: TimeBudget,
+): Promise<ClusterReport[]> {
+  const availableMs = budget.remainingMs();
+  let finished = 0;
+  let cutOff = false;
+  const reports = await mapLimit(clusters, config.clusterConcurrency, async (cluster) => {
+    const progress = () => `${finished} of ${clusters.length} clusters audited`;
+    if (budget.exhausted()) {
+      cutOff = true;
+      const err = new BudgetExhausted(
+        'the run',
+        availableMs,
+        `the time budget ran out before its audit started (${progress()} in the ${Math.round(availableMs / 1000)} s available)`,
+      );
+      return outOfTimeReport(cluster, config, deps, err, { started: false });
+    }
+    const phase = `collection and checks, with ${progress()}`;
+    // What this cluster had when it started (withinBudget's own figure is read after the start).
+    const leftMs = budget.remainingMs();
+    const startedAt = deps.now().toISOString();
+    try {
+      const report = await withinBudget(auditCluster(cluster, config, deps), budget, phase);
+      finished += 1;
+      return report;
+    } catch (err) {
+      if (!(err instanceof BudgetExhausted)) throw err;
+      cutOff = true;
+      return outOfTimeReport(cluster, config, deps, new BudgetExhausted(phase, leftMs), {
+        started: true,
+        startedAt,
+      });
+    }
+  });
+  if (cutOff) {
+    deps.logger?.error('time budget exhausted; clusters left unaudited', {
+      audited: finished,
+      unaudited: clusters.length - finished,
+      availableMs: Number.isFinite(availableMs) ? availableMs : null,
+    });
+  }
+  return reports;
+}
+
+/** The report of a cluster the time budget left unaudited: one ERROR finding saying where. */
+export function outOfTimeReport(
+  cluster: ClusterConfig,
+  config: AuditorConfig,
+  deps: Pick<AuditDeps, 'now'>,
+  err: BudgetExhausted,
+  opts: { started: boolean; startedAt?: string },
+): ClusterReport {
+  const region = cluster.region ?? config.region;
+  const resource = { kind: 'Cluster', name: cluster.name };
+  const now = deps.now().toISOString();
+  const finding: Finding = {
+    id: findingId(CLUSTER_UNREACHABLE_CHECK_ID, cluster.name, resource, BUDGET_MESSAGE_ID),
+    checkId: CLUSTER_UNREACHABLE_CHECK_ID,
+    cluster: cluster.name,
+    severity: 'high',
+    status: 'ERROR',
+    resource,
+    messageId: BUDGET_MESSAGE_ID,
+    message: `Cluster ${cluster.name}${region ? ` (${region})` : ''} was not ${opts.started ? 'fully ' : ''}audited: ${err.message}, so no check ran on it.`,
+    remediation: opts.started
+      ? 'Give the audit function more time (deploy.timeoutSeconds, up to 900) or memory, or lower kubernetes.requestTimeoutMs so one slow API call cannot use the budget; the run log shows which requests were slow.'
+      : 'Audit this many clusters through the fleet state machine (one invocation per cluster) rather than one invocation, or give the function more time (deploy.timeoutSeconds, up to 900); an on-demand event with "clusters" re-runs only the ones left out.',
+  };
+  return {
+    name: cluster.name,
+    ...(region ? { region } : {}),
+    status: 'ERROR',
+    startedAt: opts.startedAt ?? now,
+    finishedAt: now,
+    findings: [finding],
+    errors: [
+      { source: 'aws', kind: 'cluster', name: cluster.name, code: err.name, message: err.message },
+    ],
+    stats: {
+      kubeListPages: 0,
+      kubeGets: 0,
+      awsCalls: 0,
+      durationMs: opts.started ? err.budgetMs : 0,
+    },
+  };
 }
 
 /** Run ids sort by time and stay unique: `2026-11-24T02-00-00Z-3f9a1c`. */

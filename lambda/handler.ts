@@ -19,6 +19,13 @@ import {
   type ClusterConfig,
 } from './config.js';
 import { loadConfig } from './config-source.js';
+import {
+  budgetFrom,
+  DEFAULT_DELIVER_RESERVE_MS,
+  DEFAULT_MARGIN_MS,
+  reserve,
+  type TimeBudget,
+} from './fleet/budget.js';
 import { discoverClusters } from './fleet/discovery.js';
 import { createFleetHandlers, type FleetHandlerDeps } from './fleet/handlers.js';
 import { isClusterTask, type ClusterResult } from './fleet/run.js';
@@ -77,6 +84,7 @@ export interface HandlerDeps {
       logger: AuditLogger;
       /** The previous run's copy record per cluster, from the archive read before the audit. */
       previousRun?: (cluster: ClusterConfig) => Promise<CopyRecordSet | undefined>;
+      budget?: TimeBudget;
     },
   ): Promise<AuditReport>;
   s3: S3Client;
@@ -91,6 +99,10 @@ export interface HandlerDeps {
   region?: string;
   /** Security Hub and Datadog clients, created on first use when the config enables them. */
   integrations?: IntegrationClients;
+  /** Kept back from Lambda's deadline (default {@link DEFAULT_MARGIN_MS}). */
+  marginMs?: number;
+  /** Kept back from the audit for delivering (default {@link DEFAULT_DELIVER_RESERVE_MS}). */
+  deliverReserveMs?: number;
 }
 
 export function createHandler(deps: HandlerDeps) {
@@ -171,9 +183,13 @@ async function run(
   const previous = bucket
     ? await readPrevious(new ReportArchive(deps.s3, bucket, logger), config, clusters, names)
     : undefined;
+  // One invocation audits and delivers: the audit stops early enough for delivery to fit.
+  const budget = budgetFrom(context, deps.marginMs ?? DEFAULT_MARGIN_MS);
+  const auditBudget = reserve(budget, deps.deliverReserveMs ?? DEFAULT_DELIVER_RESERVE_MS);
   const report = await deps.audit(config, clusters, trigger, {
     runId,
     logger,
+    budget: auditBudget,
     ...(previous ? { previousRun: previousCopyRecord(previous, config, names) } : {}),
   });
   const functionName =
@@ -188,6 +204,7 @@ async function run(
     ...(context?.invokedFunctionArn ? { invokedFunctionArn: context.invokedFunctionArn } : {}),
     ...(region ? { region } : {}),
     ...(previous ? { previous } : {}),
+    budget,
   });
 }
 
@@ -222,6 +239,7 @@ export function auditWith(base: Omit<AuditDeps, 'newRunId' | 'logger'>): Handler
         newRunId: () => ctx.runId,
         logger: ctx.logger,
         ...(ctx.previousRun ? { previousRun: ctx.previousRun } : {}),
+        ...(ctx.budget ? { budget: ctx.budget } : {}),
       },
       trigger,
     );

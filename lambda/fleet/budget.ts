@@ -7,6 +7,12 @@
 /** Kept back for writing the report and returning (an S3 PUT and the response). */
 export const DEFAULT_MARGIN_MS = 20_000;
 
+/**
+ * Kept back from the audit, on top of the margin, when one invocation audits AND delivers (the
+ * single-process handler): drift, archive and publish of every cluster must still fit.
+ */
+export const DEFAULT_DELIVER_RESERVE_MS = 30_000;
+
 export interface TimeBudget {
   /** Milliseconds left before the margin. */
   remainingMs(): number;
@@ -19,8 +25,13 @@ export class BudgetExhausted extends Error {
   constructor(
     readonly phase: string,
     readonly budgetMs: number,
+    /** Replaces the default "ran out during <phase>" wording, e.g. for work never started. */
+    message?: string,
   ) {
-    super(`the time budget ran out during ${phase} (${Math.round(budgetMs / 1000)} s available)`);
+    super(
+      message ??
+        `the time budget ran out during ${phase} (${Math.round(budgetMs / 1000)} s available)`,
+    );
   }
 }
 
@@ -37,6 +48,14 @@ export function budgetFrom(
   return {
     remainingMs: () => Math.max(0, remaining() - marginMs),
     exhausted: () => remaining() - marginMs <= 0,
+  };
+}
+
+/** The same deadline, `ms` earlier: what one phase may use when a later one needs `ms`. */
+export function reserve(budget: TimeBudget, ms: number): TimeBudget {
+  return {
+    remainingMs: () => Math.max(0, budget.remainingMs() - ms),
+    exhausted: () => budget.remainingMs() - ms <= 0,
   };
 }
 

@@ -8,7 +8,13 @@
  * and every report live under `runs/<runId>/` of the archive bucket.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { auditCluster, CLUSTER_UNREACHABLE_CHECK_ID, type AuditDeps } from '../audit.js';
+import {
+  auditCluster,
+  BUDGET_MESSAGE_ID,
+  CLUSTER_UNREACHABLE_CHECK_ID,
+  outOfTimeReport,
+  type AuditDeps,
+} from '../audit.js';
 import {
   clusterConfigSchema,
   ConfigError,
@@ -35,8 +41,8 @@ import { BudgetExhausted, withinBudget, type TimeBudget } from './budget.js';
 
 export const RUNS_PREFIX = 'runs/';
 const MAX_DISCOVERY_FAILURES = 50;
-/** Message id of a cluster whose audit ran out of time. */
-export const BUDGET_MESSAGE_ID = 'time-budget';
+/** Message id of a cluster whose audit ran out of time (defined with the audit, shared). */
+export { BUDGET_MESSAGE_ID };
 /** Message id of a cluster whose audit left no report (failed, timed out, throttled out). */
 export const NO_REPORT_MESSAGE_ID = 'no-report';
 
@@ -244,7 +250,10 @@ export async function auditClusterTask(
     );
   } catch (err) {
     if (!(err instanceof BudgetExhausted)) throw err;
-    report = budgetReport(cluster, config, err, startedAt);
+    report = outOfTimeReport(cluster, config, { now: () => new Date() }, err, {
+      started: true,
+      startedAt,
+    });
   }
   const key = clusterReportKey(task.run, cluster, config);
   await deps.s3.send(
@@ -261,40 +270,6 @@ export async function auditClusterTask(
     key,
     status: report.status,
     counts: failingCounts(report.findings),
-  };
-}
-
-function budgetReport(
-  cluster: ClusterConfig,
-  config: AuditorConfig,
-  err: BudgetExhausted,
-  startedAt: string,
-): ClusterReport {
-  const region = cluster.region ?? config.region;
-  const resource = { kind: 'Cluster', name: cluster.name };
-  const finding: Finding = {
-    id: findingId(CLUSTER_UNREACHABLE_CHECK_ID, cluster.name, resource, BUDGET_MESSAGE_ID),
-    checkId: CLUSTER_UNREACHABLE_CHECK_ID,
-    cluster: cluster.name,
-    severity: 'high',
-    status: 'ERROR',
-    resource,
-    messageId: BUDGET_MESSAGE_ID,
-    message: `Cluster ${cluster.name}${region ? ` (${region})` : ''} was not fully audited: ${err.message}, so no check ran on it.`,
-    remediation:
-      'Give the audit function more time (deploy.timeoutSeconds, up to 900) or memory, or lower kubernetes.requestTimeoutMs so one slow API call cannot use the budget; the run log shows which requests were slow.',
-  };
-  return {
-    name: cluster.name,
-    ...(region ? { region } : {}),
-    status: 'ERROR',
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    findings: [finding],
-    errors: [
-      { source: 'aws', kind: 'cluster', name: cluster.name, code: err.name, message: err.message },
-    ],
-    stats: { kubeListPages: 0, kubeGets: 0, awsCalls: 0, durationMs: err.budgetMs },
   };
 }
 
