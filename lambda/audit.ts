@@ -53,6 +53,8 @@ export async function auditCluster(
     // What the previous run saw travels in the snapshot, so the checks stay pure.
     const previousRun = await deps.previousRun?.(cluster).catch(() => undefined);
     const snapshot: ClusterSnapshot = previousRun ? { ...collected, previousRun } : collected;
+    // Taken before the checks: the runner releases the copy models after their last reader.
+    const record = copyRecord(snapshot);
     // Cluster-controlled strings quoted into remediations must not add lines of their own.
     const checked = applySuppressions(runChecks(snapshot, deps.checks), {
       cluster: cluster.name,
@@ -73,7 +75,6 @@ export async function auditCluster(
       stats: snapshot.stats,
       setup: detectSetup(snapshot),
     };
-    const record = copyRecord(snapshot);
     if (record.copies.length > 0) report.copyRecord = record;
     deps.logger?.info('cluster audited', {
       cluster: cluster.name,

@@ -7,6 +7,7 @@
  * A new source of copies (e.g. the Datadog Operator's DatadogAgent credentials) is one function
  * returning {@link CopyWriter}s, added to {@link COPY_SOURCES}.
  */
+import { snapshotModel } from '../../snapshot-model.js';
 import { DEFAULT_API_KEY_SECRET_ID, DEFAULT_APP_KEY_SECRET_ID } from '../../config.js';
 import {
   itemsOf,
@@ -203,7 +204,24 @@ interface Index {
   tokenArn?: string;
 }
 
-const COPIES_CACHE = new WeakMap<ClusterSnapshot, SecretCopy[]>();
+// Read directly by these checks, and by every reader of the copy model, which is computed from it.
+const COPIES = snapshotModel(
+  'copies',
+  [
+    'clusterexternalsecret-coverage',
+    'copy-follows-source',
+    'datadog-keys-match',
+    'externalsecret-fresh',
+    'externalsecret-mapping',
+    'externalsecret-synced',
+    'injection-secret-ready',
+    'secret-second-writer',
+    'token-consumers-match',
+    'token-not-chart-generated',
+    'token-stale-in-pods',
+  ],
+  (snapshot) => computeCopies(snapshot),
+);
 
 /**
  * Every copy of the token and of the Datadog keys, sorted by namespace/secret/key. Shared: do not
@@ -211,12 +229,7 @@ const COPIES_CACHE = new WeakMap<ClusterSnapshot, SecretCopy[]>();
  * indexes them; a scan of this list per key is quadratic.
  */
 export function secretCopies(snapshot: ClusterSnapshot): SecretCopy[] {
-  let copies = COPIES_CACHE.get(snapshot);
-  if (!copies) {
-    copies = computeCopies(snapshot);
-    COPIES_CACHE.set(snapshot, copies);
-  }
-  return copies;
+  return COPIES.get(snapshot);
 }
 
 /** Sources of copies beyond ExternalSecrets; the Operator's DatadogAgent plugs in here. */

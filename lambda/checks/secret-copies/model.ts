@@ -13,6 +13,7 @@
  * cluster of thousands of namespaces costs a few small objects per Secret key.
  */
 import { SIDECAR_API_KEY, SIDECAR_TOKEN_KEY } from '../../admission/sidecar-config.js';
+import { snapshotModel } from '../../snapshot-model.js';
 import { datadogAgentsOf, operatorKeyRefs, operatorTokenRef } from '../../kube/operator-refs.js';
 import { externalSecretTarget, isDatadogContainer } from '../../kube/secret-refs.js';
 import {
@@ -157,16 +158,26 @@ export function readerDetail(u: SecretReader): string {
   return label;
 }
 
-const MODEL_CACHE = new WeakMap<ClusterSnapshot, SecretCopyModel>();
+/** The checks that read the model (test/checks/snapshot-models.test.ts keeps this list true). */
+export const COPY_MODEL_READERS = [
+  'clusterexternalsecret-coverage',
+  'datadog-keys-match',
+  'externalsecret-fresh',
+  'externalsecret-mapping',
+  'externalsecret-synced',
+  'injection-secret-ready',
+  'token-consumers-match',
+  'token-not-chart-generated',
+  'token-stale-in-pods',
+];
+
+const MODEL = snapshotModel('secret-copies', COPY_MODEL_READERS, (snapshot) =>
+  computeModel(snapshot),
+);
 
 /** The model of one snapshot, computed on first use and shared by every check. */
 export function secretCopyModel(snapshot: ClusterSnapshot): SecretCopyModel {
-  let model = MODEL_CACHE.get(snapshot);
-  if (!model) {
-    model = computeModel(snapshot);
-    MODEL_CACHE.set(snapshot, model);
-  }
-  return model;
+  return MODEL.get(snapshot);
 }
 
 /** The copies of one Secret key (one per writer and value), by index. */

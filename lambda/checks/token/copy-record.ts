@@ -9,6 +9,7 @@
  * 128 bits: equal across runs exactly when the value is, and unlike the digest itself it matches
  * no hash of the value anywhere else (a report may travel further than the snapshot).
  */
+import { snapshotModel } from '../../snapshot-model.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type {
   ClusterSnapshot,
@@ -74,12 +75,14 @@ export function keyLastWrite(
     : undefined;
 }
 
-const RECORD_CACHE = new WeakMap<ClusterSnapshot, CopyRecordSet>();
+const RECORD = snapshotModel('copy-record', [], (snapshot) => computeRecord(snapshot));
 
 /** This run's record: one entry per Secret key holding (or read as) the token or a Datadog key. */
 export function copyRecord(snapshot: ClusterSnapshot): CopyRecordSet {
-  const cached = RECORD_CACHE.get(snapshot);
-  if (cached) return cached;
+  return RECORD.get(snapshot);
+}
+
+function computeRecord(snapshot: ClusterSnapshot): CopyRecordSet {
   const secrets = new Map<string, SecretSnapshot>();
   for (const l of snapshot.kube.secrets) {
     if (l.result.status === 'found') secrets.set(`${l.namespace}/${l.name}`, l.result.secret);
@@ -105,9 +108,7 @@ export function copyRecord(snapshot: ClusterSnapshot): CopyRecordSet {
       ...(secret.meta.resourceVersion ? { resourceVersion: secret.meta.resourceVersion } : {}),
     });
   }
-  const record = { collectedAt: snapshot.collectedAt, copies };
-  RECORD_CACHE.set(snapshot, record);
-  return record;
+  return { collectedAt: snapshot.collectedAt, copies };
 }
 
 function splitId(id: string): [string, string, string] {
