@@ -10,6 +10,7 @@
  * the previous report of the measured run (`previous`), so drift is computed against a full
  * report of the same size, as in a nightly run.
  */
+import { peakRssMb as ownPeakRssMb } from './peak-rss.js';
 import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -153,7 +154,7 @@ const handler = createHandler({
 const t0 = performance.now();
 const result: HandlerResult = await handler({}, { functionName: 'bench', awsRequestId: 'bench' });
 const wallMs = performance.now() - t0;
-const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+const peakRssMb = ownPeakRssMb();
 aws.restore();
 sns.restore();
 if (!result.ok || !report) throw new Error(`handler failed: ${JSON.stringify(result)}`);

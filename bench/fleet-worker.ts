@@ -9,6 +9,7 @@
  * Reads one JSON request on stdin (the step's input can exceed an argv string), prints one JSON
  * line: the handler's result or its error, the handler's wall time and this process's peak RSS.
  */
+import { peakRssMb } from './peak-rss.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -52,21 +53,6 @@ export interface FleetWorkerResponse {
   peakRssMb: number;
   awsCalls: number;
   s3: DirBucketStats;
-}
-
-/**
- * This process's own peak resident set. Not process.resourceUsage().maxRSS: Linux keeps ru_maxrss
- * across execve, so a child spawned by the (CDK-loaded, ~200 MB) benchmark process would report
- * at least its parent's size. VmHWM belongs to the address space exec created.
- */
-function peakRssMb(): number {
-  try {
-    const kb = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+) kB/m)?.[1];
-    if (kb) return Math.round(Number(kb) / 1024);
-  } catch {
-    // Not Linux: fall through.
-  }
-  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 async function readStdin(): Promise<string> {
