@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditorConfig, ClusterConfig } from './config.js';
-import type { Severity } from './findings.js';
+import type { Finding, Severity } from './findings.js';
 import type { TimeBudget } from './fleet/budget.js';
 import { errorFields, type AuditMetrics, type HandlerLogger } from './observability.js';
 import {
@@ -404,15 +404,12 @@ export async function deliverReports(
 
 /**
  * Drift needs only the previous run's failing findings. latest.json holds every result (40 MB at
- * 5,000 namespaces); kept whole beside this run's findings it decided the function's peak memory.
+ * 5,000 namespaces): it is parsed finding by finding and only the failing ones are kept.
  */
 export async function readForDrift(archive: ReportArchive, segment: string): Promise<LatestRead> {
-  const latest = await archive.readLatest(segment);
-  if (!latest.report) return latest;
-  return {
-    ...latest,
-    report: { ...latest.report, findings: latest.report.findings.filter(isFailing) },
-  };
+  return archive.readLatest(segment, {
+    keepFinding: (f) => isFailing(f as Pick<Finding, 'status'>),
+  });
 }
 
 /**

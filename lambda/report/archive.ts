@@ -158,16 +158,22 @@ export function archiveBody(report: ArchivedClusterReport): Buffer {
 }
 
 /**
- * The body as text. latest.json is 35 MB at 5,000 namespaces; the SDK's transformToString keeps
+ * The body's bytes. latest.json is 40 MB at 5,000 namespaces; the SDK's transformToString keeps
  * every chunk, copies them into one array and decodes that (two copies beside the text). Here the
- * chunks are copied into one buffer of the announced length as they arrive and let go, and the
- * text is decoded from it once.
+ * chunks are copied into one buffer of the announced length as they arrive and let go.
  */
-async function bodyText(body: unknown, contentLength: number | undefined): Promise<string> {
-  if (!body) return '';
+async function bodyBytes(body: unknown, contentLength: number | undefined): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
   if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
-    const stream = body as { transformToString(encoding?: string): Promise<string> };
-    return (await stream.transformToString('utf-8')) ?? '';
+    const stream = body as {
+      transformToByteArray?(): Promise<Uint8Array>;
+      transformToString(encoding?: string): Promise<string>;
+    };
+    if (!stream.transformToByteArray) {
+      return Buffer.from((await stream.transformToString('utf-8')) ?? '', 'utf8');
+    }
+    const bytes = await stream.transformToByteArray();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   let buffer = Buffer.allocUnsafe(contentLength && contentLength > 0 ? contentLength : 64 * 1024);
   let length = 0;
@@ -182,7 +188,94 @@ async function bodyText(body: unknown, contentLength: number | undefined): Promi
     buffer.set(bytes, length);
     length += bytes.length;
   }
-  return buffer.toString('utf8', 0, length);
+  return buffer.subarray(0, length);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const FINDINGS_KEY = Buffer.from('"findings"');
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/**
+ * Parses an archived report keeping only the findings `keep` accepts, one finding at a time: the
+ * text of a 5,000-namespace report (40 MB) is never one string, and its PASS results are never
+ * objects all at once. JSON.parse does all the parsing; this only finds where the elements of the
+ * top-level `findings` array begin and end (JSON's structural characters are ASCII, so a byte
+ * scan is exact in UTF-8). Invalid JSON throws a SyntaxError, as JSON.parse does.
+ */
+export function parseArchivedReport(
+  bytes: Buffer,
+  keep: (finding: { status?: unknown }) => boolean,
+): unknown {
+  const kept: unknown[] = [];
+  let depth = 0;
+  let inString = false;
+  let stringStart = -1;
+  let lastKey: [number, number] | undefined;
+  let arrayStart = -1;
+  let arrayEnd = -1;
+  let element = -1;
+  const endElement = (end: number) => {
+    if (element < 0) return;
+    const value = JSON.parse(bytes.toString('utf8', element, end)) as { status?: unknown };
+    if (keep(value)) kept.push(value);
+    element = -1;
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) {
+        inString = false;
+        if (depth === 1) lastKey = [stringStart, i + 1];
+      }
+      continue;
+    }
+    const inFindings = arrayStart >= 0 && arrayEnd < 0 && depth === 2;
+    if (inFindings && element < 0 && !isSpace(b) && b !== COMMA && b !== CLOSE_ARRAY) element = i;
+    if (b === QUOTE) {
+      inString = true;
+      stringStart = i;
+    } else if (b === COLON && depth === 1) {
+      const isFindings =
+        lastKey && bytes.subarray(lastKey[0], lastKey[1]).equals(FINDINGS_KEY) && arrayStart < 0;
+      if (isFindings) {
+        let j = i + 1;
+        while (j < bytes.length && isSpace(bytes[j]!)) j++;
+        if (bytes[j] === OPEN_ARRAY) arrayStart = j;
+      }
+    } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+      depth++;
+    } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
+      if (inFindings && b === CLOSE_ARRAY) {
+        endElement(i);
+        arrayEnd = i;
+      }
+      depth--;
+    } else if (b === COMMA && inFindings) {
+      endElement(i);
+    }
+  }
+  if (arrayStart < 0 || arrayEnd < 0) {
+    // No top-level findings array (or not well formed): let JSON.parse judge the whole.
+    const whole = JSON.parse(bytes.toString('utf8')) as { findings?: unknown };
+    if (Array.isArray(whole?.findings)) whole.findings = whole.findings.filter(keep);
+    return whole;
+  }
+  const rest = JSON.parse(
+    bytes.toString('utf8', 0, arrayStart) + '[]' + bytes.toString('utf8', arrayEnd + 1),
+  ) as { findings: unknown[] };
+  rest.findings = kept;
+  return rest;
 }
 
 function looksArchived(value: unknown): value is ArchivedClusterReport {
@@ -211,14 +304,17 @@ export class ReportArchive {
   ) {}
 
   /** Reads latest.json. A missing object is a first run; anything else unreadable throws. */
-  async readLatest(segment: string): Promise<LatestRead> {
+  async readLatest(
+    segment: string,
+    opts: { keepFinding?: (finding: { status?: unknown }) => boolean } = {},
+  ): Promise<LatestRead> {
     const key = latestKey(segment);
-    let text: string;
+    let bytes: Buffer;
     let etag: string | undefined;
     try {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       etag = res.ETag;
-      text = await bodyText(res.Body, res.ContentLength);
+      bytes = await bodyBytes(res.Body, res.ContentLength);
     } catch (err) {
       if (isNotFound(err)) return {};
       throw new ArchiveError(
@@ -227,7 +323,7 @@ export class ReportArchive {
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseArchivedReport(bytes, opts.keepFinding ?? (() => true));
     } catch {
       throw new ArchiveError(
         `The previous report ${s3Uri(this.bucket, key)} is not valid JSON: restore it from a dated report under ${ARCHIVE_PREFIX}${segment}/ or delete it to start drift afresh.`,

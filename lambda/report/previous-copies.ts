@@ -25,7 +25,8 @@ export async function readPreviousCopyRecord(
   cluster: { name: string; region?: string },
 ): Promise<CopyRecordSet | undefined> {
   try {
-    return copyRecordOf(await archive.readLatest(segment), cluster);
+    // Only the record is wanted: no finding is kept while the report is parsed.
+    return copyRecordOf(await archive.readLatest(segment, { keepFinding: () => false }), cluster);
   } catch {
     // Drift reports the unreadable report; here it only means no record.
     return undefined;
