@@ -265,11 +265,13 @@ export function parseArchivedReport(
       endElement(i);
     }
   }
-  if (arrayStart < 0 || arrayEnd < 0) {
-    // No top-level findings array (or not well formed): let JSON.parse judge the whole.
+  if (arrayStart < 0) {
+    // No top-level findings array: let JSON.parse judge the whole (it is no report anyway).
     const whole = JSON.parse(bytes.toString('utf8')) as { findings?: unknown };
-    if (Array.isArray(whole?.findings)) whole.findings = whole.findings.filter(keep);
     return whole;
+  }
+  if (arrayEnd < 0 || depth !== 0 || inString) {
+    throw new SyntaxError('Unterminated JSON: the findings array or the report does not end');
   }
   const rest = JSON.parse(
     bytes.toString('utf8', 0, arrayStart) + '[]' + bytes.toString('utf8', arrayEnd + 1),

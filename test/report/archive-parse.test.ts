@@ -21,6 +21,8 @@ describe('parseArchivedReport', () => {
       message: 'brackets ] } [ { , : and "quotes" and \\ backslashes \\" and ünïcödé ✓ 𝄞',
     }),
     finding({ status: 'FAIL', message: 'a "findings": [ key inside a string ]' }),
+    finding({ status: 'PASS', message: 'a "quoted ] , } part" and "], {"' }),
+    finding({ status: 'FAIL', message: 'ends with a backslash \\' }),
   ];
 
   it('equals JSON.parse of the archived body, whole or with only the failing findings', () => {
