@@ -1,19 +1,6 @@
 /** `audit --format asff` end to end on the field-report fixture (the demo harness). */
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
-import { main, type CliIo } from '../../lambda/cli.js';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    now: () => new Date('2026-11-24T02:00:00Z'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+import { runCli as cli } from './support.js';
 
 const CANARIES = [
   'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c',

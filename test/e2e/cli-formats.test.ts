@@ -3,21 +3,8 @@
  * Kubernetes client, each format on stdout, exit code from --fail-on as for every format.
  */
 import { XMLValidator } from 'fast-xml-parser';
-import { main, type CliIo } from '../../lambda/cli.js';
 import { findCanaries } from '../reliability/canary-needles.js';
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    now: () => new Date('2026-11-24T02:00:00Z'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+import { runCli as cli } from './support.js';
 
 describe('audit --format sarif, junit and html', () => {
   it('prints a SARIF log of the field report whose rules link to --docs-url', async () => {

@@ -5,27 +5,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, type CliIo } from '../../lambda/cli.js';
 import { startTestApiServer } from '../support/kube-api-server.js';
 import { FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
+import { runCli as cli } from './support.js';
 
 interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    now: () => new Date('2026-11-24T02:00:00Z'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
 }
 
 const CANARIES = [

@@ -3,25 +3,8 @@
  * API server, AWS through aws-sdk-client-mock: the findings each fixture must produce, and how the
  * audit behaves when the API server refuses or pages.
  */
-import type { Finding } from '../../lambda/findings.js';
-import type { ClusterReport } from '../../lambda/report/types.js';
 import type { TestApiServer } from '../support/kube-api-server.js';
-import { runDemoAudit, type DemoOptions } from '../support/demo.js';
-
-async function audit(fixture: string, opts: Partial<DemoOptions> = {}): Promise<ClusterReport> {
-  const report = await runDemoAudit({ fixture, ...opts });
-  expect(report.clusters).toHaveLength(1);
-  return report.clusters[0]!;
-}
-
-const failing = (c: ClusterReport) => c.findings.filter((f) => f.status !== 'PASS');
-const summary = (fs: Finding[]) =>
-  fs
-    .map(
-      (f) =>
-        `${f.status} ${f.severity} ${f.checkId} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`,
-    )
-    .sort();
+import { auditFixture as audit, failing, summary } from './support.js';
 
 describe('fixture clusters audited end to end', () => {
   it('finds nothing wrong in the healthy cluster (a FAIL there is a false positive)', async () => {

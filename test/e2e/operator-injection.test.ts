@@ -5,29 +5,9 @@
  * rendered from the DatadogAgent), not the Helm chart's defaults: the injected sidecar reads Secret
  * datadog-secrets (keys api-key, cluster-agent-token) because the profile says so.
  */
-import type { Finding } from '../../lambda/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import type { TestApiServer } from '../support/kube-api-server.js';
-import { runDemoAudit, type DemoOptions } from '../support/demo.js';
-import { findCanaries } from '../reliability/canary-needles.js';
-
-async function audit(fixture: string, opts: Partial<DemoOptions> = {}): Promise<ClusterReport> {
-  const report = await runDemoAudit({ fixture, ...opts });
-  expect(report.clusters).toHaveLength(1);
-  expect(findCanaries(JSON.stringify(report))).toEqual([]);
-  return report.clusters[0]!;
-}
-
-const failing = (c: ClusterReport) => c.findings.filter((f) => f.status !== 'PASS');
-const summary = (fs: Finding[]) =>
-  fs
-    .map(
-      (f) =>
-        `${f.status} ${f.severity} ${f.checkId} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`,
-    )
-    .sort();
-const find = (c: ClusterReport, checkId: string, name: string) =>
-  c.findings.filter((f) => f.checkId === checkId && f.resource.name === name);
+import { auditFixture as audit, failing, summary, findingsOf as find } from './support.js';
 
 describe('the Datadog Operator with sidecar injection (fixture operator-injection)', () => {
   let server: TestApiServer | undefined;

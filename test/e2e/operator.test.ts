@@ -4,27 +4,8 @@
  * Operator install has no FAIL; a literal and a generated token each fail with the DatadogAgent
  * field to change; no token value reaches the report.
  */
-import type { Finding } from '../../lambda/findings.js';
-import type { ClusterReport } from '../../lambda/report/types.js';
 import type { TestApiServer } from '../support/kube-api-server.js';
-import { runDemoAudit, type DemoOptions } from '../support/demo.js';
-import { findCanaries } from '../reliability/canary-needles.js';
-
-async function audit(fixture: string, opts: Partial<DemoOptions> = {}): Promise<ClusterReport> {
-  const report = await runDemoAudit({ fixture, ...opts });
-  expect(report.clusters).toHaveLength(1);
-  expect(findCanaries(JSON.stringify(report))).toEqual([]);
-  return report.clusters[0]!;
-}
-
-const failing = (c: ClusterReport) => c.findings.filter((f) => f.status !== 'PASS');
-const summary = (fs: Finding[]) =>
-  fs
-    .map(
-      (f) =>
-        `${f.status} ${f.severity} ${f.checkId} ${f.resource.kind} ${f.resource.namespace ?? ''}/${f.resource.name}`,
-    )
-    .sort();
+import { auditFixture as audit, failing, summary } from './support.js';
 
 describe('Datadog Operator fixtures audited end to end', () => {
   it('finds nothing wrong in the healthy Operator install (token Secret with keyName cluster-agent-token)', async () => {

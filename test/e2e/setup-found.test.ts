@@ -3,22 +3,9 @@
  * fails through the real Kubernetes client against the local test API server and the CLI, and the
  * CLI exits 1 under its default --fail-on high.
  */
-import { main, type CliIo } from '../../lambda/cli.js';
 import { runDemoAudit } from '../support/demo.js';
 import { findCanaries } from '../reliability/canary-needles.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    now: () => new Date('2026-11-24T02:00:00Z'),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+import { runCli as cli } from './support.js';
 
 describe('a Cluster Agent with no agent anywhere (fixture cluster-agent-only)', () => {
   it('fails datadog-setup-found with no-agents and nothing else, through the real client', async () => {
