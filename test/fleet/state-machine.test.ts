@@ -21,7 +21,8 @@ import {
 } from '../../lambda/fleet/run.js';
 import type { HandlerSummary } from '../../lambda/deliver.js';
 import { recordingLogger, recordingMetrics } from '../handler/support.js';
-import { flat, synth } from '../infra/support.js';
+import { FLEET_200, FLEET_3, type StackConfigName } from '../infra/configs.js';
+import { flat, synthNamed } from '../infra/support.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import { fixtureAws } from '../support/aws-snapshot.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
@@ -40,8 +41,8 @@ const HEALTHY_AWS = fixtureAws('healthy');
 type Definition = Record<string, unknown>;
 
 /** The state machine of the stack synthesized for `raw`, its intrinsics replaced by plain ARNs. */
-function definitionFor(raw: unknown): Definition {
-  const s = synth(raw);
+function definitionFor(name: StackConfigName): Definition {
+  const s = synthNamed(name);
   const sm = s.template.findResources('AWS::StepFunctions::StateMachine');
   const [only] = Object.values(sm);
   const text = String(flat(only!.Properties.DefinitionString))
@@ -49,8 +50,6 @@ function definitionFor(raw: unknown): Definition {
     .replace(new RegExp(`\\{${s.id(s.stack.archive)}\\}`, 'g'), BUCKET);
   return JSON.parse(text) as Definition;
 }
-
-const clusters = (names: string[]) => names.map((name) => ({ name, region: 'eu-west-1' }));
 
 interface World {
   handlers: FleetHandlers;
@@ -142,10 +141,11 @@ async function execute(
 }
 
 describe('fleet state machine (synthesized, run locally)', () => {
-  const three = clusters(['golang-cluster', 'payments', 'batch']);
+  // configs.ts FLEET_3: these three clusters, maxConcurrency 2 (its template is cached).
+  const three = FLEET_3.clusters;
   let definition: Definition;
   beforeAll(() => {
-    definition = definitionFor({ clusters: three, fleet: { maxConcurrency: 2 } });
+    definition = definitionFor('fleet-3');
   });
 
   it('is valid Amazon States Language (asl-validator)', () => {
@@ -279,9 +279,9 @@ describe('fleet state machine (synthesized, run locally)', () => {
   });
 
   it('maps over 200 clusters in one execution', async () => {
-    const many = clusters(Array.from({ length: 200 }, (_, i) => `cluster-${i}`));
-    const raw = { clusters: many, fleet: { maxConcurrency: 40, inlineMaxClusters: 500 } };
-    const big = definitionFor(raw);
+    // configs.ts FLEET_200: cluster-0..199, maxConcurrency 40, inlineMaxClusters 500.
+    const raw = FLEET_200;
+    const big = definitionFor('fleet-200');
     const w = world(raw);
     const { result, summary } = await execute(big, w, {});
     expect(result).toMatchObject({ ok: true, clusters: 200 });

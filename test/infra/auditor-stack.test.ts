@@ -2,8 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { auditorConfigSchema, ConfigError } from '../../lambda/config.js';
 import { AUDITOR_GROUP } from '../../lambda/rbac-manifest.js';
 import { SCHEDULED_EVENT } from '../../infra/auditor-stack.js';
-import { EXAMPLE, FULL, MINIMAL } from './configs.js';
-import { ACCOUNT, REGION, flat, synth, type Statement, type Synth } from './support.js';
+import { ACCOUNT, REGION, flat, synth, synthNamed, type Statement, type Synth } from './support.js';
 
 const arn = (service: string, rest: string, region = REGION) =>
   `arn:aws:${service}:${region}:${ACCOUNT}:${rest}`;
@@ -17,7 +16,7 @@ function sorted(statements: Statement[]) {
 describe('AuditorStack with the example configuration', () => {
   let s: Synth;
   beforeAll(() => {
-    s = synth(EXAMPLE);
+    s = synthNamed('example');
   });
   const topic = () => `{${s.id(s.stack.topic)}}`;
   const archive = () => s.id(s.stack.archive);
@@ -641,7 +640,7 @@ describe('AuditorStack with the example configuration', () => {
 describe('AuditorStack with every feature configured', () => {
   let s: Synth;
   beforeAll(() => {
-    s = synth(FULL);
+    s = synthNamed('full');
   });
 
   it('places the function in the given subnets with a security group allowing only HTTPS out', () => {
@@ -759,7 +758,7 @@ describe('AuditorStack with every feature configured', () => {
 describe('AuditorStack with a small configuration', () => {
   let s: Synth;
   beforeAll(() => {
-    s = synth(MINIMAL);
+    s = synthNamed('minimal');
   });
 
   it('honours memory, timeout, log retention and no reserved concurrency', () => {

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-/** Configurations the infra tests synthesize, each once per test file. */
+/**
+ * Configurations the infra tests synthesize. The named ones ({@link STACK_CONFIGS}) are synthesized
+ * once per run by the global setup and read from the template cache (support.ts `synthNamed`).
+ */
 
 /** auditor.config.example.json: two same-account clusters in the stack region, one cross-account. */
 export const EXAMPLE = JSON.parse(
@@ -57,3 +60,55 @@ export const MINIMAL = {
     logRetentionDays: 30,
   },
 };
+
+/** 300 clusters across 30 member accounts, each reached through its reader role. */
+export const FLEET_300 = {
+  region: 'eu-west-1',
+  clusters: Array.from({ length: 300 }, (_, i) => ({
+    name: `team-${i}-fargate`,
+    roleArn: `arn:aws:iam::${String(100000000000 + (i % 30))}:role/eks-datadog-auditor-reader`,
+  })),
+  fleet: { maxConcurrency: 40, toleratedFailurePercentage: 5 },
+};
+
+/** The example plus both optional deliveries: Security Hub and Datadog (secret by name). */
+export const WITH_INTEGRATIONS = {
+  ...EXAMPLE,
+  securityHub: { enabled: true },
+  datadog: { site: 'datadoghq.eu', apiKeySecret: 'datadog/api-key' },
+};
+
+/** The example with the Datadog API key secret given as an ARN. */
+export const DATADOG_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:dd-AbCdEf';
+
+const regional = (names: string[]) => names.map((name) => ({ name, region: 'eu-west-1' }));
+
+/** Three clusters, two audited at once: the fleet state machine test's small fleet. */
+export const FLEET_3 = {
+  clusters: regional(['golang-cluster', 'payments', 'batch']),
+  fleet: { maxConcurrency: 2 },
+};
+
+/** 200 clusters mapped inline: the fleet state machine test's large fleet. */
+export const FLEET_200 = {
+  clusters: regional(Array.from({ length: 200 }, (_, i) => `cluster-${i}`)),
+  fleet: { maxConcurrency: 40, inlineMaxClusters: 500 },
+};
+
+/**
+ * Named stack configurations: each is synthesized once per run (test/infra/global-setup.js) and
+ * its template cached under a hash of the configuration and the sources (template-cache.ts).
+ * A factory per name, so a test and the cache always see the same object shape.
+ */
+export const STACK_CONFIGS = {
+  example: () => EXAMPLE,
+  full: () => FULL,
+  minimal: () => MINIMAL,
+  'fleet-300': () => FLEET_300,
+  integrations: () => WITH_INTEGRATIONS,
+  'datadog-secret-arn': () => ({ ...EXAMPLE, datadog: { apiKeySecret: DATADOG_SECRET_ARN } }),
+  'fleet-3': () => FLEET_3,
+  'fleet-200': () => FLEET_200,
+} satisfies Record<string, () => unknown>;
+
+export type StackConfigName = keyof typeof STACK_CONFIGS;

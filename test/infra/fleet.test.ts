@@ -1,19 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { STATE } from '../../infra/fleet.js';
-import { synth } from './support.js';
+import { synthNamed } from './support.js';
 
-/** 300 clusters across 30 member accounts, each reached through its reader role. */
-const FLEET_300 = {
-  region: 'eu-west-1',
-  clusters: Array.from({ length: 300 }, (_, i) => ({
-    name: `team-${i}-fargate`,
-    roleArn: `arn:aws:iam::${String(100000000000 + (i % 30))}:role/eks-datadog-auditor-reader`,
-  })),
-  fleet: { maxConcurrency: 40, toleratedFailurePercentage: 5 },
-};
+// configs.ts FLEET_300: 300 clusters across 30 member accounts, each reached through its reader role.
 
 describe('AuditorStack with a 300-cluster configuration', () => {
-  const s = synth(FLEET_300);
+  const s = synthNamed('fleet-300');
 
   it('synthesizes a state machine with an inline Map and a Distributed Map over the clusters', () => {
     s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);

@@ -18,8 +18,7 @@ import {
   COMMANDS_WITHOUT_GRANT,
   iamActionForCommand,
 } from '../../infra/iam-actions.js';
-import { EXAMPLE, FULL } from './configs.js';
-import { synth, type Synth } from './support.js';
+import { synthNamed, type Synth } from './support.js';
 
 const LAMBDA_DIR = fileURLToPath(new URL('../../lambda', import.meta.url));
 const SDK_BY_SERVICE: Record<string, Record<string, unknown>> = {
@@ -63,8 +62,8 @@ describe('IAM actions of the function role', () => {
   let full: Synth;
   let example: Synth;
   beforeAll(() => {
-    full = synth(FULL);
-    example = synth(EXAMPLE);
+    full = synthNamed('full');
+    example = synthNamed('example');
   });
 
   it('are exactly AUDITOR_IAM_ACTIONS when every feature is configured', () => {

@@ -1,15 +1,10 @@
 import { AUDITOR_IAM_ACTIONS } from '../../infra/iam-actions.js';
-import { EXAMPLE } from './configs.js';
-import { ACCOUNT, REGION, synth } from './support.js';
+import { ACCOUNT, REGION, synthNamed } from './support.js';
 
-const WITH_INTEGRATIONS = {
-  ...EXAMPLE,
-  securityHub: { enabled: true },
-  datadog: { site: 'datadoghq.eu', apiKeySecret: 'datadog/api-key' },
-};
+// configs.ts WITH_INTEGRATIONS: the example plus Security Hub and a Datadog API key secret by name.
 
 describe('IAM for the Security Hub and Datadog deliveries', () => {
-  const s = synth(WITH_INTEGRATIONS);
+  const s = synthNamed('integrations');
   const statements = s.statements(s.stack.role);
 
   it('grants BatchImportFindings on the account’s default product of the stack’s region only', () => {
@@ -36,13 +31,13 @@ describe('IAM for the Security Hub and Datadog deliveries', () => {
 
   it('takes a Datadog secret ARN as given', () => {
     const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:dd-AbCdEf`;
-    const t = synth({ ...EXAMPLE, datadog: { apiKeySecret: arn } });
+    const t = synthNamed('datadog-secret-arn'); // configs.ts: { ...EXAMPLE, datadog: { apiKeySecret: arn } }
     const st = t.statements(t.stack.role).filter((x) => x.Sid === 'ReadDatadogApiKey');
     expect(st[0]!.Resource).toEqual([arn]);
   });
 
   it('grants neither without the config', () => {
-    const plain = synth(EXAMPLE);
+    const plain = synthNamed('example');
     const actions = plain.statements(plain.stack.role).flatMap((x) => x.Action);
     expect(actions).not.toContain('securityhub:BatchImportFindings');
     expect(plain.statements(plain.stack.role).some((x) => x.Sid === 'ReadDatadogApiKey')).toBe(

@@ -1,8 +1,10 @@
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { AUDITOR_APP_CONTEXT, AuditorStack } from '../../infra/auditor-stack.js';
 import { parseDeploymentConfig } from '../../infra/config.js';
+import { STACK_CONFIGS, type StackConfigName } from './configs.js';
+import { cachedTemplate } from './template-cache.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -27,16 +29,46 @@ export interface Statement {
   policy: string;
 }
 
-/** Synthesizes the stack for one configuration, bundling skipped (tests need no handler build). */
-export function synth(raw: unknown, opts: { env?: boolean } = { env: true }): Synth {
+/** Builds the stack for one configuration: the construct tree only, nothing synthesized. */
+export function build(
+  raw: unknown,
+  opts: { env?: boolean } = { env: true },
+): { app: App; stack: AuditorStack } {
   const app = new App({ context: { ...AUDITOR_APP_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   const stack = new AuditorStack(app, 'Auditor', {
     config: parseDeploymentConfig(raw, 'test config'),
     ...(opts.env ? { env: { account: ACCOUNT, region: REGION } } : {}),
   });
-  const template = Template.fromStack(stack);
+  return { app, stack };
+}
+
+/** Synthesizes the stack for one configuration, bundling skipped (tests need no handler build). */
+export function synth(raw: unknown, opts: { env?: boolean } = { env: true }): Synth {
+  const built = build(raw, opts);
+  return synthOf(() => built, Template.fromStack(built.stack));
+}
+
+/**
+ * The stack of a named configuration (configs.ts `STACK_CONFIGS`): its template synthesized once per
+ * run and read from the cache (`Template.fromJSON`); the construct tree, which logical ids and
+ * annotations come from, is built only when a test asks for it (built, not synthesized).
+ */
+export function synthNamed(name: StackConfigName): Synth {
+  const raw = STACK_CONFIGS[name]();
+  let built: { app: App; stack: AuditorStack } | undefined;
+  const live = () => (built ??= build(raw));
+  return synthOf(live, Template.fromJSON(namedTemplate(name)));
+}
+
+/** The template of a named configuration: from the cache, or synthesized now and cached. */
+export function namedTemplate(name: StackConfigName): Record<string, unknown> {
+  const raw = STACK_CONFIGS[name]();
+  return cachedTemplate(name, raw, () => Template.fromStack(build(raw).stack).toJSON());
+}
+
+function synthOf(live: () => { app: App; stack: AuditorStack }, template: Template): Synth {
   const id = (construct: IConstruct) =>
-    stack.resolve(
+    Stack.of(construct).resolve(
       ((construct.node.defaultChild as CfnElement | undefined) ?? (construct as CfnElement))
         .logicalId,
     ) as string;
@@ -56,7 +88,17 @@ export function synth(raw: unknown, opts: { env?: boolean } = { env: true }): Sy
     }
     return out;
   };
-  return { app, stack, template, id, statements };
+  return {
+    get app() {
+      return live().app;
+    },
+    get stack() {
+      return live().stack;
+    },
+    template,
+    id,
+    statements,
+  };
 }
 
 interface Resource {

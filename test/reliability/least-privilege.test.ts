@@ -19,8 +19,7 @@ import {
   AUDITOR_SUPPORT_ACTIONS,
   iamActionForCommand,
 } from '../../infra/iam-actions.js';
-import { FULL } from '../infra/configs.js';
-import { synth } from '../infra/support.js';
+import { synthNamed } from '../infra/support.js';
 import { CaseRecorder } from './book.js';
 import { auditCase, handlerCase, type ClusterSetup } from './harness.js';
 
@@ -178,7 +177,7 @@ describe('least privilege, proven from the requests the auditor makes', () => {
   });
 
   it("the synthesized stack grants exactly those actions, plus only what AWS needs on the function's behalf", () => {
-    const s = synth(FULL);
+    const s = synthNamed('full');
     const granted = [...new Set(s.statements(s.stack.role).flatMap((st) => st.Action))].sort();
     const actions = [
       ...new Set([

@@ -5,6 +5,8 @@
  *   N passed, N failed
  *
  * (every test of the run; a suite that crashed before its tests could run counts as one failed).
+ * Before it, on runs of several files, the ten slowest test files with their seconds, so a file that
+ * got slow is seen the day it lands (README, Development: how long the suite takes on 2 cores).
  * When reliability tests ran, the line is preceded by the fault-matrix table: faults injected,
  * outcomes as expected, and canary leaks, from a last search of every output those tests recorded.
  *
@@ -14,7 +16,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setImmediate } from 'node:timers';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { findCanaries } from './canary-needles.js';
 
 export const RESULTS_DIR_ENV = 'EKS_AUDITOR_RELIABILITY_DIR';
@@ -46,6 +48,7 @@ export default class SummaryReporter {
     const ledger = this.readLedger();
     const lines = [];
     if (ledger.cases.length > 0) lines.push(...renderTable(ledger, proofs(results)));
+    lines.push(...slowestFiles(results, this.globalConfig.rootDir));
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     lines.push(`${results.numPassedTests} passed, ${failed} failed`);
     if (ledger.leaks.length > 0) process.exitCode = 1;
@@ -94,6 +97,26 @@ export default class SummaryReporter {
     return { cases, leaks, outputs, bytes };
   }
 }
+
+/** The ten slowest test files of a run of several files, as `  12.3 s  test/path.test.ts`. */
+export function slowestFiles(results, rootDir = process.cwd()) {
+  const files = results.testResults
+    .filter((r) => r.perfStats && r.perfStats.end > r.perfStats.start)
+    .map((r) => ({
+      seconds: (r.perfStats.end - r.perfStats.start) / 1000,
+      path: relative(rootDir, r.testFilePath).replace(/\\/g, '/'),
+    }))
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, SLOWEST);
+  if (results.testResults.length < 2 || files.length === 0) return [];
+  const width = Math.max(...files.map((f) => f.seconds.toFixed(1).length));
+  return [
+    `Slowest test files (of ${results.testResults.length}, seconds from start to end in a worker):`,
+    ...files.map((f) => `  ${f.seconds.toFixed(1).padStart(width)} s  ${f.path}`),
+  ];
+}
+
+const SLOWEST = 10;
 
 /** Reliability tests that are proofs rather than injected faults: their pass counts. */
 const PROOFS = [
