@@ -9,6 +9,7 @@ import { settingsFor, type AuditorConfig, type ClusterConfig } from './config.js
 import { createKubePort, type KubeAccess } from './kube/client.js';
 import { collectAccessReviews } from './kube/access-reviews.js';
 import { collectKube } from './kube/collect.js';
+import type { RetryPolicy } from './kube/list.js';
 import type { KubePort } from './kube/port.js';
 import type { AwsSnapshot, ClusterSnapshot, Collected } from './snapshot.js';
 
@@ -37,6 +38,8 @@ export interface CollectOptions {
     config: AuditorConfig,
   ) => KubePort & { close?: () => Promise<void> };
   now?: () => Date;
+  /** Kubernetes retry timing (tests: a recording sleep instead of waiting on the clock). */
+  kubeRetry?: Partial<RetryPolicy>;
 }
 
 function awsNotCollected(detail: string): AwsSnapshot {
@@ -145,7 +148,12 @@ export async function collectCluster(
   let awsCluster: Awaited<ReturnType<typeof collectAwsCluster>> | undefined;
   try {
     [kube, awsCluster] = await Promise.all([
-      collectKube(port, settings, config.kubernetes),
+      collectKube(
+        port,
+        settings,
+        config.kubernetes,
+        opts.kubeRetry ? { retry: opts.kubeRetry } : {},
+      ),
       clients ? collectAwsCluster(clients, cluster.name, settings) : Promise.resolve(undefined),
     ]);
     assertReachable(kube, cluster.name);

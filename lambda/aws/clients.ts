@@ -8,11 +8,13 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
   MetadataBearer,
   Pluggable,
+  StandardRetryBackoffStrategy,
 } from '@smithy/types';
 
 export interface AwsClients {
@@ -32,6 +34,12 @@ export interface AwsClientOptions {
   /** Role to assume first (cross-account); the default chain's credentials call AssumeRole. */
   roleArn?: string;
   sessionName?: string;
+  /**
+   * Backoff of the SDK's standard retry strategy (same attempts, same retry rules, own capacity per
+   * client). Default: the SDK's jittered exponential backoff. Tests pass one that records the delay
+   * the SDK asks for and returns 0, so no test waits out real backoff.
+   */
+  retryBackoff?: StandardRetryBackoffStrategy;
 }
 
 /** Attempts per operation, first try included: throttling and 5xx get a few backed-off retries. */
@@ -58,18 +66,27 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
       : fromNodeProviderChain(),
   );
   const calls = { count: 0 };
-  const config = {
+  // A strategy object per client, as the SDK makes one per client from maxAttempts and retryMode.
+  const config = () => ({
     region: opts.region,
     credentials,
     maxAttempts: AWS_MAX_ATTEMPTS,
     retryMode: RETRY_MODE,
-  };
+    ...(opts.retryBackoff
+      ? {
+          retryStrategy: new StandardRetryStrategy({
+            maxAttempts: AWS_MAX_ATTEMPTS,
+            backoff: opts.retryBackoff,
+          }),
+        }
+      : {}),
+  });
   return {
     region: opts.region,
-    eks: countCalls(new EKSClient(config), calls),
-    ec2: countCalls(new EC2Client(config), calls),
-    secretsManager: countCalls(new SecretsManagerClient(config), calls),
-    sts: countCalls(new STSClient(config), calls),
+    eks: countCalls(new EKSClient(config()), calls),
+    ec2: countCalls(new EC2Client(config()), calls),
+    secretsManager: countCalls(new SecretsManagerClient(config()), calls),
+    sts: countCalls(new STSClient(config()), calls),
     credentials,
     calls,
   };

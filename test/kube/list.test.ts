@@ -5,10 +5,10 @@
 import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
 import { kindByKey } from '../../lambda/kube/kinds.js';
 import { mapLimit } from '../../lambda/concurrency.js';
-import { listAll, withRetry, type RetryPolicy } from '../../lambda/kube/list.js';
+import { DEFAULT_RETRY, listAll, withRetry, type RetryPolicy } from '../../lambda/kube/list.js';
 import { KubeApiError, type KubePort } from '../../lambda/kube/port.js';
 import { startTestApiServer, statusBody, type TestApiServer } from '../support/kube-api-server.js';
-import { FAST_RETRY, OPTIONS, tokenAccess, yamlDocs } from './support.js';
+import { FAST_RETRY, OPTIONS, recordingRetry, tokenAccess, yamlDocs } from './support.js';
 
 const POD_NAMES = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
 const MANIFESTS = [
@@ -127,18 +127,20 @@ describe('listAll through the real client', () => {
 
   it('honours Retry-After of a 429 before retrying', async () => {
     server.inject({ path: '/api/v1/pods', status: 429, headers: { 'Retry-After': '1' }, times: 1 });
-    const started = Date.now();
-    const result = await listAll(port, pods, { pageSize: 10 });
+    const { retry, waits } = recordingRetry();
+    const result = await listAll(port, pods, { pageSize: 10, retry });
     expect(result.status).toBe('ok');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    // The one wait before the retry is the second the server asked for (no clock waited on).
+    expect(waits).toEqual([1000]);
     expect(statuses()).toEqual([429, 200]);
   });
 
   it('fails at once when Retry-After is longer than the bound', async () => {
     server.inject({ path: '/api/v1/pods', status: 429, headers: { 'Retry-After': '60' } });
-    const started = Date.now();
-    const err = await listAll(port, pods, { pageSize: 10 }).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(1000);
+    const { retry, waits } = recordingRetry();
+    const err = await listAll(port, pods, { pageSize: 10, retry }).catch((e: unknown) => e);
+    // At once: no wait at all, neither the 60 s asked for nor a backoff.
+    expect(waits).toEqual([]);
     expect(err).toMatchObject({ status: 429, code: 'TooManyRequests', retryAfterSeconds: 60 });
     expect((err as Error).message).toMatch(
       /Retry-After 60s is longer than the 10s the auditor waits/,
@@ -148,9 +150,13 @@ describe('listAll through the real client', () => {
 
   it('retries 503 with backoff and succeeds on the third attempt', async () => {
     server.inject({ path: '/api/v1/pods', status: 503, times: 2 });
-    const result = await listAll(port, pods, { pageSize: 10 });
+    const { retry, waits } = recordingRetry();
+    const result = await listAll(port, pods, { pageSize: 10, retry });
     expect(result.status).toBe('ok');
     expect(statuses()).toEqual([503, 503, 200]);
+    // Full jitter under the default ceilings: retry n waits less than baseDelayMs * 2^n.
+    expect(waits).toHaveLength(2);
+    waits.forEach((ms, n) => expect(ms).toBeLessThan(DEFAULT_RETRY.baseDelayMs * 2 ** n));
   });
 
   it('gives up on a server error after three retries', async () => {

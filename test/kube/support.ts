@@ -25,6 +25,15 @@ export const OPTIONS: KubernetesOptions = {
 /** Retries without real waiting, for tests that are about what is retried, not when. */
 export const FAST_RETRY: Partial<RetryPolicy> = { baseDelayMs: 1, maxDelayMs: 2 };
 
+/**
+ * A retry policy whose sleep waits on no clock: it records each delay the retry loop asked for
+ * (`waits`, in ms) and resolves at once, for tests about when a retry waits and for how long.
+ */
+export function recordingRetry(): { retry: Partial<RetryPolicy>; waits: number[] } {
+  const waits: number[] = [];
+  return { retry: { sleep: async (ms) => void waits.push(ms) }, waits };
+}
+
 export function tokenAccess(
   server: TestApiServer,
   overrides: Partial<Extract<KubeAccess, { kind: 'token' }>> = {},
@@ -73,4 +82,55 @@ export function rawGet(
 /** Paths (without query) the server saw, in order. */
 export function pathsSeen(server: TestApiServer): string[] {
   return server.requests.map((r) => r.path);
+}
+
+/** Pod number `i` of the scale cases (scale.test.ts) and figures (bench/timings.ts): app + agent. */
+export function scalePod(i: number) {
+  const namespace = `ns-${i % 5000}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `app-${i}-7d9f8b6c5-x2k4p`,
+      namespace,
+      labels: { app: `app-${i}`, 'eks.amazonaws.com/fargate-profile': 'apps' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `app-${i}-7d9f8b6c5` }],
+    },
+    spec: {
+      serviceAccountName: 'app',
+      nodeName: `fargate-ip-10-0-${i % 250}-${i % 200}.eu-west-1.compute.internal`,
+      containers: [
+        {
+          name: 'app',
+          image: 'repo/app:1.2.3',
+          ports: [{ containerPort: 8080, protocol: 'TCP' }],
+          env: [{ name: 'PORT', value: '8080' }],
+        },
+        {
+          name: 'datadog-agent',
+          image: 'public.ecr.aws/datadog/agent:7',
+          env: [
+            { name: 'DD_EKS_FARGATE', value: 'true' },
+            {
+              name: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
+              valueFrom: { secretKeyRef: { name: 'datadog-secrets', key: 'token' } },
+            },
+          ],
+        },
+      ],
+    },
+    status: {
+      phase: 'Running',
+      startTime: '2026-11-01T00:00:00Z',
+      conditions: [{ type: 'Ready', status: 'True' }],
+      containerStatuses: [
+        {
+          name: 'app',
+          ready: true,
+          restartCount: 0,
+          state: { running: { startedAt: '2026-11-01T00:00:00Z' } },
+        },
+      ],
+    },
+  };
 }

@@ -118,6 +118,27 @@ async function withRealSdk<T>(eks: FakeEks, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The SDK's own retry strategy with a backoff that waits on no clock: it records the delay base the
+ * SDK chose for each retry (its throttling base, not the 50 ms of other retryable errors; see
+ * @smithy/core retry/util-retry/retries-2026-config.ts `throttlingDelay`) and returns 0 ms.
+ */
+function recordingBackoff() {
+  const waits: { retry: number; delayBaseMs: number }[] = [];
+  let delayBaseMs = 0;
+  const backoff = {
+    setDelayBase: (ms: number) => void (delayBaseMs = ms),
+    computeNextBackoffDelay: (retry: number) => {
+      waits.push({ retry, delayBaseMs });
+      return 0;
+    },
+  };
+  return { backoff, waits };
+}
+
+/** The SDK's delay base for throttling errors; before retry n it waits up to base * 2^n. */
+const SDK_THROTTLING_DELAY_MS = 1000;
+
 /** Clients whose EKS client fails DescribeCluster with `err` (this instance only). */
 function failingDescribe(err: Error) {
   return (region: string): AwsClients => {
@@ -144,12 +165,18 @@ describe('fault matrix: AWS', () => {
       try {
         eks.throttle = 1;
         c.inject();
+        const { backoff, waits } = recordingBackoff();
         const described = await withRealSdk(eks, () =>
-          describeCluster(createAwsClients({ region: 'eu-west-1' }), 'healthy'),
+          describeCluster(
+            createAwsClients({ region: 'eu-west-1', retryBackoff: backoff }),
+            'healthy',
+          ),
         );
         c.record('snapshot-part', described.cluster);
         expect(eks.requests).toEqual(['GET /clusters/healthy', 'GET /clusters/healthy']);
         expect(described.cluster.status).toBe('ok');
+        // One backoff before the retry, at the SDK's throttling base (recorded, not waited out).
+        expect(waits).toEqual([{ retry: 0, delayBaseMs: SDK_THROTTLING_DELAY_MS }]);
       } finally {
         await eks.close();
       }
@@ -165,11 +192,22 @@ describe('fault matrix: AWS', () => {
       try {
         eks.throttle = 100;
         c.inject();
+        const { backoff, waits } = recordingBackoff();
         const described = await withRealSdk(eks, () =>
-          describeCluster(createAwsClients({ region: 'eu-west-1' }), 'healthy'),
+          describeCluster(
+            createAwsClients({ region: 'eu-west-1', retryBackoff: backoff }),
+            'healthy',
+          ),
         );
         c.record('snapshot-part', described.cluster);
         expect(eks.requests).toHaveLength(AWS_MAX_ATTEMPTS);
+        // A throttling backoff before each retry, growing with the retry (recorded, not waited).
+        expect(waits).toEqual(
+          Array.from({ length: AWS_MAX_ATTEMPTS - 1 }, (_, retry) => ({
+            retry,
+            delayBaseMs: SDK_THROTTLING_DELAY_MS,
+          })),
+        );
         expect(described.cluster).toMatchObject({
           status: 'error',
           error: { kind: 'eks:DescribeCluster', code: 'Throttled', status: 429 },

@@ -88,6 +88,11 @@ export interface AuditOutcome {
   requests: Record<string, RecordedRequest[]>;
   connections: Record<string, number>;
   elapsedMs: number;
+  /**
+   * Every wait the Kubernetes retry loop asked for, in ms, in order (Retry-After, backoff). The
+   * harness's sleep records them and waits on no clock, so a case asserts the delay itself.
+   */
+  kubeWaits: number[];
   /** AWS SDK commands sent (through the mocks), by class name. */
   awsCommands: string[];
 }
@@ -137,6 +142,8 @@ export function recordRenderings(c: CaseRecorder, report: AuditReport): void {
 interface Prepared {
   /** SDK commands the AWS mocks answered (class names), filled in by close(). */
   commands: string[];
+  /** Waits the Kubernetes retries asked for (ms); none is waited out. */
+  kubeWaits: number[];
   config: AuditorConfig;
   collect: (cluster: ClusterConfig, config: AuditorConfig) => Promise<ClusterSnapshot>;
   servers: Map<string, TestApiServer>;
@@ -189,11 +196,13 @@ async function prepare(
     },
     'reliability case',
   );
+  const kubeWaits: number[] = [];
   const collect = (cluster: ClusterConfig, cfg: AuditorConfig) => {
     const setup = byName.get(cluster.name)!;
     const server = servers.get(cluster.name);
     const opts: CollectOptions = {
       now: () => NOW,
+      kubeRetry: { sleep: async (ms) => void kubeWaits.push(ms) },
       awsClients:
         setup.awsClients ??
         ((region, roleArn) => createAwsClients({ region, ...(roleArn ? { roleArn } : {}) })),
@@ -214,6 +223,7 @@ async function prepare(
   const commands: string[] = [];
   return {
     commands,
+    kubeWaits,
     config,
     collect,
     servers,
@@ -267,6 +277,7 @@ export async function auditCase(
       requests: Object.fromEntries([...p.servers].map(([n, s]) => [n, [...s.requests]])),
       connections: Object.fromEntries([...p.servers].map(([n, s]) => [n, s.connections])),
       elapsedMs,
+      kubeWaits: [...p.kubeWaits],
     };
   } catch (err) {
     c.record('thrown', err);
