@@ -1,7 +1,7 @@
 /**
  * Scale through the real client: a 10,000-pod list paged and converted, and a thousand secret
- * GETs over a handful of connections. Bounds are generous (shared CI cores); the figures are
- * printed so regressions show.
+ * GETs over a handful of connections. Behaviour only (counts, pages, connections); the times are
+ * printed, and their goals are benchmark figures (`npm run bench -- --timings`).
  */
 import { createKubePort } from '../../lambda/kube/client.js';
 import { collectKube } from '../../lambda/kube/collect.js';
@@ -10,57 +10,7 @@ import { kindByKey } from '../../lambda/kube/kinds.js';
 import { listAll } from '../../lambda/kube/list.js';
 import { startTestApiServer } from '../support/kube-api-server.js';
 import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
-import { OPTIONS, tokenAccess } from './support.js';
-
-function pod(i: number) {
-  const namespace = `ns-${i % 5000}`;
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: `app-${i}-7d9f8b6c5-x2k4p`,
-      namespace,
-      labels: { app: `app-${i}`, 'eks.amazonaws.com/fargate-profile': 'apps' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `app-${i}-7d9f8b6c5` }],
-    },
-    spec: {
-      serviceAccountName: 'app',
-      nodeName: `fargate-ip-10-0-${i % 250}-${i % 200}.eu-west-1.compute.internal`,
-      containers: [
-        {
-          name: 'app',
-          image: 'repo/app:1.2.3',
-          ports: [{ containerPort: 8080, protocol: 'TCP' }],
-          env: [{ name: 'PORT', value: '8080' }],
-        },
-        {
-          name: 'datadog-agent',
-          image: 'public.ecr.aws/datadog/agent:7',
-          env: [
-            { name: 'DD_EKS_FARGATE', value: 'true' },
-            {
-              name: 'DD_CLUSTER_AGENT_AUTH_TOKEN',
-              valueFrom: { secretKeyRef: { name: 'datadog-secrets', key: 'token' } },
-            },
-          ],
-        },
-      ],
-    },
-    status: {
-      phase: 'Running',
-      startTime: '2026-11-01T00:00:00Z',
-      conditions: [{ type: 'Ready', status: 'True' }],
-      containerStatuses: [
-        {
-          name: 'app',
-          ready: true,
-          restartCount: 0,
-          state: { running: { startedAt: '2026-11-01T00:00:00Z' } },
-        },
-      ],
-    },
-  };
-}
+import { OPTIONS, scalePod as pod, tokenAccess } from './support.js';
 
 describe('scale through the real client', () => {
   it('lists and converts 10,000 pods in pages of 500', async () => {
@@ -76,8 +26,8 @@ describe('scale through the real client', () => {
       const ms = performance.now() - started;
       expect(result.status === 'ok' && result.items.length).toBe(10_000);
       expect(result.status === 'ok' && result.pages).toBe(20);
+      // The time is a benchmark figure with its goal (npm run bench -- --timings), not a bound here.
       console.log(`10,000 pods listed (20 pages) and converted in ${ms.toFixed(0)} ms`);
-      expect(ms).toBeLessThan(15_000);
     } finally {
       await port.close();
       await server.close();

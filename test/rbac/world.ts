@@ -287,3 +287,56 @@ subjects: [{kind: ServiceAccount, name: datadog-agent-cluster-agent, namespace: 
 export function summary(results: CheckResult[]): string[] {
   return results.map((r) => `${r.status} ${r.messageId}`).sort();
 }
+
+/**
+ * `n` namespaces, each with a Role and a RoleBinding for its ServiceAccount `app` and its
+ * ServiceAccounts group, plus one ClusterRoleBinding for every ServiceAccount (nodes/proxy): the
+ * evaluator's scale case (test/rbac/evaluator.test.ts) and its benchmark figure (bench/timings.ts).
+ */
+export function manyNamespacesRbac(n: number) {
+  const roles = [];
+  const bindings = [];
+  const meta = { labels: {}, annotations: {}, ownerReferences: [] };
+  const rule = {
+    apiGroups: [''],
+    resources: ['endpoints'],
+    verbs: ['get', 'list'],
+    resourceNames: [],
+    nonResourceURLs: [],
+  };
+  for (let i = 0; i < n; i++) {
+    const ns = `ns-${i}`;
+    roles.push({
+      kind: 'Role' as const,
+      meta: { ...meta, name: 'reader', namespace: ns },
+      rules: [rule],
+      aggregationSelectors: [],
+    });
+    bindings.push({
+      kind: 'RoleBinding' as const,
+      meta: { ...meta, name: 'reader', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'reader' },
+      subjects: [
+        { kind: 'ServiceAccount', name: 'app', namespace: ns },
+        { kind: 'Group', name: `system:serviceaccounts:${ns}` },
+      ],
+    });
+  }
+  const clusterRoles = [
+    {
+      kind: 'ClusterRole' as const,
+      meta: { ...meta, name: 'dd' },
+      rules: [{ ...rule, resources: ['nodes/proxy'], verbs: ['get'] }],
+      aggregationSelectors: [],
+    },
+  ];
+  const clusterRoleBindings = [
+    {
+      kind: 'ClusterRoleBinding' as const,
+      meta: { ...meta, name: 'dd' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dd' },
+      subjects: [{ kind: 'Group', name: 'system:serviceaccounts' }],
+    },
+  ];
+  return { roles, roleBindings: bindings, clusterRoles, clusterRoleBindings };
+}

@@ -293,8 +293,9 @@ describe('fault matrix: Kubernetes API', () => {
         },
       });
       expect(statuses(hits(o.requests.healthy!, PODS))).toEqual([429, 200]);
-      expect(o.elapsedMs).toBeGreaterThanOrEqual(1000);
-      expect(o.elapsedMs).toBeLessThan(1000 + 4000);
+      // The one wait of the audit is the second the server asked for, no more, no backoff on top
+      // (the harness's sleep records the delay instead of waiting it out).
+      expect(o.kubeWaits).toEqual([1000]);
       expect(summary(o.cluster)).toEqual(summary(healthy));
     },
   );
@@ -311,7 +312,8 @@ describe('fault matrix: Kubernetes API', () => {
         },
       });
       expect(statuses(hits(o.requests.healthy!, PODS))).toEqual([429]);
-      expect(o.elapsedMs).toBeLessThan(1000);
+      // At once: no wait at all, neither the hour asked for nor a backoff.
+      expect(o.kubeWaits).toEqual([]);
       expect(o.cluster.errors[0]!.message).toContain(
         `Retry-After 3600s is longer than the ${DEFAULT_RETRY.maxRetryAfterSeconds}s the auditor waits`,
       );
@@ -331,6 +333,7 @@ describe('fault matrix: Kubernetes API', () => {
         },
       });
       expect(statuses(hits(o.requests.healthy!, PODS))).toEqual([503, 503, 200]);
+      expect(o.kubeWaits).toHaveLength(2);
       expect(summary(o.cluster)).toEqual(summary(healthy));
     },
   );
@@ -437,11 +440,15 @@ describe('fault matrix: Kubernetes API', () => {
       expect(hits(o.requests.healthy!, PODS)).toHaveLength(attempts);
       expect(o.cluster.errors.map((e) => `${e.kind} ${e.code}`)).toEqual(['pods Timeout']);
       expect(o.cluster.errors[0]!.message).toContain(`no response within ${timeoutMs} ms`);
-      // Every attempt is cut at the timeout and every wait is capped: far below one 5 s answer.
-      const worstBackoff = Array.from({ length: attempts - 1 }, (_, i) =>
-        Math.min(DEFAULT_RETRY.maxDelayMs, DEFAULT_RETRY.baseDelayMs * 2 ** i),
-      ).reduce((a, b) => a + b, 0);
-      expect(o.elapsedMs).toBeLessThan(attempts * timeoutMs + worstBackoff + 1500);
+      // Every attempt is cut at the timeout (the message above: no answer within 150 ms, where the
+      // server answers after 5 s) and every wait between attempts is capped by the backoff bound
+      // (recorded, not waited out; a loaded machine may retry another kind's slow answer too).
+      const cap = Math.min(
+        DEFAULT_RETRY.maxDelayMs,
+        DEFAULT_RETRY.baseDelayMs * 2 ** (DEFAULT_RETRY.transientRetries - 1),
+      );
+      expect(o.kubeWaits.length).toBeGreaterThanOrEqual(attempts - 1);
+      for (const ms of o.kubeWaits) expect(ms).toBeLessThanOrEqual(cap);
       expectIncomplete(o.cluster, /raise kubernetes\.requestTimeoutMs/);
     },
   );
@@ -558,7 +565,7 @@ describe('fault matrix: Kubernetes API', () => {
     });
     expect(hits(o.requests.healthy!, PODS)).toHaveLength(1);
     expect(summary(o.cluster)).toEqual(summary(healthy));
-    expect(o.elapsedMs).toBeLessThan(10_000);
+    // How long reading it takes is a benchmark figure: `npm run bench -- --timings`.
   });
 
   faultCase(
