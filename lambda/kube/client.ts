@@ -399,6 +399,19 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
       }
     },
 
+    async getConfigMap(namespace: string, name: string): Promise<Raw | null> {
+      counters.gets += 1;
+      try {
+        return await call(
+          'get',
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`,
+        );
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return null;
+        throw err;
+      }
+    },
+
     async reviewAccess(request: AccessReviewRequest): Promise<AccessReviewAnswer> {
       counters.reviews += 1;
       const body = await call(
