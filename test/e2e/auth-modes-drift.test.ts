@@ -1,0 +1,102 @@
+/**
+ * A cluster in each EKS authentication mode, audited twice under `notify: drift` through the real
+ * client, the test API server and the real handler (SNS and S3 mocked): the Fargate pod execution
+ * role is evaluated in every mode (access entries, aws-auth, or both), nothing about it is left
+ * "not evaluated", the audit is complete, and the second run, finding what the first found,
+ * publishes nothing and reports AuditIncomplete 0.
+ */
+import type { Raw } from '../../lambda/kube/convert.js';
+import type { AuditReport, ClusterReport } from '../../lambda/report/types.js';
+import { CaseRecorder } from '../reliability/book.js';
+import { handlerCase, type ClusterSetup, type HandlerOutcome } from '../reliability/harness.js';
+
+const EXEC_ROLE = 'arn:aws:iam::123456789012:role/healthy-fargate-pod-execution';
+const AWS_AUTH: Raw = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'aws-auth', namespace: 'kube-system' },
+  data: {
+    mapRoles: `- rolearn: ${EXEC_ROLE}
+  username: system:node:{{SessionName}}
+  groups:
+    - system:bootstrappers
+    - system:nodes
+    - system:node-proxier
+`,
+  },
+};
+
+function setupFor(mode: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP'): ClusterSetup {
+  return {
+    fixture: 'healthy',
+    aws: (f) => {
+      f.DescribeCluster.cluster.accessConfig = { authenticationMode: mode };
+      // In API_AND_CONFIG_MAP mode the role is mapped by aws-auth alone: no access entry for it.
+      if (mode === 'API_AND_CONFIG_MAP') {
+        f.ListAccessEntries!.accessEntries = f.ListAccessEntries!.accessEntries!.filter(
+          (a: string) => a !== EXEC_ROLE,
+        );
+      }
+    },
+    ...(mode === 'API' ? {} : { manifests: (docs: Raw[]) => [...docs, AWS_AUTH] }),
+  };
+}
+
+/** The cluster report the run archived. */
+function archived(outcome: HandlerOutcome): ClusterReport {
+  const key = [...outcome.objects.keys()].find((k) =>
+    /\/report\.json$|^reports\/.*\.json$/.test(k),
+  );
+  const body = [...outcome.objects.entries()].find(([k]) => k.endsWith('latest.json'))?.[1];
+  const report = JSON.parse(body ?? outcome.objects.get(key!)!) as AuditReport | ClusterReport;
+  return 'clusters' in report ? report.clusters[0]! : report;
+}
+
+/** AuditIncomplete values the run's metrics printed (EMF lines on stdout). */
+function auditIncomplete(c: CaseRecorder): number[] {
+  return c.outputs
+    .flatMap((o) => o.text.split('\n'))
+    .filter((line) => line.includes('"AuditIncomplete"'))
+    .map((line) => (JSON.parse(line) as { AuditIncomplete: number }).AuditIncomplete);
+}
+
+describe.each(['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP'] as const)(
+  'a cluster in %s authentication mode, audited twice under notify: drift',
+  (mode) => {
+    let first: HandlerOutcome;
+    let second: HandlerOutcome;
+    const c1 = new CaseRecorder(`${mode} first run`, 'handler');
+    const c2 = new CaseRecorder(`${mode} second run`, 'handler');
+    beforeAll(async () => {
+      const config = { notify: 'drift' };
+      first = await handlerCase(c1, { clusters: [setupFor(mode)], config });
+      second = await handlerCase(c2, {
+        clusters: [setupFor(mode)],
+        config,
+        seed: (bucket) => {
+          for (const [key, body] of first.objects)
+            bucket.objects.set(key, { body, etag: `"${key}"` });
+        },
+      });
+    }, 60_000);
+
+    it('evaluates the pod execution role: no ERROR from fargate-execution-role-mapped, and the audit is complete', () => {
+      expect(first.error).toBeUndefined();
+      const report = archived(first);
+      const role = report.findings.filter((f) => f.checkId === 'fargate-execution-role-mapped');
+      expect(role.length).toBeGreaterThan(0);
+      expect(role.filter((f) => f.status === 'ERROR')).toEqual([]);
+      expect(role.every((f) => f.status === 'PASS')).toBe(true);
+      expect(report.status).not.toBe('ERROR');
+      expect(auditIncomplete(c1).length).toBeGreaterThan(0);
+      expect(auditIncomplete(c1).every((v) => v === 0)).toBe(true);
+    });
+
+    it('publishes nothing on the second run, and AuditIncomplete stays 0', () => {
+      expect(second.error).toBeUndefined();
+      expect(second.published).toEqual([]);
+      expect(auditIncomplete(c2).length).toBeGreaterThan(0);
+      expect(auditIncomplete(c2).every((v) => v === 0)).toBe(true);
+    });
+  },
+);
