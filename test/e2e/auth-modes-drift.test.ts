@@ -100,3 +100,59 @@ describe.each(['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP'] as const)(
     });
   },
 );
+
+/** Every DD_SITE env entry read from a ConfigMap instead of a literal value. */
+function siteFromConfigMap(docs: Raw[]): Raw[] {
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (o.name === 'DD_SITE' && 'value' in o) {
+      delete o.value;
+      o.valueFrom = { configMapKeyRef: { name: 'datadog-site', key: 'site' } };
+    }
+    Object.values(o).forEach(visit);
+  };
+  visit(docs);
+  return docs;
+}
+
+describe('a fact the auditor does not evaluate (DD_SITE from a ConfigMap), audited twice under notify: drift', () => {
+  let first: HandlerOutcome;
+  let second: HandlerOutcome;
+  const c1 = new CaseRecorder('not evaluated first run', 'handler');
+  const c2 = new CaseRecorder('not evaluated second run', 'handler');
+  const setup: ClusterSetup = { fixture: 'healthy', manifests: siteFromConfigMap };
+  beforeAll(async () => {
+    const config = { notify: 'drift' };
+    first = await handlerCase(c1, { clusters: [setup], config });
+    second = await handlerCase(c2, {
+      clusters: [setup],
+      config,
+      seed: (bucket) => {
+        for (const [key, body] of first.objects)
+          bucket.objects.set(key, { body, etag: `"${key}"` });
+      },
+    });
+  }, 60_000);
+
+  it('shows the not-evaluated result as info, and the audit is still complete', () => {
+    const report = archived(first);
+    const site = report.findings.filter((f) => f.checkId === 'dd-site-consistent');
+    expect(site.length).toBeGreaterThan(0);
+    const notEvaluated = site.filter((f) => f.status === 'ERROR');
+    expect(notEvaluated.length).toBeGreaterThan(0);
+    expect(notEvaluated.every((f) => f.severity === 'info')).toBe(true);
+    expect(report.findings.filter((f) => f.status === 'FAIL')).toEqual([]);
+    expect(report.errors).toEqual([]);
+    expect(report.status).not.toBe('ERROR');
+    expect(auditIncomplete(c1).every((v) => v === 0)).toBe(true);
+  });
+
+  it('publishes nothing on the second run and never raises AuditIncomplete', () => {
+    expect(second.error).toBeUndefined();
+    expect(second.published).toEqual([]);
+    expect(auditIncomplete(c2).length).toBeGreaterThan(0);
+    expect(auditIncomplete(c2).every((v) => v === 0)).toBe(true);
+  });
+});
