@@ -60,43 +60,56 @@ function auditIncomplete(c: CaseRecorder): number[] {
     .map((line) => (JSON.parse(line) as { AuditIncomplete: number }).AuditIncomplete);
 }
 
+interface TwoRuns {
+  first: HandlerOutcome;
+  second: HandlerOutcome;
+  c1: CaseRecorder;
+  c2: CaseRecorder;
+}
+
+/** Audits `setup` twice under notify: drift (in beforeAll), the second run reading the first's archive. */
+function twiceUnderDrift(name: string, setup: ClusterSetup): TwoRuns {
+  const runs = {
+    c1: new CaseRecorder(`${name} first run`, 'handler'),
+    c2: new CaseRecorder(`${name} second run`, 'handler'),
+  } as TwoRuns;
+  beforeAll(async () => {
+    const config = { notify: 'drift' };
+    runs.first = await handlerCase(runs.c1, { clusters: [setup], config });
+    runs.second = await handlerCase(runs.c2, {
+      clusters: [setup],
+      config,
+      seed: (bucket) => {
+        for (const [key, body] of runs.first.objects)
+          bucket.objects.set(key, { body, etag: `"${key}"` });
+      },
+    });
+  }, 60_000);
+  return runs;
+}
+
 describe.each(['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP'] as const)(
   'a cluster in %s authentication mode, audited twice under notify: drift',
   (mode) => {
-    let first: HandlerOutcome;
-    let second: HandlerOutcome;
-    const c1 = new CaseRecorder(`${mode} first run`, 'handler');
-    const c2 = new CaseRecorder(`${mode} second run`, 'handler');
-    beforeAll(async () => {
-      const config = { notify: 'drift' };
-      first = await handlerCase(c1, { clusters: [setupFor(mode)], config });
-      second = await handlerCase(c2, {
-        clusters: [setupFor(mode)],
-        config,
-        seed: (bucket) => {
-          for (const [key, body] of first.objects)
-            bucket.objects.set(key, { body, etag: `"${key}"` });
-        },
-      });
-    }, 60_000);
+    const runs = twiceUnderDrift(mode, setupFor(mode));
 
     it('evaluates the pod execution role: no ERROR from fargate-execution-role-mapped, and the audit is complete', () => {
-      expect(first.error).toBeUndefined();
-      const report = archived(first);
+      expect(runs.first.error).toBeUndefined();
+      const report = archived(runs.first);
       const role = report.findings.filter((f) => f.checkId === 'fargate-execution-role-mapped');
       expect(role.length).toBeGreaterThan(0);
       expect(role.filter((f) => f.status === 'ERROR')).toEqual([]);
       expect(role.every((f) => f.status === 'PASS')).toBe(true);
       expect(report.status).not.toBe('ERROR');
-      expect(auditIncomplete(c1).length).toBeGreaterThan(0);
-      expect(auditIncomplete(c1).every((v) => v === 0)).toBe(true);
+      expect(auditIncomplete(runs.c1).length).toBeGreaterThan(0);
+      expect(auditIncomplete(runs.c1).every((v) => v === 0)).toBe(true);
     });
 
     it('publishes nothing on the second run, and AuditIncomplete stays 0', () => {
-      expect(second.error).toBeUndefined();
-      expect(second.published).toEqual([]);
-      expect(auditIncomplete(c2).length).toBeGreaterThan(0);
-      expect(auditIncomplete(c2).every((v) => v === 0)).toBe(true);
+      expect(runs.second.error).toBeUndefined();
+      expect(runs.second.published).toEqual([]);
+      expect(auditIncomplete(runs.c2).length).toBeGreaterThan(0);
+      expect(auditIncomplete(runs.c2).every((v) => v === 0)).toBe(true);
     });
   },
 );
@@ -118,26 +131,11 @@ function siteFromConfigMap(docs: Raw[]): Raw[] {
 }
 
 describe('a fact the auditor does not evaluate (DD_SITE from a ConfigMap), audited twice under notify: drift', () => {
-  let first: HandlerOutcome;
-  let second: HandlerOutcome;
-  const c1 = new CaseRecorder('not evaluated first run', 'handler');
-  const c2 = new CaseRecorder('not evaluated second run', 'handler');
   const setup: ClusterSetup = { fixture: 'healthy', manifests: siteFromConfigMap };
-  beforeAll(async () => {
-    const config = { notify: 'drift' };
-    first = await handlerCase(c1, { clusters: [setup], config });
-    second = await handlerCase(c2, {
-      clusters: [setup],
-      config,
-      seed: (bucket) => {
-        for (const [key, body] of first.objects)
-          bucket.objects.set(key, { body, etag: `"${key}"` });
-      },
-    });
-  }, 60_000);
+  const runs = twiceUnderDrift('not evaluated', setup);
 
   it('shows the not-evaluated result as info, and the audit is still complete', () => {
-    const report = archived(first);
+    const report = archived(runs.first);
     const site = report.findings.filter((f) => f.checkId === 'dd-site-consistent');
     expect(site.length).toBeGreaterThan(0);
     const notEvaluated = site.filter((f) => f.status === 'ERROR');
@@ -146,13 +144,13 @@ describe('a fact the auditor does not evaluate (DD_SITE from a ConfigMap), audit
     expect(report.findings.filter((f) => f.status === 'FAIL')).toEqual([]);
     expect(report.errors).toEqual([]);
     expect(report.status).not.toBe('ERROR');
-    expect(auditIncomplete(c1).every((v) => v === 0)).toBe(true);
+    expect(auditIncomplete(runs.c1).every((v) => v === 0)).toBe(true);
   });
 
   it('publishes nothing on the second run and never raises AuditIncomplete', () => {
-    expect(second.error).toBeUndefined();
-    expect(second.published).toEqual([]);
-    expect(auditIncomplete(c2).length).toBeGreaterThan(0);
-    expect(auditIncomplete(c2).every((v) => v === 0)).toBe(true);
+    expect(runs.second.error).toBeUndefined();
+    expect(runs.second.published).toEqual([]);
+    expect(auditIncomplete(runs.c2).length).toBeGreaterThan(0);
+    expect(auditIncomplete(runs.c2).every((v) => v === 0)).toBe(true);
   });
 });
