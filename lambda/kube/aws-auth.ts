@@ -7,7 +7,8 @@
  * (`rolearn`, `roleARN`); roles are keyed by the lowercased `rolearn`, a later entry replacing an
  * earlier one. Only role mappings are kept: IAM role ARNs, user names and groups, no credentials.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+// js-yaml, not yaml: @kubernetes/client-node already brings it into the function bundle.
+import { load } from 'js-yaml';
 import type { AwsAuth, AwsAuthProblem, AwsAuthRoleMapping } from '../snapshot.js';
 import type { Raw } from './convert.js';
 
@@ -31,74 +32,83 @@ export function convertAwsAuth(raw: Raw | null): AwsAuth {
 }
 
 export function parseMapRoles(text: string): Pick<AwsAuth, 'mapRoles' | 'problems'> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const lineOf = (node: YamlNode | null | undefined, fallback = 1) =>
-    node?.range ? lines.linePos(node.range[0]).line : fallback;
   const problems: AwsAuthProblem[] = [];
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line ?? lines.linePos(err.pos[0]).line;
+  let root: unknown;
+  try {
+    root = load(text);
+  } catch (err) {
+    const mark = (err as { mark?: { line?: number } }).mark;
+    const reason = (err as { reason?: string }).reason ?? (err as Error).message;
     problems.push({
-      line,
+      line: (mark?.line ?? 0) + 1,
       fatal: true,
-      message: `not valid YAML (${firstLine(err.message)})`,
+      message: `not valid YAML (${firstLine(String(reason))})`,
     });
     return { mapRoles: [], problems };
   }
-  const root = doc.contents;
-  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) {
-    return { mapRoles: [], problems };
-  }
-  if (!isSeq(root)) {
+  if (root === null || root === undefined || root === '') return { mapRoles: [], problems };
+  if (!Array.isArray(root)) {
     problems.push({
-      line: lineOf(root),
+      line: 1,
       fatal: true,
       message: 'not a list of role mappings (each entry starts with "- rolearn: ...")',
     });
     return { mapRoles: [], problems };
   }
+  const lines = itemLines(text);
   const mapRoles: AwsAuthRoleMapping[] = [];
-  for (const item of root.items) {
-    const node = item as YamlNode | null;
-    const line = lineOf(node);
-    if (!isMap(node)) {
+  root.forEach((item: unknown, i: number) => {
+    const line = lines[i] ?? 1;
+    if (!item || typeof item !== 'object' || Array.isArray(item)) {
       problems.push({ line, fatal: false, message: 'the entry is not a mapping: it is skipped' });
-      continue;
+      return;
     }
-    const field = (name: string) =>
-      node.items.find((p) => isScalar(p.key) && String(p.key.value).toLowerCase() === name)
-        ?.value as YamlNode | null | undefined;
-    const arnNode = field('rolearn');
-    const rolearn = isScalar(arnNode) ? String(arnNode.value ?? '').trim() : '';
+    // Go's json.Unmarshal matches keys case-insensitively (`roleARN` is `rolearn`).
+    const entry = item as Record<string, unknown>;
+    const field = (name: string) => {
+      const key = Object.keys(entry).find((k) => k.toLowerCase() === name);
+      return key === undefined ? undefined : entry[key];
+    };
+    const arn = field('rolearn');
+    const rolearn = typeof arn === 'string' ? arn.trim() : '';
     if (!rolearn) {
+      problems.push({ line, fatal: false, message: 'the entry has no rolearn: it maps no role' });
+      return;
+    }
+    const username = field('username');
+    const groups = field('groups');
+    const groupList = Array.isArray(groups) && groups.every((g) => typeof g === 'string');
+    if (!groupList && groups !== undefined && groups !== null) {
       problems.push({
         line,
-        fatal: false,
-        message: 'the entry has no rolearn: it maps no role',
-      });
-      continue;
-    }
-    const userNode = field('username');
-    const groupsNode = field('groups');
-    let groups: string[] = [];
-    if (isSeq(groupsNode) && groupsNode.items.every((g) => isScalar(g))) {
-      groups = groupsNode.items.map((g) => String((g as { value: unknown }).value));
-    } else if (groupsNode !== undefined && !(isScalar(groupsNode) && groupsNode.value === null)) {
-      problems.push({
-        line: lineOf(groupsNode, line),
         fatal: false,
         message: `groups of ${rolearn} is not a list of group names: it gets no group`,
       });
     }
     mapRoles.push({
       rolearn,
-      ...(isScalar(userNode) && userNode.value != null ? { username: String(userNode.value) } : {}),
-      groups,
+      ...(typeof username === 'string' ? { username } : {}),
+      groups: groupList ? (groups as string[]) : [],
       line,
     });
-  }
+  });
   return { mapRoles, problems };
+}
+
+/**
+ * The line (1-based) each top-level entry of a block list starts on: the lines that open with
+ * `- ` at the list's own indentation. A flow list (`[...]`) has none; its entries report line 1.
+ */
+function itemLines(text: string): number[] {
+  const out: number[] = [];
+  let indent: number | undefined;
+  text.split('\n').forEach((l, i) => {
+    const m = /^( *)-(?:\s|$)/.exec(l);
+    if (!m) return;
+    indent ??= m[1]!.length;
+    if (m[1]!.length === indent) out.push(i + 1);
+  });
+  return out;
 }
 
 function firstLine(s: string): string {
