@@ -40,7 +40,7 @@ lines.on('line', (line) => {
     const kindOf = (r: { method: string; path: string }) =>
       r.method === 'POST'
         ? 'reviews'
-        : /\/secrets\/[^/]+$/.test(r.path)
+        : /\/namespaces\/[^/]+\/(secrets|configmaps)\/[^/]+$/.test(r.path)
           ? 'gets'
           : /^\/api(\/[^/]+)?$|^\/apis(\/[^/]+){0,2}$/.test(r.path)
             ? 'discovery'

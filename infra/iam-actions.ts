@@ -84,6 +84,8 @@ export const COMMANDS_WITHOUT_GRANT: Readonly<Record<string, string>> = {
  */
 export const COMMANDS_SENT_BY_LIBRARIES: Readonly<Record<string, string>> = {
   AssumeRoleCommand: 'fromTemporaryCredentials in lambda/aws/clients.ts (clusters with roleArn)',
+  GetParameterCommand:
+    "Powertools Parameters' SSMProvider in lambda/config-source.ts (the configuration parameter)",
 };
 
 /**

@@ -148,12 +148,12 @@ export async function collectCluster(
   let awsCluster: Awaited<ReturnType<typeof collectAwsCluster>> | undefined;
   try {
     [kube, awsCluster] = await Promise.all([
-      collectKube(
-        port,
-        settings,
-        config.kubernetes,
-        opts.kubeRetry ? { retry: opts.kubeRetry } : {},
-      ),
+      collectKube(port, settings, config.kubernetes, {
+        ...(opts.kubeRetry ? { retry: opts.kubeRetry } : {}),
+        ...(aws.cluster.status === 'ok' && aws.cluster.value.authenticationMode
+          ? { authenticationMode: aws.cluster.value.authenticationMode }
+          : {}),
+      }),
       clients ? collectAwsCluster(clients, cluster.name, settings) : Promise.resolve(undefined),
     ]);
     assertReachable(kube, cluster.name);

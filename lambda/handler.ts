@@ -18,7 +18,7 @@ import {
   type AuditorConfig,
   type ClusterConfig,
 } from './config.js';
-import { loadConfig } from './config-source.js';
+import { configReader } from './config-source.js';
 import {
   budgetFrom,
   DEFAULT_DELIVER_RESERVE_MS,
@@ -258,8 +258,12 @@ function lazy<T>(make: () => T): () => T {
   return () => (value ??= make());
 }
 
-/** The configuration from the source the environment names, read once per container. */
-const sharedConfig = lazy(() => loadConfig(clients));
+/**
+ * The configuration from the source the environment names, kept for its cache age (5 minutes by
+ * default); a failed read is not kept, the next invocation reads again.
+ */
+let reader: (() => Promise<AuditorConfig>) | undefined;
+const sharedConfig = () => (reader ??= configReader(clients))();
 
 export function defaultDeps(): HandlerDeps {
   return {

@@ -13,6 +13,8 @@ export const AUDITOR_GROUP = 'eks-datadog-auditor';
 export const AUDITOR_RBAC_NAME = 'eks-datadog-auditor';
 /** Name of the per-namespace Role and RoleBinding when secrets are narrowed. */
 export const AUDITOR_SECRETS_RBAC_NAME = 'eks-datadog-auditor-secrets';
+/** Name of the Role and RoleBinding for the objects read by name in one namespace (aws-auth). */
+export const AUDITOR_NAMED_RBAC_NAME = 'eks-datadog-auditor-named';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -59,6 +61,7 @@ const HEADER = `# RBAC for eks-datadog-auditor: read-only, derived from lambda/k
 #   npm run -s print-rbac [-- --secret-namespace NS[:name,name]]...
 # Secrets are only ever read with "get" by name (never list/watch): the auditor compares digests of
 # the few secrets the Datadog agents reference. Narrow them with --secret-namespace.
+# ConfigMaps: only kube-system/aws-auth, by name (EKS's IAM role mappings), through a Role there.
 `;
 
 /** Cluster-wide rules for the kinds the collectors read: one rule per API group and verb set. */
@@ -69,6 +72,8 @@ export function clusterRules(
   const byKey = new Map<string, PolicyRule>();
   for (const kind of kinds) {
     if (kind.resource === 'secrets' && kind.group === '' && !includeSecrets) continue;
+    // Read by name in one namespace: a Role there (namedRoles), never a cluster-wide grant.
+    if (kind.only) continue;
     const verbs = [...new Set(kind.verbs)].sort();
     const key = `${kind.group}|${verbs.join(',')}`;
     const rule = byKey.get(key) ?? { apiGroups: [kind.group], resources: [], verbs };
@@ -76,6 +81,23 @@ export function clusterRules(
     byKey.set(key, rule);
   }
   return [...byKey.values()].map((r) => ({ ...r, resources: [...r.resources].sort() }));
+}
+
+/** Per namespace, the rules for the kinds read only there and only by name (`only`). */
+export function namedRules(kinds: readonly KubeKindSpec[]): Map<string, PolicyRule[]> {
+  const out = new Map<string, PolicyRule[]>();
+  for (const kind of kinds) {
+    if (!kind.only) continue;
+    const rules = out.get(kind.only.namespace) ?? [];
+    rules.push({
+      apiGroups: [kind.group],
+      resources: [kind.resource],
+      verbs: [...new Set(kind.verbs)].sort(),
+      resourceNames: [...kind.only.names].sort(),
+    });
+    out.set(kind.only.namespace, rules);
+  }
+  return out;
 }
 
 export function renderAuditorRbac(opts: RenderRbacOptions = {}): string {
@@ -105,6 +127,27 @@ export function renderAuditorRbac(opts: RenderRbacOptions = {}): string {
       subjects,
     },
   ];
+  for (const [namespace, rules] of namedRules(KUBE_KINDS)) {
+    docs.push(
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: AUDITOR_NAMED_RBAC_NAME, namespace, labels: LABELS },
+        rules,
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: AUDITOR_NAMED_RBAC_NAME, namespace, labels: LABELS },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'Role',
+          name: AUDITOR_NAMED_RBAC_NAME,
+        },
+        subjects,
+      },
+    );
+  }
   for (const { namespace, names } of mergeNamespaces(narrowed)) {
     docs.push(
       {

@@ -602,6 +602,33 @@ export interface Ec2Instance {
   securityGroupIds: string[];
 }
 
+/** One entry of aws-auth's `data.mapRoles`, as aws-iam-authenticator reads it (keys any case). */
+export interface AwsAuthRoleMapping {
+  rolearn: string;
+  username?: string;
+  groups: string[];
+  /** Line of `data.mapRoles` (1-based) the entry starts on. */
+  line: number;
+}
+
+/** Why a part of `data.mapRoles` cannot be used, at its line (1-based, within `data.mapRoles`). */
+export interface AwsAuthProblem {
+  line: number;
+  message: string;
+  /** True when EKS maps no role of `data.mapRoles` at all (bad YAML, not a list). */
+  fatal: boolean;
+}
+
+/**
+ * `kube-system/aws-auth`, read by name (one GET): only its role mappings, which name IAM roles and
+ * Kubernetes groups, never credentials. `present: false` when the ConfigMap does not exist.
+ */
+export interface AwsAuth {
+  present: boolean;
+  mapRoles: AwsAuthRoleMapping[];
+  problems: AwsAuthProblem[];
+}
+
 export interface AccessEntry {
   principalArn: string;
   type?: string;
@@ -686,6 +713,11 @@ export interface KubeSnapshot {
    * `not-installed` when the auditor may not create subjectaccessreviews (optional confirmation).
    */
   accessReviews?: Collected<AccessReview[]>;
+  /**
+   * `kube-system/aws-auth` (GET by name) for the CONFIG_MAP and API_AND_CONFIG_MAP authentication
+   * modes; `not-installed` in API mode (EKS does not read it). Absent in older snapshots.
+   */
+  awsAuth?: Collected<AwsAuth>;
   /** Only the secrets named by the objects above, each read with one GET. */
   secrets: SecretLookup[];
 }

@@ -30,6 +30,8 @@ export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure
 
 /** The check id under which collection failures are reported. */
 export const COLLECTION_CHECK_ID = 'audit-collection';
+/** Message id of the ERROR finding for a check that threw. */
+export const CHECK_CRASHED_MESSAGE_ID = 'check-crashed';
 
 function failureFinding(cluster: string, f: CollectionFailure, region?: string): Finding {
   const resource = {
@@ -176,7 +178,7 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
     } catch (err) {
       findings.push(
         checkError(
-          'check-crashed',
+          CHECK_CRASHED_MESSAGE_ID,
           check.severity,
           `Check ${check.id} failed on cluster ${cluster}: ${(err as Error).message ?? String(err)}`,
           'This is a bug in the auditor: report it with the snapshot (digests only) attached.',

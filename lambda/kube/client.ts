@@ -364,6 +364,20 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     return json as Raw;
   }
 
+  /** One core object by name (one GET); null when it does not exist. */
+  async function getNamed(resource: string, namespace: string, name: string): Promise<Raw | null> {
+    counters.gets += 1;
+    try {
+      return await call(
+        'get',
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`,
+      );
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
   return {
     counters,
 
@@ -386,18 +400,9 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
       };
     },
 
-    async getSecret(namespace: string, name: string): Promise<Raw | null> {
-      counters.gets += 1;
-      try {
-        return await call(
-          'get',
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
-        );
-      } catch (err) {
-        if (err instanceof KubeApiError && err.status === 404) return null;
-        throw err;
-      }
-    },
+    getSecret: (namespace: string, name: string) => getNamed('secrets', namespace, name),
+
+    getConfigMap: (namespace: string, name: string) => getNamed('configmaps', namespace, name),
 
     async reviewAccess(request: AccessReviewRequest): Promise<AccessReviewAnswer> {
       counters.reviews += 1;

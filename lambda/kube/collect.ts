@@ -7,6 +7,7 @@
 import type { KubernetesOptions } from '../config.js';
 import type {
   AuditSettings,
+  AwsAuth,
   Collected,
   CollectionFailure,
   CollectionStats,
@@ -38,6 +39,7 @@ import { listAll, withRetry, type RetryPolicy } from './list.js';
 import { KubeApiError, type KubeKindSpec, type KubePort } from './port.js';
 import { referencedSecrets } from './secret-refs.js';
 import { convertSecret } from './secrets.js';
+import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, convertAwsAuth } from './aws-auth.js';
 
 /** Kinds listed at once. Small: each list is already paged and the API server is shared. */
 export const LIST_CONCURRENCY = 6;
@@ -166,6 +168,11 @@ export function createInterner(): <T>(value: T) => T {
 export interface CollectKubeDeps {
   /** Retry timing, for tests. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * The EKS authentication mode from DescribeCluster, when known: in API mode EKS does not read
+   * aws-auth, so it is not requested. Unknown (no AWS side): it is read.
+   */
+  authenticationMode?: string;
 }
 
 function failureOf(spec: KubeKindSpec, err: unknown): CollectionFailure {
@@ -288,7 +295,49 @@ export async function collectKube(
     clusterExternalSecrets: get('clusterExternalSecrets'),
     pushSecrets: get('pushSecrets'),
   };
-  return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps, intern) };
+  const clusterDown = probe ? results.get(probe.key) : undefined;
+  const [secrets, awsAuth] = await Promise.all([
+    collectSecrets(port, kube, settings, options, deps, intern),
+    clusterDown?.status === 'error' && CLUSTER_LEVEL.has(clusterDown.error.code)
+      ? Promise.resolve<Collected<AwsAuth>>({
+          status: 'error',
+          error: {
+            ...clusterDown.error,
+            kind: qualifiedResource(AWS_AUTH_SPEC),
+            message: `not requested: ${clusterDown.error.message}`,
+          },
+        })
+      : collectAwsAuth(port, deps),
+  ]);
+  return { ...kube, awsAuth, secrets };
+}
+
+const AWS_AUTH_SPEC = KUBE_KINDS.find((k) => k.key === 'awsAuth')!;
+
+/** GETs kube-system/aws-auth by name, unless the cluster is in API mode (EKS ignores it there). */
+async function collectAwsAuth(port: KubePort, deps: CollectKubeDeps): Promise<Collected<AwsAuth>> {
+  if (deps.authenticationMode === 'API') {
+    return {
+      status: 'not-installed',
+      detail: 'authentication mode API: EKS does not read kube-system/aws-auth',
+    };
+  }
+  try {
+    const raw = await withRetry(
+      () => port.getConfigMap(AWS_AUTH_NAMESPACE, AWS_AUTH_NAME),
+      deps.retry,
+    );
+    return { status: 'ok', value: convertAwsAuth(raw) };
+  } catch (err) {
+    return {
+      status: 'error',
+      error: {
+        ...failureOf(AWS_AUTH_SPEC, err),
+        namespace: AWS_AUTH_NAMESPACE,
+        name: AWS_AUTH_NAME,
+      },
+    };
+  }
 }
 
 const SECRETS_SPEC = KUBE_KINDS.find((k) => k.key === 'secrets')!;

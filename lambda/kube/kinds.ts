@@ -209,6 +209,17 @@ export const KUBE_KINDS: readonly KubeKindSpec[] = [
     optional: false,
     verbs: ['get'],
   },
+  {
+    // EKS maps IAM roles here in CONFIG_MAP and API_AND_CONFIG_MAP modes (lambda/kube/aws-auth.ts).
+    key: 'awsAuth',
+    group: '',
+    version: 'v1',
+    resource: 'configmaps',
+    namespaced: true,
+    optional: false,
+    verbs: ['get'],
+    only: { namespace: 'kube-system', names: ['aws-auth'] },
+  },
 ];
 
 export function kindByKey(key: string): KubeKindSpec {

@@ -20,6 +20,11 @@ export interface KubeKindSpec {
   /** Older versions to try when this one is not served (ESO v1 -> v1beta1). */
   fallbackVersions?: string[];
   verbs: ('list' | 'get')[];
+  /**
+   * Read only in this namespace and by these names (`get`): the RBAC grants it with a Role there
+   * and `resourceNames`, never cluster-wide.
+   */
+  only?: { namespace: string; names: string[] };
 }
 
 export interface ListPage {
@@ -67,6 +72,8 @@ export interface KubePort {
   ): Promise<ListPage>;
   /** One Secret by name; null when it does not exist. The raw object must go straight to convertSecret. */
   getSecret(namespace: string, name: string): Promise<Raw | null>;
+  /** One ConfigMap by name (kube-system/aws-auth); null when it does not exist. */
+  getConfigMap(namespace: string, name: string): Promise<Raw | null>;
   /**
    * Asks the API server's authorizer (SubjectAccessReview). Optional: ports that cannot ask leave
    * it out and the RBAC checks keep their static verdicts alone.

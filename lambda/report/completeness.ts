@@ -19,7 +19,10 @@ export function notAudited(report: Pick<ClusterReport, 'findings' | 'errors'>): 
   );
 }
 
-/** An incomplete audit: something could not be collected or checked (status ERROR). */
+/**
+ * An incomplete audit (status ERROR, see clusterStatus): the auditor could not read what it needs
+ * or a check crashed. A result the auditor does not evaluate is shown but never makes it so.
+ */
 export function incomplete(report: Pick<ClusterReport, 'status'>): boolean {
   return report.status === 'ERROR';
 }

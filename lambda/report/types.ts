@@ -1,10 +1,14 @@
+import { CHECK_CRASHED_MESSAGE_ID } from '../checks/runner.js';
 import type { ClusterSetup } from '../checks/setup-detection.js';
 import type { Finding } from '../findings.js';
 import type { CollectionFailure, CollectionStats, CopyRecordSet } from '../snapshot.js';
 
 /**
- * PASS: every evaluated resource passed. FAIL: some finding failed. ERROR: the audit is incomplete
- * (a collection failed or a check could not be evaluated), whatever else it found.
+ * PASS: every evaluated resource passed. FAIL: some finding failed. ERROR: the audit is incomplete:
+ * the auditor could not read what it needs (denied, unreachable, throttled after retries, out of
+ * time: each a CollectionFailure in `errors`) or a check crashed, whatever else it found. A result
+ * a check reports as not evaluated (a value from a ConfigMap, a mode it does not support) is shown
+ * with status ERROR but does not make the audit incomplete (see {@link clusterStatus}).
  */
 export type ClusterStatus = 'PASS' | 'FAIL' | 'ERROR';
 
@@ -56,7 +60,32 @@ export interface Drift {
   muted?: Finding[];
 }
 
+/**
+ * Check ids of the ERROR findings that say a read failed: `audit-collection` (COLLECTION_CHECK_ID,
+ * lambda/checks/runner.ts), `audit-cluster` (CLUSTER_UNREACHABLE_CHECK_ID, lambda/audit.ts: the
+ * cluster unreachable, out of time, no report) and `fleet-discovery` (DISCOVERY_CHECK_ID). Literal
+ * here because those modules import this one; test/report/completeness-mechanism.test.ts keeps
+ * them equal.
+ */
+export const READ_FAILURE_CHECK_IDS: ReadonlySet<string> = new Set([
+  'audit-collection',
+  'audit-cluster',
+  'fleet-discovery',
+]);
+
+/**
+ * True for an ERROR finding that makes the audit incomplete: a read that failed (its failure is
+ * also in `errors`) or a check that crashed. Any other ERROR (a check's "not evaluated" about a
+ * fact it does not evaluate, the runner's info for data not collected on purpose) is shown, but
+ * the audit is complete without it.
+ */
+export function marksIncomplete(f: Finding): boolean {
+  if (f.status !== 'ERROR') return false;
+  if (READ_FAILURE_CHECK_IDS.has(f.checkId)) return true;
+  return f.messageId === CHECK_CRASHED_MESSAGE_ID && f.resource.kind === 'Check';
+}
+
 export function clusterStatus(findings: Finding[], errors: CollectionFailure[]): ClusterStatus {
-  if (errors.length > 0 || findings.some((f) => f.status === 'ERROR')) return 'ERROR';
+  if (errors.length > 0 || findings.some(marksIncomplete)) return 'ERROR';
   return findings.some((f) => f.status === 'FAIL') ? 'FAIL' : 'PASS';
 }

@@ -106,7 +106,14 @@ describe('IAM actions of the function role', () => {
   it('list AssumeRole as sent by the credential provider the AWS clients use', () => {
     const clients = readFileSync(join(LAMBDA_DIR, 'aws/clients.ts'), 'utf8');
     expect(clients).toContain('fromTemporaryCredentials');
-    expect(Object.keys(COMMANDS_SENT_BY_LIBRARIES)).toEqual(['AssumeRoleCommand']);
+    // And GetParameter, sent by Powertools Parameters' SSMProvider for the configuration.
+    expect(readFileSync(join(LAMBDA_DIR, 'config-source.ts'), 'utf8')).toContain(
+      'new SSMProvider(',
+    );
+    expect(Object.keys(COMMANDS_SENT_BY_LIBRARIES)).toEqual([
+      'AssumeRoleCommand',
+      'GetParameterCommand',
+    ]);
   });
 
   it('name no grant for commands that need none, and throw for an unknown command', () => {

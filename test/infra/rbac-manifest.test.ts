@@ -38,7 +38,8 @@ function grants(rules: PolicyRule[]): string[] {
     .sort();
 }
 
-const expectedFromKinds = KUBE_KINDS.flatMap((k) =>
+// Kinds read by name in one namespace (aws-auth) are granted by a Role there, not the ClusterRole.
+const expectedFromKinds = KUBE_KINDS.filter((k) => !k.only).flatMap((k) =>
   k.verbs.map((v) => `${v} ${k.group}/${k.resource}`),
 );
 const extra = grants([...AUDITOR_EXTRA_RULES]);
@@ -58,10 +59,23 @@ describe('auditor RBAC manifest', () => {
 
   it('grants every collected kind, so no collector meets a 403 it could avoid', () => {
     const granted = new Set(grants(clusterRole.rules!));
-    for (const kind of KUBE_KINDS) {
+    for (const kind of KUBE_KINDS.filter((k) => !k.only)) {
       for (const verb of kind.verbs)
         expect(granted).toContain(`${verb} ${kind.group}/${kind.resource}`);
     }
+  });
+
+  it('grants kube-system/aws-auth by name only: get on configmaps [aws-auth] through a Role in kube-system, bound to the auditor group', () => {
+    expect(grants(clusterRole.rules!).filter((g) => g.includes('/configmaps'))).toEqual([]);
+    const roles = defaults.filter((d) => d.kind === 'Role');
+    expect(roles.map((r) => [r.metadata.namespace, grants(r.rules!)])).toEqual([
+      ['kube-system', ['get /configmaps[aws-auth]']],
+    ]);
+    const binding = defaults.find(
+      (d) => d.kind === 'RoleBinding' && d.metadata.namespace === 'kube-system',
+    )!;
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: roles[0]!.metadata.name });
+    expect(binding.subjects!.map((s) => s.name)).toEqual([AUDITOR_GROUP]);
   });
 
   it('grants no write verbs except create on subjectaccessreviews, and no wildcards', () => {
@@ -100,7 +114,13 @@ describe('auditor RBAC manifest', () => {
     expect(binding.subjects).toEqual([
       { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: AUDITOR_GROUP },
     ]);
-    expect(defaults.map((d) => d.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    // Plus the kube-system Role and RoleBinding for aws-auth (read by name).
+    expect(defaults.map((d) => d.kind)).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+    ]);
   });
 
   describe('narrowed to namespaces', () => {
@@ -123,7 +143,9 @@ describe('auditor RBAC manifest', () => {
     });
 
     it('gives each namespace one Role with get on the named secrets (names merged, sorted)', () => {
-      const roles = narrowed.filter((d) => d.kind === 'Role');
+      const roles = narrowed.filter(
+        (d) => d.kind === 'Role' && d.metadata.name === 'eks-datadog-auditor-secrets',
+      );
       expect(roles.map((r) => [r.metadata.namespace, grants(r.rules!)])).toEqual([
         ['datadog', ['get /secrets[datadog-cluster-agent-token,datadog-secrets]']],
         ['golang', ['get /secrets[golang-secrets]']],
@@ -132,7 +154,9 @@ describe('auditor RBAC manifest', () => {
     });
 
     it('binds each Role to the group in its namespace', () => {
-      const bindings = narrowed.filter((d) => d.kind === 'RoleBinding');
+      const bindings = narrowed.filter(
+        (d) => d.kind === 'RoleBinding' && d.metadata.name === 'eks-datadog-auditor-secrets',
+      );
       expect(bindings.map((b) => [b.metadata.namespace, b.roleRef, b.subjects])).toEqual(
         ['datadog', 'golang', 'payments'].map((ns) => [
           ns,
@@ -152,7 +176,9 @@ describe('auditor RBAC manifest', () => {
           secretNamespaces: [{ namespace: 'datadog', names: ['a'] }, { namespace: 'datadog' }],
         }),
       );
-      expect(merged.find((d) => d.kind === 'Role')!.rules).toEqual([
+      const secretsRole = (d: Doc) =>
+        d.kind === 'Role' && d.metadata.name === 'eks-datadog-auditor-secrets';
+      expect(merged.find(secretsRole)!.rules).toEqual([
         { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
       ]);
     });

@@ -213,6 +213,7 @@ describe('collectKube through the real client', () => {
       faults?: Fault[];
       token?: string;
       options?: Partial<typeof OPTIONS>;
+      authenticationMode?: string;
     } = {},
   ) {
     const server = await startTestApiServer({
@@ -228,7 +229,10 @@ describe('collectKube through the real client', () => {
       options,
     );
     ports.push(port);
-    const kube = await collectKube(port, DEFAULT_SETTINGS, options, { retry: FAST_RETRY });
+    const kube = await collectKube(port, DEFAULT_SETTINGS, options, {
+      retry: FAST_RETRY,
+      ...(opts.authenticationMode ? { authenticationMode: opts.authenticationMode } : {}),
+    });
     return { server, port, kube };
   }
 
@@ -297,6 +301,82 @@ describe('collectKube through the real client', () => {
       (k) => `${k.group ? `/apis/${k.group}/${k.version}` : '/api/v1'}/${k.resource}`,
     );
     expect(new Set(lists)).toEqual(new Set(expected));
+  });
+
+  describe('kube-system/aws-auth', () => {
+    const AWS_AUTH_PATH = '/api/v1/namespaces/kube-system/configmaps/aws-auth';
+    const AWS_AUTH = `---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: aws-auth, namespace: kube-system }
+data:
+  mapRoles: |
+    - rolearn: arn:aws:iam::123456789012:role/fargate-exec
+      username: system:node:{{SessionName}}
+      groups: [system:bootstrappers, system:nodes, system:node-proxier]
+    - username: no-arn
+`;
+    const configMapRequests = (server: TestApiServer) =>
+      server.requests.filter((r) => r.path.includes('/configmaps')).map((r) => r.path);
+
+    it('is read with one GET by name and reduced to its role mappings, each with its line', async () => {
+      const { server, kube } = await run({
+        yaml: `${CLUSTER}---${ESO('v1')}${AWS_AUTH}`,
+        authenticationMode: 'CONFIG_MAP',
+      });
+      expect(configMapRequests(server)).toEqual([AWS_AUTH_PATH]);
+      expect(kube.awsAuth).toEqual({
+        status: 'ok',
+        value: {
+          present: true,
+          mapRoles: [
+            {
+              rolearn: 'arn:aws:iam::123456789012:role/fargate-exec',
+              username: 'system:node:{{SessionName}}',
+              groups: ['system:bootstrappers', 'system:nodes', 'system:node-proxier'],
+              line: 1,
+            },
+          ],
+          problems: [
+            { line: 4, fatal: false, message: 'the entry has no rolearn: it maps no role' },
+          ],
+        },
+      });
+    });
+
+    it('records an absent aws-auth as present: false, not as a failure', async () => {
+      const { kube } = await run({ authenticationMode: 'API_AND_CONFIG_MAP' });
+      expect(kube.awsAuth).toEqual({
+        status: 'ok',
+        value: { present: false, mapRoles: [], problems: [] },
+      });
+    });
+
+    it('records a 403 on aws-auth as a failure naming kube-system/aws-auth', async () => {
+      const { kube } = await run({
+        authenticationMode: 'CONFIG_MAP',
+        faults: [{ path: AWS_AUTH_PATH, status: 403 }],
+      });
+      expect(kube.awsAuth).toEqual({
+        status: 'error',
+        error: expect.objectContaining({
+          kind: 'configmaps',
+          namespace: 'kube-system',
+          name: 'aws-auth',
+          status: 403,
+          code: 'Forbidden',
+        }),
+      });
+    });
+
+    it('is not requested in API mode, where EKS does not read it', async () => {
+      const { server, kube } = await run({
+        yaml: `${CLUSTER}---${ESO('v1')}${AWS_AUTH}`,
+        authenticationMode: 'API',
+      });
+      expect(configMapRequests(server)).toEqual([]);
+      expect(kube.awsAuth).toMatchObject({ status: 'not-installed' });
+    });
   });
 
   it('records a 403 on one kind as that kind’s error and still collects the others', async () => {

@@ -72,6 +72,7 @@ describe('listAll through the real client', () => {
     const expiring: KubePort = {
       counters: port.counters,
       getSecret: (ns, n) => port.getSecret(ns, n),
+      getConfigMap: (ns, n) => port.getConfigMap(ns, n),
       async listPage(kind, opts) {
         const page = await port.listPage(kind, opts);
         // Expire the tokens right after the first page of the first attempt.
@@ -235,6 +236,7 @@ describe('bounds that hold whatever the server does', () => {
     const endless: KubePort = {
       counters: { listPages: 0, gets: 0 },
       getSecret: async () => null,
+      getConfigMap: async () => null,
       async listPage() {
         calls += 1;
         return { items: [{}], continue: `t${calls}`, apiVersion: 'v1' };

@@ -164,6 +164,37 @@ describe('least privilege, proven from the requests the auditor makes', () => {
     expect(new Set(reads).size).toBeLessThanOrEqual(4);
   });
 
+  it('configmaps are read only as kube-system/aws-auth, by name, and granted only so', () => {
+    expect([...used].filter((g) => g.endsWith(' /configmaps'))).toEqual(['get /configmaps']);
+    const reads = requests.filter((r) => r.path.includes('/configmaps'));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(new Set(reads.map((r) => r.path))).toEqual(
+      new Set(['/api/v1/namespaces/kube-system/configmaps/aws-auth']),
+    );
+    for (const yaml of [renderAuditorRbac({}), readFileSync(COMMITTED, 'utf8')]) {
+      const docs = parseAllDocuments(yaml).map(
+        (d) => d.toJS() as { kind: string; metadata: { namespace?: string }; rules?: PolicyRule[] },
+      );
+      const onConfigMaps = docs.flatMap((d) =>
+        (d.rules ?? [])
+          .filter((r) => r.resources.includes('configmaps'))
+          .map((r) => ({ kind: d.kind, namespace: d.metadata.namespace, rule: r })),
+      );
+      expect(onConfigMaps).toEqual([
+        {
+          kind: 'Role',
+          namespace: 'kube-system',
+          rule: {
+            apiGroups: [''],
+            resources: ['configmaps'],
+            verbs: ['get'],
+            resourceNames: ['aws-auth'],
+          },
+        },
+      ]);
+    }
+  });
+
   it('create on subjectaccessreviews is granted because the collector does ask them', () => {
     expect(used).toContain('create authorization.k8s.io/subjectaccessreviews');
   });

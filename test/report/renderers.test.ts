@@ -81,7 +81,17 @@ describe('renderTable', () => {
       messageId: 'not-evaluated',
       message: 'Not evaluated: clusterroles could not be collected.',
     });
-    const out = renderTable(auditReport([clusterReport([err, ...fieldReportFindings()])]));
+    // Incomplete because the read failed (errors), not because of the ERROR row alone.
+    const failure = {
+      source: 'kubernetes' as const,
+      kind: 'clusterroles.rbac.authorization.k8s.io',
+      status: 403,
+      code: 'Forbidden',
+      message: 'forbidden',
+    };
+    const out = renderTable(
+      auditReport([clusterReport([err, ...fieldReportFindings()], { errors: [failure] })]),
+    );
     expect(out).toContain('AUDIT INCOMPLETE');
     expect(out.indexOf('critical ERROR')).toBeGreaterThan(out.indexOf('critical FAIL'));
     expect(out.indexOf('critical ERROR')).toBeLessThan(out.indexOf('high     FAIL'));
@@ -336,7 +346,11 @@ describe('renderSubject', () => {
     expect(renderSubject(pass, diffReports(pass, pass))).toBe(
       '[eks-datadog-auditor] golang-cluster: all passed (no change)',
     );
-    const err = clusterReport([finding({ status: 'ERROR', severity: 'critical' })]);
+    const err = clusterReport([finding({ status: 'ERROR', severity: 'critical' })], {
+      errors: [
+        { source: 'aws', kind: 'eks:ListFargateProfiles', code: 'Throttling', message: 'x' },
+      ],
+    });
     expect(renderSubject(err, undefined)).toBe(
       '[eks-datadog-auditor] golang-cluster: AUDIT INCOMPLETE, 1 critical',
     );

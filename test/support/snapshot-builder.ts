@@ -26,6 +26,7 @@ import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
 import { convertClusterExternalSecret, convertPushSecret } from '../../lambda/kube/convert-eso.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
+import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, convertAwsAuth } from '../../lambda/kube/aws-auth.js';
 import type {
   AuditSettings,
   AwsSnapshot,
@@ -146,6 +147,14 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
     ),
     clusterExternalSecrets: ok(of('ClusterExternalSecret').map(convertClusterExternalSecret)),
     pushSecrets: ok(of('PushSecret').map(convertPushSecret)),
+    // Read by name, as the collector does: absent when the manifests hold no aws-auth.
+    awsAuth: ok(
+      convertAwsAuth(
+        of('ConfigMap').find(
+          (c) => c.metadata?.name === AWS_AUTH_NAME && c.metadata?.namespace === AWS_AUTH_NAMESPACE,
+        ) ?? null,
+      ),
+    ),
     ...opts.kube,
   };
   const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
