@@ -1,0 +1,60 @@
+/**
+ * The vendors' own renders audited end to end, as a new user would meet them: the Datadog
+ * Operator's golden render of its `minimal-dda.yaml` and the Datadog Helm chart's baseline with
+ * admission-controller sidecar injection (provider fargate), both unchanged under test/vendor/
+ * (sources in test/fixtures/README.md), made live by test/support/vendor-renders.ts and served by
+ * the test API server to the real client. A vendor's render of a supported version fails only for
+ * its known gaps, each with the fix in the owner's own terms.
+ */
+import { loadManifests } from '../support/snapshot-builder.js';
+import { join } from 'node:path';
+import { operatorGoldenCluster, VENDOR_DIR, VENDORED } from '../support/vendor-renders.js';
+import { auditFixture, failing, findingsOf, summary } from './support.js';
+
+describe("the Datadog Operator's golden render (minimal-dda.yaml) on a Fargate-only cluster", () => {
+  it('fails only for the literal clusterAgentToken of its test data, with the DatadogAgent field as the fix', async () => {
+    const c = await auditFixture('healthy', { manifests: () => operatorGoldenCluster() });
+    expect(summary(failing(c))).toEqual([
+      'FAIL critical token-consumers-match Secret datadog/datadog-agent-token',
+      'FAIL high operator-token-not-literal DatadogAgent datadog/datadog-agent',
+    ]);
+    const literal = failing(c).find((f) => f.checkId === 'operator-token-not-literal')!;
+    expect(literal.remediation).toContain('spec.global.clusterAgentTokenSecret');
+    const mismatch = failing(c).find((f) => f.checkId === 'token-consumers-match')!;
+    expect(mismatch.remediation).toContain('In DatadogAgent datadog/datadog-agent');
+    expect(mismatch.remediation).not.toMatch(/hand-made|kubectl apply/);
+  });
+
+  it("passes the Cluster Agent's RBAC as the Operator renders it (no create on events)", async () => {
+    const c = await auditFixture('healthy', { manifests: () => operatorGoldenCluster() });
+    const [ca] = findingsOf(c, 'rbac-cluster-agent-contract', 'datadog-agent-cluster-agent');
+    expect(ca).toMatchObject({ status: 'PASS', messageId: 'contract-met' });
+    expect(ca!.message).toContain('the Datadog Operator');
+  });
+
+  it('describes the node agent DaemonSet that has no pods without calling it "EC2 nodes"', async () => {
+    const c = await auditFixture('healthy', { manifests: () => operatorGoldenCluster() });
+    const details = c.setup!.kinds.map((k) => k.detail);
+    expect(details).toContain('Datadog Operator (DatadogAgent datadog/datadog-agent)');
+    const ds = details.find((d) => d.includes('datadog/datadog-agent-agent'));
+    expect(ds).toBeDefined();
+    expect(ds).not.toContain('EC2 nodes');
+    expect(ds).toContain('no pods');
+  });
+
+  it('keeps the vendored files as the Operator wrote them (namespace empty, literal token)', () => {
+    const golden = loadManifests(
+      join(VENDOR_DIR, VENDORED.operatorMinimalGolden.repo, VENDORED.operatorMinimalGolden.path),
+    );
+    expect(golden.every((d) => d.metadata?.namespace === undefined)).toBe(true);
+    const crd = loadManifests(
+      join(VENDOR_DIR, VENDORED.operatorCrd.repo, VENDORED.operatorCrd.path),
+    )[0]!;
+    // The test API server serves DatadogAgents as the CRD declares them.
+    expect(crd.spec.names).toMatchObject({ kind: 'DatadogAgent', plural: 'datadogagents' });
+    expect(crd.spec.scope).toBe('Namespaced');
+    expect(
+      crd.spec.versions.filter((v: { served: boolean }) => v.served).map((v: { name: string }) => v.name),
+    ).toContain('v2alpha1');
+  });
+});
