@@ -11,6 +11,7 @@ import {
   describeItem,
   evaluateContract,
   requestsOf,
+  sourceLabel,
   type ContractItem,
   type ItemVerdict,
 } from './contracts.js';
@@ -220,7 +221,7 @@ export function contractResults(
           severity: v.item.severity,
           resource,
           messageId: `missing:${v.item.id}`,
-          message: `${saLabel(sa)} (${runs}) is not allowed ${describeItem(v.item, v.missingVerbs)}, which ${opts.contractName} grants: ${v.item.why}.${because}`,
+          message: `${saLabel(sa)} (${runs}) is not allowed ${describeItem(v.item, v.missingVerbs)}, which ${opts.contractName} grants: ${v.item.why} (rule from ${v.item.sources.map(sourceLabel).join('; ')}).${because}`,
           remediation: fix,
         });
       }
