@@ -53,12 +53,31 @@ function handWrittenSidecars(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[]
   ];
 }
 
+/**
+ * A node agent DaemonSet, with where its pods run. Fargate runs no DaemonSet pods: a DaemonSet
+ * with none (the Operator and the chart render one unless the node agent is disabled) is named as
+ * such, never as running on EC2 nodes.
+ */
 function daemonSets(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[] {
-  const sets = new Set<string>();
+  const sets = new Map<string, Set<string>>();
   for (const a of d.agents) {
-    if (a.workload?.kind === 'DaemonSet') sets.add(`${a.namespace}/${a.workload.meta.name}`);
+    if (a.workload?.kind !== 'DaemonSet') continue;
+    const key = `${a.namespace}/${a.workload.meta.name}`;
+    const pods = sets.get(key) ?? new Set<string>();
+    if (a.pod) pods.add(a.pod.meta.name);
+    sets.set(key, pods);
   }
-  return [...sets].map((s) => ({ kind: 'daemonset', detail: `agent DaemonSet ${s} (EC2 nodes)` }));
+  const ec2Nodes = [...d.nodesByName.values()].some((n) => n.computeType !== 'fargate');
+  return [...sets].map(([s, pods]) => ({
+    kind: 'daemonset',
+    detail: pods.size
+      ? `agent DaemonSet ${s} (${plural(pods.size, 'pod')} on EC2 nodes)`
+      : `agent DaemonSet ${s} (no pods: ${
+          ec2Nodes
+            ? 'none scheduled on the EC2 nodes'
+            : 'no EC2 nodes, and Fargate runs no DaemonSet pods'
+        })`,
+  }));
 }
 
 function admissionInjection(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[] {
