@@ -63,3 +63,35 @@ describe("the Datadog Operator's golden render (minimal-dda.yaml) on a Fargate-o
     ).toContain('v2alpha1');
   });
 });
+
+describe('RBAC fixes on roles an installer owns', () => {
+  /** The golden render with its Cluster Agent ClusterRole lacking EndpointSlices (an older Operator's render). */
+  const withoutEndpointSlices = () =>
+    operatorGoldenCluster().map((d) =>
+      d.kind === 'ClusterRole' && d.metadata.name === 'datadog-agent-cluster-agent'
+        ? {
+            ...d,
+            rules: d.rules.filter(
+              (r: { apiGroups?: string[] }) => !r.apiGroups?.includes('discovery.k8s.io'),
+            ),
+          }
+        : d,
+    );
+
+  it('names the DatadogAgent, never a hand edit of the ClusterRole the Operator renders', async () => {
+    const c = await auditFixture('healthy', { manifests: withoutEndpointSlices });
+    const [fail] = findingsOf(c, 'rbac-cluster-agent-contract', 'datadog-agent-cluster-agent');
+    expect(fail).toMatchObject({
+      status: 'FAIL',
+      messageId: 'missing:endpointslices.discovery.k8s.io',
+    });
+    // The rule names where it comes from.
+    expect(fail!.message).toContain(
+      'DataDog/datadog-operator internal/controller/datadogagent/component/clusteragent/rbac.go@55db531',
+    );
+    expect(fail!.remediation).toContain('DatadogAgent datadog/datadog-agent');
+    expect(fail!.remediation).toContain('spec.override.clusterAgent.createRbac');
+    // No YAML that rewrites the Operator's own ClusterRole.
+    expect(fail!.remediation).not.toMatch(/name: datadog-agent-cluster-agent\nrules:/);
+  });
+});

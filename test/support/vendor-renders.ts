@@ -54,9 +54,13 @@ const STARTED_AT = '2026-11-18T03:29:04Z';
 const REGION = 'eu-west-1';
 
 const isNamespaced = (d: Raw): boolean =>
-  !['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(
-    d.kind,
-  ) && d.kind !== 'CustomResourceDefinition';
+  ![
+    'Namespace',
+    'Node',
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'MutatingWebhookConfiguration',
+  ].includes(d.kind) && d.kind !== 'CustomResourceDefinition';
 
 /** Namespace, creationTimestamp and ServiceAccount subjects' namespace, as applied to `namespace`. */
 function applyTo(docs: Raw[], namespace: string): Raw[] {
@@ -240,7 +244,8 @@ export function runOnFargate(docs: Raw[], on: RunOn): Raw[] {
 /** A fixture cluster without its Helm release of Datadog (namespace `datadog`, the chart's RBAC). */
 export function withoutHelmRelease(fixture: string): Raw[] {
   const docs = loadManifests(join(FIXTURES_DIR, fixture));
-  const release = (d: Raw) => d.metadata?.labels?.['app.kubernetes.io/instance'] === 'datadog-agent';
+  const release = (d: Raw) =>
+    d.metadata?.labels?.['app.kubernetes.io/instance'] === 'datadog-agent';
   const removedPods = docs.filter((d) => d.kind === 'Pod' && d.metadata.namespace === 'datadog');
   const removedNodes = new Set(removedPods.map((p) => p.spec.nodeName));
   return docs.filter(
@@ -268,7 +273,8 @@ function operatorNames(docs: Raw[], namespace: string): Raw[] {
     }
     const fill = (labels: Record<string, string> | undefined) => {
       const partOf = labels?.['app.kubernetes.io/part-of'];
-      if (labels && partOf?.startsWith('-')) labels['app.kubernetes.io/part-of'] = `${namespace}${partOf}`;
+      if (labels && partOf?.startsWith('-'))
+        labels['app.kubernetes.io/part-of'] = `${namespace}${partOf}`;
     };
     fill(d.metadata?.labels);
     fill(d.spec?.template?.metadata?.labels);
@@ -315,8 +321,7 @@ export function operatorGoldenCluster(): Raw[] {
   // Secrets Manager: healthy's ExternalSecret `datadog-secrets` with its target renamed.
   const healthyDatadog = loadManifests(join(FIXTURES_DIR, 'healthy')).filter(
     (d) =>
-      d.metadata?.namespace === ns &&
-      ['SecretStore', 'ExternalSecret', 'Secret'].includes(d.kind),
+      d.metadata?.namespace === ns && ['SecretStore', 'ExternalSecret', 'Secret'].includes(d.kind),
   );
   const keys = healthyDatadog.map((doc) => {
     const d = structuredClone(doc);

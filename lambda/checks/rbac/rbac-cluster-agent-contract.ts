@@ -33,6 +33,17 @@ export const rbacClusterAgentContract: Check = {
       defaultRoleName: 'datadog-cluster-agent-core',
       whose: 'the Cluster Agent',
       contractName: clusterAgentContractName(installMethodOf(discovery.clusterAgent)),
+      installerFix: (installer, role) => {
+        const ca = discovery.clusterAgent!;
+        if (installer === 'operator') {
+          const dda = ca.datadogAgent ? `DatadogAgent ${ca.datadogAgent}` : 'the DatadogAgent';
+          return `Upgrade the Datadog Operator that reconciles ${dda} (its current render grants these rules), or set spec.override.clusterAgent.createRbac: false in ${dda} and grant the Cluster Agent's rules yourself.`;
+        }
+        const release =
+          role.meta.annotations['meta.helm.sh/release-name'] ??
+          role.meta.labels['app.kubernetes.io/instance'];
+        return `Upgrade the Helm release${release ? ` ${release}` : ''} to a chart version that grants these rules with clusterAgent.rbac.create: true (the default), or set clusterAgent.rbac.create: false and grant the Cluster Agent's rules yourself.`;
+      },
     });
   },
 };
