@@ -8,7 +8,14 @@
  */
 import { loadManifests } from '../support/snapshot-builder.js';
 import { join } from 'node:path';
-import { operatorGoldenCluster, VENDOR_DIR, VENDORED } from '../support/vendor-renders.js';
+import {
+  HELM_GENERATED_TOKEN,
+  helmBaselineCluster,
+  operatorGoldenCluster,
+  VENDOR_DIR,
+  VENDORED,
+  withReleaseProfile,
+} from '../support/vendor-renders.js';
 import { auditFixture, failing, findingsOf, summary } from './support.js';
 
 describe("the Datadog Operator's golden render (minimal-dda.yaml) on a Fargate-only cluster", () => {
@@ -93,5 +100,49 @@ describe('RBAC fixes on roles an installer owns', () => {
     expect(fail!.remediation).toContain('spec.override.clusterAgent.createRbac');
     // No YAML that rewrites the Operator's own ClusterRole.
     expect(fail!.remediation).not.toMatch(/name: datadog-agent-cluster-agent\nrules:/);
+  });
+});
+
+describe("the Datadog Helm chart's baseline with admission-controller sidecar injection (provider fargate)", () => {
+  const audit = () =>
+    auditFixture('injection-healthy', {
+      manifests: () => helmBaselineCluster(),
+      aws: withReleaseProfile,
+    });
+
+  it("fails only for the chart's gaps: its generated token and the MISSING API key, each fixed with the Helm value", async () => {
+    const c = await audit();
+    expect(summary(failing(c))).toEqual([
+      'FAIL critical datadog-keys-match Secret datadog-agent/datadog',
+      'FAIL critical token-consumers-match Secret datadog-agent/datadog-cluster-agent',
+      'FAIL high token-not-chart-generated Secret datadog-agent/datadog-cluster-agent',
+    ]);
+    expect(JSON.stringify(c)).not.toContain(HELM_GENERATED_TOKEN);
+    const generated = failing(c).find((f) => f.checkId === 'token-not-chart-generated')!;
+    expect(generated.remediation).toContain('clusterAgent.tokenExistingSecret');
+    const key = failing(c).find((f) => f.checkId === 'datadog-keys-match')!;
+    expect(key.remediation).toContain('datadog.apiKeyExistingSecret');
+    expect(key.remediation).not.toContain('instead of by hand');
+    expect(key.message).toContain('placeholder "MISSING"');
+  });
+
+  it('fixes the Helm-managed token Secret with the Helm value, never by deleting a "hand-made" Secret', async () => {
+    const c = await audit();
+    const [mismatch] = findingsOf(c, 'token-consumers-match', 'datadog-cluster-agent');
+    expect(mismatch!.status).toBe('FAIL');
+    expect(mismatch!.remediation).not.toContain('hand-made');
+    expect(mismatch!.remediation).toContain('clusterAgent.tokenExistingSecret');
+    expect(mismatch!.message).toContain('Helm');
+  });
+
+  it("passes the chart's Cluster Agent RBAC and the injection it configures", async () => {
+    const c = await audit();
+    const status = (id: string) =>
+      c.findings.filter((f) => f.checkId === id).map((f) => `${f.status} ${f.resource.name}`);
+    expect(status('rbac-cluster-agent-contract')).toEqual(['PASS datadog-cluster-agent']);
+    expect(status('injection-config-valid')).toEqual(['PASS datadog-cluster-agent']);
+    expect(c.setup!.summary).toContain(
+      'admission-controller sidecar injection (provider fargate, webhook on): 1 pod injected',
+    );
   });
 });

@@ -16,6 +16,7 @@
  */
 import { join } from 'node:path';
 import type { Raw } from '../../lambda/kube/convert.js';
+import type { AwsFixture } from './aws-fixture.js';
 import { FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
 
 export const VENDOR_DIR = new URL('../vendor/', import.meta.url).pathname;
@@ -337,4 +338,103 @@ export function operatorGoldenCluster(): Raw[] {
     return d;
   });
   return [...base, dda!, ...rendered, ...keys];
+}
+
+/**
+ * The token the chart renders into `<release>-cluster-agent` (`randAlphaNum 32`, on every render).
+ * The chart's baseline test filters the `token` key out of its render; a live cluster holds one.
+ */
+export const HELM_GENERATED_TOKEN = 'q8ZkR2mVt5XwN1bLc7HdJ4pYs9FgA3eU';
+
+const HELM_NAMESPACE = 'datadog-agent';
+
+/** A Fargate profile for the release namespace, as the user adds one for the Cluster Agent. */
+export function withReleaseProfile(f: AwsFixture): AwsFixture {
+  const out = structuredClone(f);
+  const base = out.DescribeFargateProfile!['fp-datadog']!.fargateProfile;
+  out.ListFargateProfiles!.fargateProfileNames.push('fp-datadog-agent');
+  out.DescribeFargateProfile!['fp-datadog-agent'] = {
+    fargateProfile: {
+      ...base,
+      fargateProfileName: 'fp-datadog-agent',
+      fargateProfileArn: base.fargateProfileArn!.replace('fp-datadog/', 'fp-datadog-agent/'),
+      selectors: [{ namespace: HELM_NAMESPACE }],
+    },
+  };
+  return out;
+}
+
+function envValue(container: Raw, name: string): string | undefined {
+  return (container.env ?? []).find((e: Raw) => e.name === name)?.value;
+}
+
+/**
+ * The Helm chart's baseline with admission-controller sidecar injection (release `datadog`,
+ * namespace `datadog-agent`), installed on the `injection-healthy` golang cluster in place of its
+ * own Helm release: the injected sidecar of `golang-app` reads `golang/datadog-secret` (written by
+ * ESO from Secrets Manager) and now carries what this Cluster Agent's webhook writes.
+ */
+export function helmBaselineCluster(): Raw[] {
+  const base = withoutHelmRelease('injection-healthy');
+  const rendered = applyTo(loadVendored('helmMinimalInjection'), HELM_NAMESPACE).map((d) => {
+    if (d.kind === 'Secret' && d.metadata.name === 'datadog-cluster-agent') {
+      return { ...d, data: { token: Buffer.from(HELM_GENERATED_TOKEN).toString('base64') } };
+    }
+    return d;
+  });
+  const live = runOnFargate(rendered, {
+    podIps: { 'datadog-cluster-agent': '10.0.22.143', 'datadog-operator': '10.0.51.18' },
+    fargateProfile: 'fp-datadog-agent',
+  });
+  const ca = rendered.find(
+    (d) => d.kind === 'Deployment' && d.metadata.name === 'datadog-cluster-agent',
+  )!.spec.template.spec.containers[0];
+  const registry = envValue(ca, 'DD_ADMISSION_CONTROLLER_CONTAINER_REGISTRY');
+  const image = `${registry}/${envValue(ca, 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_IMAGE_NAME')}:${envValue(ca, 'DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_IMAGE_TAG')}`;
+  const service = envValue(ca, 'DD_CLUSTER_AGENT_KUBERNETES_SERVICE_NAME');
+  const webhookService = envValue(ca, 'DD_ADMISSION_CONTROLLER_SERVICE_NAME');
+  // What this Cluster Agent writes at runtime: its MutatingWebhookConfiguration (from
+  // injection-healthy's, pointed at this release's Service) and, in the pods it injects, the
+  // sidecar its env describes (image, URL of its Service; no DD_SITE or DD_CLUSTER_NAME to copy).
+  const webhook = structuredClone(
+    loadManifests(join(FIXTURES_DIR, 'injection-healthy')).find(
+      (d) => d.kind === 'MutatingWebhookConfiguration',
+    )!,
+  );
+  for (const w of webhook.webhooks) {
+    w.clientConfig.service = {
+      ...w.clientConfig.service,
+      namespace: HELM_NAMESPACE,
+      name: webhookService,
+    };
+  }
+  const app = base.map((doc) => {
+    if (doc.kind !== 'Pod' || doc.metadata.namespace !== 'golang') return doc;
+    const d = structuredClone(doc);
+    for (const c of d.spec.containers) {
+      if (c.name !== 'datadog-agent-injected') continue;
+      c.image = image;
+      c.env = c.env
+        .filter((e: Raw) => e.name !== 'DD_SITE' && e.name !== 'DD_CLUSTER_NAME')
+        .map((e: Raw) =>
+          e.name === 'DD_CLUSTER_AGENT_URL'
+            ? { ...e, value: `https://${service}.${HELM_NAMESPACE}.svc.cluster.local:5005` }
+            : e,
+        );
+    }
+    for (const s of d.status.containerStatuses ?? []) {
+      if (s.name === 'datadog-agent-injected') s.image = image;
+    }
+    return d;
+  });
+  const namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: HELM_NAMESPACE,
+      creationTimestamp: INSTALLED_AT,
+      labels: { 'kubernetes.io/metadata.name': HELM_NAMESPACE },
+    },
+  };
+  return [...app, namespace, ...live, webhook];
 }
