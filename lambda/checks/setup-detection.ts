@@ -134,7 +134,7 @@ export const SETUP_DETECTORS: readonly SetupDetectorEntry[] = [
   },
   {
     kind: 'admission-injection',
-    name: 'Admission-controller injection (with its provider)',
+    name: 'Admission-controller injection',
     recognisedBy:
       '`DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_*` on the Cluster Agent container, or pods with a `datadog-agent-injected` container',
     audited:
