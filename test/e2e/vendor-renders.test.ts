@@ -6,11 +6,13 @@
  * the test API server to the real client. A vendor's render of a supported version fails only for
  * its known gaps, each with the fix in the owner's own terms.
  */
+import type { TestApiServer } from '../support/kube-api-server.js';
 import { loadManifests } from '../support/snapshot-builder.js';
 import { join } from 'node:path';
 import {
   HELM_GENERATED_TOKEN,
   helmBaselineCluster,
+  loadVendored,
   operatorGoldenCluster,
   VENDOR_DIR,
   VENDORED,
@@ -20,7 +22,18 @@ import { auditFixture, failing, findingsOf, summary } from './support.js';
 
 describe("the Datadog Operator's golden render (minimal-dda.yaml) on a Fargate-only cluster", () => {
   it('fails only for the literal clusterAgentToken of its test data, with the DatadogAgent field as the fix', async () => {
-    const c = await auditFixture('healthy', { manifests: () => operatorGoldenCluster() });
+    let server: TestApiServer | undefined;
+    const c = await auditFixture('healthy', {
+      manifests: () => operatorGoldenCluster(),
+      beforeAudit: (s) => void (server = s),
+    });
+    // The real client listed DatadogAgents where the vendored CRD serves them.
+    const crd = loadVendored('operatorCrd')[0]!;
+    const served = crd.spec.versions.find((v: { name: string }) => v.name === 'v2alpha1');
+    expect(served).toMatchObject({ served: true, storage: true });
+    expect(server!.requests.map((r) => r.path)).toContain(
+      `/apis/${crd.spec.group}/v2alpha1/${crd.spec.names.plural}`,
+    );
     expect(summary(failing(c))).toEqual([
       'FAIL critical token-consumers-match Secret datadog/datadog-agent-token',
       'FAIL high operator-token-not-literal DatadogAgent datadog/datadog-agent',
