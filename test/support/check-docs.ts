@@ -23,12 +23,25 @@ export function renderCheckTable(checks: readonly Check[]): string {
   ].join('\n');
 }
 
-/** Replaces the generated block between the markers in `readme`. */
+/** Replaces the generated block between the markers in `readme` with `body`. */
+function withGenerated(
+  readme: string,
+  markers: { start: string; end: string; what: string },
+  body: string,
+): string {
+  const start = readme.indexOf(markers.start);
+  const end = readme.indexOf(markers.end);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the ${markers.what} markers`);
+  return `${readme.slice(0, start + markers.start.length)}\n${body}\n${readme.slice(end)}`;
+}
+
+/** Replaces the generated check table between its markers in `readme`. */
 export function withCheckTable(readme: string, checks: readonly Check[]): string {
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error('README.md lacks the checks table markers');
-  return `${readme.slice(0, start + TABLE_START.length)}\n${renderCheckTable(checks)}\n${readme.slice(end)}`;
+  return withGenerated(
+    readme,
+    { start: TABLE_START, end: TABLE_END, what: 'checks table' },
+    renderCheckTable(checks),
+  );
 }
 
 export const SETUP_TABLE_START =
@@ -48,8 +61,9 @@ export function renderSetupTable(detectors: readonly SetupDetectorEntry[]): stri
 
 /** Replaces the generated setup table between its markers in `readme`. */
 export function withSetupTable(readme: string, detectors: readonly SetupDetectorEntry[]): string {
-  const start = readme.indexOf(SETUP_TABLE_START);
-  const end = readme.indexOf(SETUP_TABLE_END);
-  if (start < 0 || end < start) throw new Error('README.md lacks the setups table markers');
-  return `${readme.slice(0, start + SETUP_TABLE_START.length)}\n${renderSetupTable(detectors)}\n${readme.slice(end)}`;
+  return withGenerated(
+    readme,
+    { start: SETUP_TABLE_START, end: SETUP_TABLE_END, what: 'setups table' },
+    renderSetupTable(detectors),
+  );
 }
