@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CHECKS } from '../lambda/checks/index.js';
-import { withCheckTable } from './support/check-docs.js';
+import { SETUP_DETECTORS } from '../lambda/checks/setup-detection.js';
+import { renderSetupTable, withCheckTable, withSetupTable } from './support/check-docs.js';
 
 const checksDir = new URL('../lambda/checks/', import.meta.url).pathname;
 
@@ -57,5 +58,15 @@ describe('check registry', () => {
   it('lists every check in the README table (npm run docs:checks regenerates it)', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(withCheckTable(readme, CHECKS)).toBe(readme);
+  });
+
+  it('lists every setup detector in the README setup table (npm run docs:checks regenerates it)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(withSetupTable(readme, SETUP_DETECTORS)).toBe(readme);
+    // Every detector has a row, and a detector's change is a change of the table.
+    const table = renderSetupTable(SETUP_DETECTORS);
+    for (const d of SETUP_DETECTORS) expect(table).toContain(`(\`${d.kind}\`)`);
+    expect(renderSetupTable(SETUP_DETECTORS.slice(1))).not.toBe(table);
+    expect(readme).not.toMatch(/not recognised by this branch/);
   });
 });

@@ -30,6 +30,18 @@ export interface ClusterSetup {
 
 export type SetupDetector = (snapshot: ClusterSnapshot, discovery: AgentDiscovery) => SetupKind[];
 
+/** One way Datadog gets onto pods: how it is found, what is audited; the README's table is built from these. */
+export interface SetupDetectorEntry {
+  kind: SetupKindId;
+  /** `Datadog Operator`: the setup's name in the README. */
+  name: string;
+  /** What in the cluster makes the detector report it. */
+  recognisedBy: string;
+  /** What the checks audit for it. */
+  audited: string;
+  detect: SetupDetector;
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -53,12 +65,31 @@ function handWrittenSidecars(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[]
   ];
 }
 
+/**
+ * A node agent DaemonSet, with where its pods run. Fargate runs no DaemonSet pods: a DaemonSet
+ * with none (the Operator and the chart render one unless the node agent is disabled) is named as
+ * such, never as running on EC2 nodes.
+ */
 function daemonSets(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[] {
-  const sets = new Set<string>();
+  const sets = new Map<string, Set<string>>();
   for (const a of d.agents) {
-    if (a.workload?.kind === 'DaemonSet') sets.add(`${a.namespace}/${a.workload.meta.name}`);
+    if (a.workload?.kind !== 'DaemonSet') continue;
+    const key = `${a.namespace}/${a.workload.meta.name}`;
+    const pods = sets.get(key) ?? new Set<string>();
+    if (a.pod) pods.add(a.pod.meta.name);
+    sets.set(key, pods);
   }
-  return [...sets].map((s) => ({ kind: 'daemonset', detail: `agent DaemonSet ${s} (EC2 nodes)` }));
+  const ec2Nodes = [...d.nodesByName.values()].some((n) => n.computeType !== 'fargate');
+  return [...sets].map(([s, pods]) => ({
+    kind: 'daemonset',
+    detail: pods.size
+      ? `agent DaemonSet ${s} (${plural(pods.size, 'pod')} on EC2 nodes)`
+      : `agent DaemonSet ${s} (no pods: ${
+          ec2Nodes
+            ? 'none scheduled on the EC2 nodes'
+            : 'no EC2 nodes, and Fargate runs no DaemonSet pods'
+        })`,
+  }));
 }
 
 function admissionInjection(_: ClusterSnapshot, d: AgentDiscovery): SetupKind[] {
@@ -90,12 +121,44 @@ function operator(snapshot: ClusterSnapshot): SetupKind[] {
   }));
 }
 
-/** In report order. Append a detector to teach the auditor a new setup. */
-export const SETUP_DETECTORS: SetupDetector[] = [
-  operator,
-  admissionInjection,
-  handWrittenSidecars,
-  daemonSets,
+/** In report order. Append a detector to teach the auditor a new setup (and the README's table). */
+export const SETUP_DETECTORS: readonly SetupDetectorEntry[] = [
+  {
+    kind: 'operator',
+    name: 'Datadog Operator',
+    recognisedBy:
+      'a `DatadogAgent` (`datadoghq.com/v2alpha1`, listed when its CRD is installed); the Cluster Agent it renders is tied to it by owner reference or the labels `app.kubernetes.io/managed-by: datadog-operator` and `agent.datadoghq.com/name`',
+    audited:
+      "the DatadogAgent's token (`spec.global.clusterAgentToken` literal, `clusterAgentTokenSecret` with both `secretName` and `keyName`, or one the Operator generated into `<name>-token`) and `credentials` Secrets; the Cluster Agent's RBAC against the rules the Operator renders; fixes name the DatadogAgent field, never a hand edit of an object the Operator rewrites",
+    detect: operator,
+  },
+  {
+    kind: 'admission-injection',
+    name: 'Admission-controller injection',
+    recognisedBy:
+      '`DD_ADMISSION_CONTROLLER_AGENT_SIDECAR_*` on the Cluster Agent container, or pods with a `datadog-agent-injected` container',
+    audited:
+      'the injection settings as the Cluster Agent reads them from its own env (a value from a ConfigMap/Secret/envFrom is "not evaluated"), the `datadog-webhook` MutatingWebhookConfiguration and its Service, pods the effective selector picks without the sidecar (per workload), skip annotations, `datadog-secret` (`api-key`, `token`) in each application namespace, the URL the webhook writes, the control plane path to the admission port; injected sidecars are agents for every other check',
+    detect: admissionInjection,
+  },
+  {
+    kind: 'hand-written-sidecars',
+    name: 'Hand-written sidecars',
+    recognisedBy:
+      'an agent container in the application pod template (agent image, `datadog-agent*` name, or `DD_API_KEY` + `DD_CLUSTER_AGENT_*`)',
+    audited:
+      "token copies, sidecar mode, Cluster Agent URL, RBAC of the pod's ServiceAccount, network paths",
+    detect: handWrittenSidecars,
+  },
+  {
+    kind: 'daemonset',
+    name: 'Agent DaemonSet',
+    recognisedBy:
+      'a DaemonSet running the agent; described with its pods on EC2 nodes, or as having none (Fargate runs no DaemonSet pods)',
+    audited:
+      "the same as sidecars, plus the EC2 node groups' security groups (`mixed-cluster-node-sg`)",
+    detect: daemonSets,
+  },
 ];
 
 const SETUP_CACHE = new WeakMap<ClusterSnapshot, ClusterSetup>();
@@ -104,7 +167,7 @@ export function detectSetup(snapshot: ClusterSnapshot): ClusterSetup {
   let setup = SETUP_CACHE.get(snapshot);
   if (!setup) {
     const d = discoverAgents(snapshot);
-    const kinds = SETUP_DETECTORS.flatMap((detect) => detect(snapshot, d));
+    const kinds = SETUP_DETECTORS.flatMap((entry) => entry.detect(snapshot, d));
     const ca = d.clusterAgent;
     const caName = ca
       ? `${ca.namespace}/${ca.deployment?.meta.name ?? ca.pods[0]?.meta.name ?? '?'}`

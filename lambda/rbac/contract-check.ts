@@ -5,12 +5,19 @@
  * SubjectAccessReview answers that disagree with the static verdict.
  */
 import type { CheckResult, ResourceRef } from '../findings.js';
-import { itemsOf, type AccessReview, type ClusterSnapshot, type RoleBinding } from '../snapshot.js';
+import {
+  itemsOf,
+  type AccessReview,
+  type ClusterSnapshot,
+  type Role,
+  type RoleBinding,
+} from '../snapshot.js';
 import { accessReviewIndex, reviewKey, toReview } from './access-review.js';
 import {
   describeItem,
   evaluateContract,
   requestsOf,
+  sourceLabel,
   type ContractItem,
   type ItemVerdict,
 } from './contracts.js';
@@ -24,7 +31,7 @@ import {
   type ServiceAccountRef,
 } from './evaluator.js';
 import { ruleAllows, resourceLabel } from './match.js';
-import { contractFix, fixText } from './remediation.js';
+import { contractFix, fixText, type RoleInstaller } from './remediation.js';
 import { isClusterScoped } from './scope.js';
 import { runsLabel, type ContractSubject } from './subjects.js';
 
@@ -36,6 +43,8 @@ export interface ContractCheckOptions {
   whose: string;
   /** `Datadog's EKS Fargate agent ClusterRole`: what the contract is. */
   contractName: string;
+  /** The Helm value or DatadogAgent field to change when the role to extend is the installer's. */
+  installerFix?: (installer: RoleInstaller, role: Role) => string | undefined;
 }
 
 export function bindingResource(b: RoleBinding): ResourceRef {
@@ -183,6 +192,7 @@ export function contractResults(
           contract: subject.contract,
           missing: missing.map((v) => v.item),
           defaultRoleName: opts.defaultRoleName,
+          ...(opts.installerFix ? { installerFix: opts.installerFix } : {}),
           dangling: dangling
             .filter((d) => d.serviceAccount.namespace === sa.namespace)
             .map((d) => ({ binding: d.resolved, serviceAccount: d.serviceAccount })),
@@ -220,7 +230,7 @@ export function contractResults(
           severity: v.item.severity,
           resource,
           messageId: `missing:${v.item.id}`,
-          message: `${saLabel(sa)} (${runs}) is not allowed ${describeItem(v.item, v.missingVerbs)}, which ${opts.contractName} grants: ${v.item.why}.${because}`,
+          message: `${saLabel(sa)} (${runs}) is not allowed ${describeItem(v.item, v.missingVerbs)}, which ${opts.contractName} grants: ${v.item.why} (rule from ${v.item.sources.map(sourceLabel).join('; ')}).${because}`,
           remediation: fix,
         });
       }

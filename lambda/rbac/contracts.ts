@@ -1,10 +1,19 @@
 /**
  * The permissions Datadog's agents need, as lists of API requests the RBAC evaluator can answer.
+ * Every item names the vendor file it comes from (repository, path, commit), so a finding can say
+ * whose rule it is and the vendor's own render of a supported version meets its contract.
  *
- * - Node agent on EKS Fargate: Datadog's documented ClusterRole for sidecars. The agent reaches the
- *   kubelet through the API server (`/api/v1/nodes/<node>/proxy`), hence `nodes/proxy`.
- * - Cluster Agent: the core rules of the Helm chart's Cluster Agent ClusterRole, plus leader
- *   election on its named lease when `DD_LEADER_ELECTION` is on.
+ * - Node agent on EKS Fargate: Datadog's documented ClusterRole for sidecars (neither the Helm
+ *   chart nor the Operator renders one: the sidecar runs as the application's ServiceAccount). The
+ *   agent reaches the kubelet through the API server (`/api/v1/nodes/<node>/proxy`), hence
+ *   `nodes/proxy`.
+ * - Cluster Agent: the rules that both the Helm chart's Cluster Agent ClusterRole and the Datadog
+ *   Operator's render grant, plus leader election on its named lease when `DD_LEADER_ELECTION` is
+ *   on (datadog-agent's leader election engine), plus `create` on events only where the Cluster
+ *   Agent writes events: the external metrics provider (the Operator grants it with that feature).
+ *   The leader elector's event recorder has no sink (`record.NewBroadcaster()` is never started
+ *   to the API server), so leader election needs no events permission: the chart grants
+ *   `create` on events, the Operator's core render does not, and both run.
  */
 import type { Severity } from '../findings.js';
 import type { ClusterAgent } from '../checks/agent-discovery.js';
@@ -12,6 +21,74 @@ import type { Container, PolicyRule } from '../snapshot.js';
 import type { Decision, Permissions } from './evaluator.js';
 import { resourceLabel, type AccessRequest } from './match.js';
 import { isClusterScoped } from './scope.js';
+
+/** A vendor file a contract rule comes from. */
+export interface RuleSource {
+  repo: string;
+  path: string;
+  commit: string;
+}
+
+export const RULE_SOURCES = {
+  helmClusterAgent: {
+    repo: 'DataDog/helm-charts',
+    path: 'charts/datadog/templates/cluster-agent-rbac.yaml',
+    commit: '79f7c74fd2525288125d943f48b810431dbc8857',
+  },
+  operatorClusterAgent: {
+    repo: 'DataDog/datadog-operator',
+    path: 'internal/controller/datadogagent/component/clusteragent/rbac.go',
+    commit: '55db53165d173041aaf6d902fd3776d0b33bf811',
+  },
+  operatorExternalMetrics: {
+    repo: 'DataDog/datadog-operator',
+    path: 'internal/controller/datadogagent/feature/externalmetrics/rbac.go',
+    commit: '55db53165d173041aaf6d902fd3776d0b33bf811',
+  },
+  agentLeaderElection: {
+    repo: 'DataDog/datadog-agent',
+    path: 'pkg/util/kubernetes/apiserver/leaderelection/leaderelection_engine.go',
+    commit: '050b0dff248c66a2723a128da6edc8de18bba07c',
+  },
+  fargateAgentDocs: {
+    repo: 'DataDog/integrations-core',
+    path: 'eks_fargate/README.md',
+    commit: '7f1109f3e672d366f6d584c62ca4d5f56ea7f9e0',
+  },
+} as const satisfies Record<string, RuleSource>;
+
+/** `DataDog/helm-charts charts/datadog/templates/cluster-agent-rbac.yaml@79f7c74`. */
+export function sourceLabel(s: RuleSource): string {
+  return `${s.repo} ${s.path}@${s.commit.slice(0, 7)}`;
+}
+
+/** How the Cluster Agent was installed, which decides whose rules it is judged by. */
+export type InstallMethod = 'helm' | 'operator' | 'manifests';
+
+export function installMethodOf(ca: ClusterAgent): InstallMethod {
+  if (ca.datadogAgent) return 'operator';
+  const meta = ca.deployment?.meta ?? ca.pods[0]?.meta;
+  if (
+    meta &&
+    (meta.labels['app.kubernetes.io/managed-by'] === 'Helm' ||
+      meta.labels['helm.sh/chart'] !== undefined ||
+      meta.annotations['meta.helm.sh/release-name'] !== undefined)
+  ) {
+    return 'helm';
+  }
+  return 'manifests';
+}
+
+/** The contract's name in findings, with the files it comes from. */
+export function clusterAgentContractName(method: InstallMethod): string {
+  const helm = sourceLabel(RULE_SOURCES.helmClusterAgent);
+  const operator = sourceLabel(RULE_SOURCES.operatorClusterAgent);
+  return method === 'operator'
+    ? `the Cluster Agent rules the Datadog Operator renders (${operator})`
+    : method === 'helm'
+      ? `the Helm chart's Cluster Agent ClusterRole (${helm})`
+      : `the Cluster Agent rules both the Helm chart (${helm}) and the Datadog Operator (${operator}) grant`;
+}
 
 export interface ContractItem {
   /** Stable id, part of message ids: `nodes/proxy`, `endpointslices.discovery.k8s.io`. */
@@ -27,6 +104,8 @@ export interface ContractItem {
   severity: Severity;
   /** What breaks without it. */
   why: string;
+  /** The vendor files that grant (or, for the agent's own code, need) this rule. */
+  sources: readonly RuleSource[];
 }
 
 const NODE_SUBRESOURCE_WHY: Record<string, string> = {
@@ -48,6 +127,7 @@ export const FARGATE_AGENT_CONTRACT: readonly ContractItem[] = [
     verbs: ['get', 'list'],
     severity: 'high',
     why: 'the agent cannot read its node object (node labels and host tags are missing)',
+    sources: [RULE_SOURCES.fargateAgentDocs],
   },
   {
     id: 'namespaces',
@@ -56,6 +136,7 @@ export const FARGATE_AGENT_CONTRACT: readonly ContractItem[] = [
     verbs: ['get', 'list'],
     severity: 'high',
     why: 'namespace labels and annotations cannot become tags',
+    sources: [RULE_SOURCES.fargateAgentDocs],
   },
   {
     id: 'endpoints',
@@ -64,6 +145,7 @@ export const FARGATE_AGENT_CONTRACT: readonly ContractItem[] = [
     verbs: ['get', 'list'],
     severity: 'high',
     why: 'the agent logs "endpoints is forbidden" and loses service tags and endpoint checks',
+    sources: [RULE_SOURCES.fargateAgentDocs],
   },
   ...['metrics', 'spec', 'stats', 'proxy', 'pods', 'healthz'].map((sub): ContractItem => ({
     id: `nodes/${sub}`,
@@ -73,6 +155,7 @@ export const FARGATE_AGENT_CONTRACT: readonly ContractItem[] = [
     verbs: ['get'],
     severity: sub === 'proxy' ? 'critical' : 'high',
     why: NODE_SUBRESOURCE_WHY[sub]!,
+    sources: [RULE_SOURCES.fargateAgentDocs],
   })),
 ];
 
@@ -88,7 +171,12 @@ function envValue(c: Container | undefined, name: string): string | undefined {
 
 const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 
-/** The Helm chart's core Cluster Agent rules, plus leader election when the Cluster Agent uses it. */
+const BOTH_INSTALLERS = [RULE_SOURCES.helmClusterAgent, RULE_SOURCES.operatorClusterAgent];
+
+/**
+ * The Cluster Agent's rules: what both installers grant it, leader election when it is on, and
+ * `create` on events only with the external metrics provider (see the file comment).
+ */
 export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
   const list = (resource: string, why: string, group = ''): ContractItem => ({
     id: resourceLabel(group, resource),
@@ -97,6 +185,7 @@ export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
     verbs: ['get', 'list', 'watch'],
     severity: 'high',
     why,
+    sources: BOTH_INSTALLERS,
   });
   const items: ContractItem[] = [
     list('services', 'service metadata (kube_service tags) and cluster checks on services stop'),
@@ -109,16 +198,20 @@ export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
       'the Cluster Agent cannot watch EndpointSlices (endpoint checks, service mapping)',
       'discovery.k8s.io',
     ),
-    {
+  ];
+  const main = ca.containers[0];
+  const externalMetrics = envValue(main, 'DD_EXTERNAL_METRICS_PROVIDER_ENABLED');
+  if (externalMetrics !== undefined && TRUE.has(externalMetrics.trim())) {
+    items.push({
       id: 'events',
       group: '',
       resource: 'events',
       verbs: ['create'],
       severity: 'high',
-      why: 'the Cluster Agent cannot record Kubernetes events',
-    },
-  ];
-  const main = ca.containers[0];
+      why: 'the external metrics provider cannot record its Kubernetes events (autoscaling errors are not surfaced on the HPAs)',
+      sources: [RULE_SOURCES.helmClusterAgent, RULE_SOURCES.operatorExternalMetrics],
+    });
+  }
   const leaderElection = envValue(main, 'DD_LEADER_ELECTION');
   if (leaderElection !== undefined && TRUE.has(leaderElection.trim())) {
     const lease = envValue(main, 'DD_LEADER_LEASE_NAME') || DEFAULT_LEADER_LEASE;
@@ -126,6 +219,7 @@ export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
     const group = onConfigMap ? '' : 'coordination.k8s.io';
     const resource = onConfigMap ? 'configmaps' : 'leases';
     const why = `leader election fails, so no Cluster Agent replica becomes leader (no cluster checks, no external metrics)`;
+    const sources = [RULE_SOURCES.agentLeaderElection, ...BOTH_INSTALLERS];
     items.push(
       {
         id: `${resourceLabel(group, resource)}:create`,
@@ -135,6 +229,7 @@ export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
         namespace: ca.namespace,
         severity: 'high',
         why,
+        sources,
       },
       {
         id: `${resourceLabel(group, resource)}:leader-lease`,
@@ -145,6 +240,7 @@ export function clusterAgentContract(ca: ClusterAgent): ContractItem[] {
         name: lease,
         severity: 'high',
         why,
+        sources,
       },
     );
   }

@@ -173,6 +173,24 @@ function existingTarget(
   return best?.target;
 }
 
+/**
+ * The installer that renders a role, when it is the Helm chart or the Datadog Operator: a hand
+ * edit of such a role is reverted on the next upgrade or reconcile.
+ */
+export type RoleInstaller = 'helm' | 'operator';
+
+export function roleInstaller(meta: Role['meta']): RoleInstaller | undefined {
+  const by = meta.labels['app.kubernetes.io/managed-by'];
+  if (by === 'datadog-operator') return 'operator';
+  if (
+    by === 'Helm' ||
+    meta.annotations['meta.helm.sh/release-name'] ||
+    meta.labels['helm.sh/chart']
+  )
+    return 'helm';
+  return undefined;
+}
+
 export interface ContractFix {
   /** One line saying what the YAML does. */
   summary: string;
@@ -188,10 +206,26 @@ export function contractFix(opts: {
   defaultRoleName: string;
   /** Bindings in the ServiceAccount's namespace written for a ServiceAccount that does not exist. */
   dangling?: readonly { binding: ResolvedBinding; serviceAccount: ServiceAccountRef }[];
+  /**
+   * What to change in the installer (the Helm value, the DatadogAgent field) when the role to
+   * extend is one it renders; the YAML then adds a role of the user's own beside it.
+   */
+  installerFix?: (installer: RoleInstaller, role: Role) => string | undefined;
 }): ContractFix {
   const { serviceAccount: sa, permissions, contract, missing, defaultRoleName } = opts;
   const saLabel = `ServiceAccount ${sa.namespace}/${sa.name}`;
   const target = existingTarget(permissions, opts.dangling ?? [], contract);
+  const installer = target && roleInstaller(target.role.meta);
+  const viaInstaller = installer && opts.installerFix?.(installer, target.role);
+  if (target && installer && viaInstaller) {
+    // Never a new version of the installer's role: the next upgrade or reconcile reverts it.
+    const roleName = `${defaultRoleName}-extra`;
+    const bindingName = `${roleName}-${sa.namespace}-${sa.name}`;
+    return {
+      summary: `${roleLabel(target.role)} is rendered by ${installer === 'helm' ? 'the Helm chart' : 'the Datadog Operator'}, which reverts a hand edit. ${viaInstaller} Until then, grant the missing rules with a ClusterRole of your own (not ${roleLabel(target.role)}) bound to ${saLabel}`,
+      yaml: `${clusterRoleYaml(roleName, rulesFor(missing))}\n---\n${clusterRoleBindingYaml(bindingName, roleName, [saSubject(sa)])}`,
+    };
+  }
   if (!target) {
     const bindingName = `${defaultRoleName}-${sa.namespace}-${sa.name}`;
     return {

@@ -12,7 +12,7 @@ import { collectCluster } from '../../lambda/collect.js';
 import { parseConfig, type AuditorConfigInput } from '../../lambda/config.js';
 import type { Raw } from '../../lambda/kube/convert.js';
 import type { AuditReport } from '../../lambda/report/types.js';
-import { loadAwsFixture, mockAwsFromFixture } from './aws-fixture.js';
+import { loadAwsFixture, mockAwsFromFixture, type AwsFixture } from './aws-fixture.js';
 import {
   startTestApiServer,
   type TestApiServer,
@@ -31,6 +31,8 @@ export interface DemoOptions {
   server?: Omit<TestApiServerOptions, 'manifests'>;
   /** Rewrites the fixture's manifests before they are served (a rollout, a rescale). */
   manifests?: (docs: Raw[]) => Raw[];
+  /** Rewrites the fixture's AWS responses (a Fargate profile for another namespace). */
+  aws?: (fixture: AwsFixture) => AwsFixture;
   /** Called with the running server before the audit, e.g. to inject faults. */
   beforeAudit?: (server: TestApiServer) => void | Promise<void>;
 }
@@ -41,7 +43,7 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
   // Fixtures describe a cluster as of DEFAULT_COLLECTED_AT (ESO refresh times, pod start times):
   // the demo audits it at that moment so time-based checks judge it as the fixture intends.
   const now = opts.now ?? (() => new Date(DEFAULT_COLLECTED_AT));
-  const awsFixture = loadAwsFixture(dir);
+  const awsFixture = opts.aws ? opts.aws(loadAwsFixture(dir)) : loadAwsFixture(dir);
   const docs = loadManifests(dir);
   const server = await startTestApiServer({
     ...opts.server,

@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CHECKS } from '../../lambda/checks/index.js';
-import { withCheckTable } from './check-docs.js';
+import { SETUP_DETECTORS } from '../../lambda/checks/setup-detection.js';
+import { withCheckTable, withSetupTable } from './check-docs.js';
 
 const path = new URL('../../README.md', import.meta.url);
-writeFileSync(path, withCheckTable(readFileSync(path, 'utf8'), CHECKS));
-console.error(`README.md check table: ${CHECKS.length} checks`);
+writeFileSync(
+  path,
+  withSetupTable(withCheckTable(readFileSync(path, 'utf8'), CHECKS), SETUP_DETECTORS),
+);
+console.error(
+  `README.md check table: ${CHECKS.length} checks; setup table: ${SETUP_DETECTORS.length} setups`,
+);

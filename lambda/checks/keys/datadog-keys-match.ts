@@ -1,11 +1,24 @@
 import type { CheckResult } from '../../findings.js';
-import { digestsEqual } from '../../secret-digest.js';
+import { digestSecret, digestsEqual } from '../../secret-digest.js';
 import type { ClusterSnapshot, Collected, DatadogAgent, TokenSource } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import { COPIED_LABEL, copyWriterLabel, type CopiedValue } from '../external-secrets/copies.js';
 import { forceSyncCommand } from '../external-secrets/eso.js';
 import { ddaLabel } from '../operator/datadog-agents.js';
 import { readerDetail, secretCopyModel, type HeldKey } from '../secret-copies/model.js';
+import { helmRelease } from '../token/generated-token.js';
+
+/** The Helm value that makes the chart read the key from an existing Secret instead of its own. */
+const HELM_EXISTING_SECRET: Record<KeyValue, { value: string; key: string }> = {
+  'api-key': { value: 'datadog.apiKeyExistingSecret', key: 'api-key' },
+  'app-key': { value: 'datadog.appKeyExistingSecret', key: 'app-key' },
+};
+
+/**
+ * The chart writes `MISSING` when `datadog.apiKey` is not set
+ * (DataDog/helm-charts charts/datadog/templates/secret-api-key.yaml); compared by digest only.
+ */
+const CHART_PLACEHOLDER = digestSecret('MISSING');
 
 type KeyValue = Extract<CopiedValue, 'api-key' | 'app-key'>;
 
@@ -110,11 +123,20 @@ export const datadogKeysMatch: Check = {
         : 'No running pod reads it.';
       const writerList = [...new Set(k.copies.map((c) => copyWriterLabel(c.writer)))];
       const byOperator = writerList.length === 0 ? k.operator : undefined;
+      const found = k.lookup?.result.status === 'found' ? k.lookup.result.secret : undefined;
+      const release =
+        writerList.length === 0 && !byOperator && found ? helmRelease(found) : undefined;
       const writers = writerList.length
         ? `Written by ${writerList.join(', ')}.`
         : byOperator
           ? `Written by the Datadog Operator from the literal ${OPERATOR_LITERAL[k.value]} of ${ddaLabel(byOperator)}, so it never follows Secrets Manager.`
-          : 'No ExternalSecret writes it.';
+          : release
+            ? `Rendered by the Helm chart (release ${release})${
+                digestsEqual(digest, CHART_PLACEHOLDER)
+                  ? ' with its placeholder "MISSING": no key was given in the Helm values'
+                  : ' from a key in the Helm values'
+              }, so it never follows Secrets Manager.`
+            : 'No ExternalSecret writes it.';
       if (digestsEqual(digest, source.value.current)) {
         results.push({
           status: 'PASS',
@@ -144,9 +166,11 @@ export const datadogKeysMatch: Check = {
         message: `${where} differs from the ${label} in Secrets Manager (${source.value.secretId}). ${readers} ${writers} ${impact}`,
         remediation: byOperator
           ? operatorFix(snapshot, k, byOperator, source.value.secretId)
-          : syncCommands.length
-            ? `Sync it now: ${syncCommands.join('; ')}; if it still differs, fix the data[] entry with secretKey "${k.key}" (remoteRef.key ${source.value.secretId}). Then restart the readers (env is read at start).`
-            : `Write ${k.namespace}/${k.secret} key "${k.key}" with an ExternalSecret from ${source.value.secretId} instead of by hand, then restart the readers.`,
+          : release
+            ? `Set ${HELM_EXISTING_SECRET[k.value].value}: <a Secret an ExternalSecret writes from ${source.value.secretId}, key "${HELM_EXISTING_SECRET[k.value].key}"> in the Helm values of release ${release} and upgrade it: the chart then stops rendering ${k.namespace}/${k.secret} (a hand edit of it is reverted on the next upgrade). Then restart the readers (env is read at start).`
+            : syncCommands.length
+              ? `Sync it now: ${syncCommands.join('; ')}; if it still differs, fix the data[] entry with secretKey "${k.key}" (remoteRef.key ${source.value.secretId}). Then restart the readers (env is read at start).`
+              : `Write ${k.namespace}/${k.secret} key "${k.key}" with an ExternalSecret from ${source.value.secretId} instead of by hand, then restart the readers.`,
       });
     }
     return results;

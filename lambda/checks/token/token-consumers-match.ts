@@ -13,6 +13,7 @@ import {
   readyCondition,
   refreshMode,
   tokenExternalSecretYaml,
+  tokenMappings,
 } from '../external-secrets/eso.js';
 import { copyPath, describeGrace } from '../external-secrets/copies.js';
 import { templateEffect } from '../external-secrets/copy-settings.js';
@@ -23,6 +24,7 @@ import {
   describeUsers,
   podLabels,
   restartCommands,
+  TOKEN_KEY,
   tokenSecretKeys,
   type TokenSecretKey,
 } from './consumers.js';
@@ -203,6 +205,25 @@ function mismatch(
       `In DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name} set spec.global.clusterAgentTokenSecret: {secretName: ${use.secretName}, keyName: ${use.keyName}}${
         operator.source === 'literal' ? ' and remove spec.global.clusterAgentToken' : ''
       }; the Operator then restarts the Cluster Agent on it. ${use.how}`,
+    );
+  }
+  if (!es && operator?.by === 'helm-chart') {
+    // The chart renders `<release>-cluster-agent` itself: a replaced or edited Secret comes back
+    // on the next upgrade. The fix is the Helm value that makes it read an existing Secret.
+    const mapped = tokenMappings(snapshot).find(
+      (m) => m.namespace === k.namespace && m.secretKey === TOKEN_KEY,
+    );
+    const use = mapped?.target ?? 'datadog-cluster-agent-token';
+    return resultFor(
+      k,
+      'FAIL',
+      'mismatch',
+      `${head} The Helm chart (release ${operator.release}) renders this Secret with a token of its own, so it never follows Secrets Manager.`,
+      `Set clusterAgent.tokenExistingSecret: ${use} in the Helm values of release ${operator.release} (the Secret needs key "${TOKEN_KEY}") and upgrade it: the chart then stops rendering ${k.namespace}/${k.secret}${
+        mapped
+          ? ` (${use} is already written by ${esLabel(mapped.es)})`
+          : `. Let ESO write ${use}:\n${tokenExternalSecretYaml(snapshot, k.namespace, use, TOKEN_KEY)}`
+      }\n${restartText.trim()}`,
     );
   }
   if (!es) {

@@ -8,6 +8,10 @@ function chartRbac(edit: (yaml: string) => string): Raw[] {
   return manifests(edit(CLUSTER_AGENT_RBAC));
 }
 
+/** The chart's ClusterRole without `create` on events (as the Operator renders its own). */
+const withoutEventsCreate = (): Raw[] =>
+  chartRbac((y) => y.replace('verbs: [get, list, watch, create]', 'verbs: [get, list, watch]'));
+
 describe('rbac-cluster-agent-contract', () => {
   it.each<{ name: string; docs: Raw[]; expected: string[] }>([
     {
@@ -93,7 +97,6 @@ subjects: [{kind: ServiceAccount, name: datadog-agent-cluster-agent}]
         'FAIL missing-role',
         'FAIL missing:endpoints',
         'FAIL missing:endpointslices.discovery.k8s.io',
-        'FAIL missing:events',
         'FAIL missing:leases.coordination.k8s.io:create',
         'FAIL missing:leases.coordination.k8s.io:leader-lease',
         'FAIL missing:namespaces',
@@ -114,6 +117,28 @@ subjects: [{kind: ServiceAccount, name: datadog-agent-cluster-agent}]
         ...manifests(CLUSTER_AGENT_RBAC),
       ],
       expected: ['FAIL missing:configmaps:create', 'FAIL missing:configmaps:leader-lease'],
+    },
+    {
+      // datadog-agent's leader elector records events without a sink: nothing is written, so a
+      // Cluster Agent without the external metrics provider needs no events permission (the
+      // Operator's render grants none and runs).
+      name: 'create on events is not required of a Cluster Agent without the external metrics provider',
+      docs: [...clusterAgent(), ...withoutEventsCreate()],
+      expected: ['PASS contract-met'],
+    },
+    {
+      name: 'create on events is required with the external metrics provider on',
+      docs: [
+        ...clusterAgent({
+          env: [
+            { name: 'DD_LEADER_ELECTION', value: 'true' },
+            { name: 'DD_LEADER_LEASE_NAME', value: 'datadog-agent-leader-election' },
+            { name: 'DD_EXTERNAL_METRICS_PROVIDER_ENABLED', value: 'true' },
+          ],
+        }),
+        ...withoutEventsCreate(),
+      ],
+      expected: ['FAIL missing:events'],
     },
     {
       name: 'no Cluster Agent, no result',

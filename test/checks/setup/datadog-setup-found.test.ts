@@ -100,6 +100,9 @@ describe('detectSetup', () => {
     expect(setup.kinds.map((k) => k.kind)).toEqual(
       expect.arrayContaining(['hand-written-sidecars', 'daemonset']),
     );
+    expect(setup.kinds.find((k) => k.kind === 'daemonset')!.detail).toMatch(
+      /^agent DaemonSet datadog\/\S+ \(\d+ pods? on EC2 nodes\)$/,
+    );
   });
 
   it('says nothing was found for a cluster without Datadog', () => {
