@@ -31,7 +31,11 @@ import {
   type Raw,
 } from './convert.js';
 import { convertDatadogAgent } from './convert-operator.js';
-import { convertClusterExternalSecret, convertPushSecret } from './convert-eso.js';
+import {
+  convertClusterExternalSecret,
+  convertClusterPushSecret,
+  convertPushSecret,
+} from './convert-eso.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
@@ -76,6 +80,7 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   mutatingWebhooks: { map: convertMutatingWebhookConfiguration },
   clusterExternalSecrets: { map: convertClusterExternalSecret },
   pushSecrets: { map: convertPushSecret },
+  clusterPushSecrets: { map: convertClusterPushSecret },
 };
 
 /** Failures that are about reaching the cluster, not about one kind. */
@@ -287,6 +292,7 @@ export async function collectKube(
     mutatingWebhooks: get('mutatingWebhooks'),
     clusterExternalSecrets: get('clusterExternalSecrets'),
     pushSecrets: get('pushSecrets'),
+    clusterPushSecrets: get('clusterPushSecrets'),
   };
   return { ...kube, secrets: await collectSecrets(port, kube, settings, options, deps, intern) };
 }

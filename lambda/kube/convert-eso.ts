@@ -1,10 +1,17 @@
 /**
  * Converters for the External Secrets Operator kinds that fan a secret out or write it back:
- * ClusterExternalSecret (`external-secrets.io/v1`) and PushSecret (`external-secrets.io/v1alpha1`).
+ * ClusterExternalSecret (`external-secrets.io/v1`), PushSecret and ClusterPushSecret
+ * (`external-secrets.io/v1alpha1`).
  * Field names follow external-secrets `apis/externalsecrets/v1/clusterexternalsecret_types.go`
- * and `apis/externalsecrets/v1alpha1/pushsecret_types.go`.
+ * and `apis/externalsecrets/v1alpha1/pushsecret_types.go` (ClusterPushSecret's fields: its CRD,
+ * `config/crds/bases/external-secrets.io_clusterpushsecrets.yaml`).
  */
-import type { ClusterExternalSecret, LabelSelector, PushSecret } from '../snapshot.js';
+import type {
+  ClusterExternalSecret,
+  ClusterPushSecret,
+  LabelSelector,
+  PushSecret,
+} from '../snapshot.js';
 import {
   convertConditions,
   convertExternalSecret,
@@ -34,10 +41,7 @@ export function convertClusterExternalSecret(c: Raw): ClusterExternalSecret {
     }),
     status: {
       provisionedNamespaces: arr(c?.status?.provisionedNamespaces).map(String),
-      failedNamespaces: arr(c?.status?.failedNamespaces).map((f: Raw) => ({
-        namespace: String(f?.namespace ?? ''),
-        ...(f?.reason ? { reason: String(f.reason) } : {}),
-      })),
+      failedNamespaces: namespaceFailures(c?.status?.failedNamespaces),
       conditions: convertConditions(c?.status?.conditions),
     },
   };
@@ -69,5 +73,35 @@ export function convertPushSecret(p: Raw): PushSecret {
   if (spec.selector?.secret?.name) out.sourceSecret = String(spec.selector.secret.name);
   if (spec.refreshInterval !== undefined) out.refreshInterval = String(spec.refreshInterval);
   if (spec.updatePolicy) out.updatePolicy = String(spec.updatePolicy);
+  return out;
+}
+
+function namespaceFailures(v: unknown): { namespace: string; reason?: string }[] {
+  return arr(v).map((f: Raw) => ({
+    namespace: String(f?.namespace ?? ''),
+    ...(f?.reason ? { reason: String(f.reason) } : {}),
+  }));
+}
+
+export function convertClusterPushSecret(c: Raw): ClusterPushSecret {
+  const spec = c?.spec ?? {};
+  const meta = convertMeta(c?.metadata);
+  const out: ClusterPushSecret = {
+    meta,
+    namespaceSelectors: arr(spec.namespaceSelectors)
+      .map(convertSelector)
+      .filter((s): s is LabelSelector => s !== undefined),
+    // The children's spec, read with the PushSecret converter so every check sees one shape.
+    pushSecretSpec: convertPushSecret({
+      metadata: { name: String(spec.pushSecretName || meta.name) },
+      spec: spec.pushSecretSpec ?? {},
+    }),
+    status: {
+      provisionedNamespaces: arr(c?.status?.provisionedNamespaces).map(String),
+      failedNamespaces: namespaceFailures(c?.status?.failedNamespaces),
+      conditions: convertConditions(c?.status?.conditions),
+    },
+  };
+  if (spec.pushSecretName) out.pushSecretName = String(spec.pushSecretName);
   return out;
 }

@@ -194,6 +194,12 @@ const KNOWN_CRD_RESOURCES: ResourceInfo[] = [
   },
   { group: 'external-secrets.io', kind: 'PushSecret', resource: 'pushsecrets', namespaced: true },
   {
+    group: 'external-secrets.io',
+    kind: 'ClusterPushSecret',
+    resource: 'clusterpushsecrets',
+    namespaced: false,
+  },
+  {
     group: 'vpcresources.k8s.aws',
     kind: 'SecurityGroupPolicy',
     resource: 'securitygrouppolicies',

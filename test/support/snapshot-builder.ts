@@ -24,7 +24,11 @@ import {
 } from '../../lambda/kube/convert.js';
 import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
-import { convertClusterExternalSecret, convertPushSecret } from '../../lambda/kube/convert-eso.js';
+import {
+  convertClusterExternalSecret,
+  convertClusterPushSecret,
+  convertPushSecret,
+} from '../../lambda/kube/convert-eso.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
 import type {
   AuditSettings,
@@ -146,6 +150,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
     ),
     clusterExternalSecrets: ok(of('ClusterExternalSecret').map(convertClusterExternalSecret)),
     pushSecrets: ok(of('PushSecret').map(convertPushSecret)),
+    clusterPushSecrets: ok(of('ClusterPushSecret').map(convertClusterPushSecret)),
     ...opts.kube,
   };
   const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);

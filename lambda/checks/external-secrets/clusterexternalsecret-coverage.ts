@@ -9,7 +9,7 @@ import {
 } from '../../snapshot.js';
 import { externalSecretTarget } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
-import { CES_CHILD_LABEL, parentCes, secretCopies, sourceSecrets, sameSmSecret } from './copies.js';
+import { parentCes, secretCopies, sourceSecrets, sameSmSecret } from './copies.js';
 import { quoteConditionMessage, readyCondition } from './eso.js';
 import { readerLabel, secretCopyModel } from '../secret-copies/model.js';
 
@@ -176,7 +176,7 @@ function judge(
       status: 'FAIL',
       resource,
       messageId: `no-child:${ns}`,
-      message: `${who} selects namespace ${ns} but no ExternalSecret ${ns}/${childName(ces)} with label ${CES_CHILD_LABEL}=${ces.meta.name} exists${provisioned ? ' although status.provisionedNamespaces lists it' : ''}. ${readBy}.${readyText}`,
+      message: `${who} selects namespace ${ns} but no ExternalSecret ${ns}/${childName(ces)} controlled by it (ownerReference) exists${provisioned ? ' although status.provisionedNamespaces lists it' : ''}. ${readBy}.${readyText}`,
       remediation: `Make ESO reconcile the ClusterExternalSecret: ${reconcileCommand(ces)}; if it still does not appear, read the ESO controller log for ${ces.meta.name}.`,
     };
   }

@@ -17,6 +17,7 @@ import {
   type ClusterSnapshot,
   type DatadogAgent,
   type ExternalSecret,
+  type ObjectMeta,
   type PushSecret,
   type SecretStore,
 } from '../../snapshot.js';
@@ -32,9 +33,6 @@ export const COPIED_LABEL: Record<CopiedValue, string> = {
   'api-key': 'Datadog API key',
   'app-key': 'Datadog application key',
 };
-
-/** ESO's label on the ExternalSecrets a ClusterExternalSecret creates. */
-export const CES_CHILD_LABEL = 'external-secrets.io/cluster-external-secret';
 
 /** The Secrets Manager secret (and JSON property) a value is configured to come from. */
 export interface SourceSecret {
@@ -121,14 +119,31 @@ export interface SecretCopy {
   source?: SourceSecret;
 }
 
-/** The ClusterExternalSecret that created an ExternalSecret: ESO's label, else the owner. */
+/**
+ * The name of the `external-secrets.io` object of `kind` that controls an object: ESO marks the
+ * children of a ClusterExternalSecret or ClusterPushSecret only by this controller ownerReference
+ * (`metav1.GetControllerOf`, then kind and group: external-secrets
+ * `pkg/controllers/clusterexternalsecret` `isExternalSecretOwnedBy`, `clusterpushsecret`
+ * `isPushSecretOwnedBy`). It sets no label naming the parent.
+ */
+export function esoController(
+  meta: ObjectMeta,
+  kind: 'ClusterExternalSecret' | 'ClusterPushSecret',
+): string | undefined {
+  const owner = meta.ownerReferences.find((o) => o.controller === true);
+  if (!owner || owner.kind !== kind) return undefined;
+  if (owner.apiVersion !== undefined && !owner.apiVersion.startsWith('external-secrets.io/')) {
+    return undefined;
+  }
+  return owner.name;
+}
+
+/** The ClusterExternalSecret that created an ExternalSecret (its controller ownerReference). */
 export function parentCes(
   es: ExternalSecret,
   byName: Map<string, ClusterExternalSecret>,
 ): ClusterExternalSecret | undefined {
-  const name =
-    es.meta.labels[CES_CHILD_LABEL] ??
-    es.meta.ownerReferences.find((o) => o.kind === 'ClusterExternalSecret')?.name;
+  const name = esoController(es.meta, 'ClusterExternalSecret');
   return name ? byName.get(name) : undefined;
 }
 

@@ -165,6 +165,56 @@ describe('clusterexternalsecret-coverage', () => {
   });
 });
 
+describe('ClusterExternalSecret children as ESO marks them', () => {
+  /** The child of `fanOut` in shop, with its metadata changed. */
+  const withChildMeta = (meta: (m: Raw) => Raw): Raw[] =>
+    [...datadogNamespace(), ...injectedApp('shop'), ...fanOut()].map((d) =>
+      d.kind === 'ExternalSecret' && d.metadata.namespace === 'shop'
+        ? { ...d, metadata: meta(d.metadata) }
+        : d,
+    );
+
+  it('recognises a child by its controller ownerReference alone (ESO sets no label on it)', () => {
+    const docs = withChildMeta((m) => ({ ...m, labels: {} }));
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual([
+      'PASS provisioned:shop datadog-secret',
+    ]);
+  });
+
+  it('does not take a label naming the ClusterExternalSecret for a child', () => {
+    const docs = withChildMeta((m) => ({
+      ...m,
+      labels: { 'external-secrets.io/cluster-external-secret': 'datadog-secret' },
+      ownerReferences: [],
+    }));
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual(['FAIL no-child:shop datadog-secret']);
+    const copy = secretCopies(build(docs)).find((c) => c.namespace === 'shop')!;
+    expect(copyWriterLabel(copy.writer)).toBe('ExternalSecret shop/datadog-secret');
+  });
+
+  it('does not take an ownerReference that is not the controller for a child', () => {
+    const docs = withChildMeta((m) => ({
+      ...m,
+      ownerReferences: m.ownerReferences.map((o: Raw) => ({ ...o, controller: false })),
+    }));
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual(['FAIL no-child:shop datadog-secret']);
+  });
+
+  it('says the child is missing without naming a label ESO does not set', () => {
+    const [r] = clusterexternalsecretCoverage.run(
+      build([
+        ...datadogNamespace(),
+        ...injectedApp('shop'),
+        ...fanOut({}, []).filter((d) => d.kind !== 'ExternalSecret'),
+      ]),
+    );
+    expect(r!.message).not.toContain('external-secrets.io/cluster-external-secret');
+    expect(r!.message).toContain(
+      'no ExternalSecret shop/datadog-secret controlled by it (ownerReference) exists',
+    );
+  });
+});
+
 describe('the copies model', () => {
   it('follows a kubernetes-provider chain to Secrets Manager and sums the refresh intervals', () => {
     const docs = [

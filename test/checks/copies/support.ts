@@ -1,7 +1,8 @@
 /**
  * Manifest builders for the copies model: ClusterExternalSecrets, PushSecrets and stores with the
- * `kubernetes` provider, shaped as ESO writes them (children labelled
- * `external-secrets.io/cluster-external-secret`, owner references to the parent).
+ * `kubernetes` provider, shaped as ESO writes them: a child carries its parent's controller
+ * ownerReference and only the labels of the parent's metadata template, never a label naming it
+ * (external-secrets `pkg/controllers/clusterexternalsecret`, `clusterpushsecret`).
  */
 import type { Raw } from '../../../lambda/kube/convert.js';
 import { TOKEN_ID } from '../token/support.js';
@@ -74,7 +75,6 @@ export function cesChild(ns: string, cesName: string, o: CesOpts = {}): Raw {
     metadata: {
       name: o.externalSecretName ?? cesName,
       namespace: ns,
-      labels: { 'external-secrets.io/cluster-external-secret': cesName },
       ownerReferences: [
         {
           apiVersion: 'external-secrets.io/v1',
