@@ -14,6 +14,7 @@ import {
   valueOf,
   type AuditSettings,
   type ClusterExternalSecret,
+  type ClusterPushSecret,
   type ClusterSnapshot,
   type DatadogAgent,
   type ExternalSecret,
@@ -391,9 +392,20 @@ export function describeGrace(copy: SecretCopy): string {
     : `${intervals} + ${formatDuration(SYNC_BACKOFF_MS)} backoff`;
 }
 
-/** PushSecret entries that write into a configured Secrets Manager secret: second writers. */
+/**
+ * PushSecret entries that write into a configured Secrets Manager secret: second writers. A
+ * PushSecret that a ClusterPushSecret controls carries that parent (its name, and the object when
+ * collected): ESO recreates a deleted child, so the fix is on the parent. A collected
+ * ClusterPushSecret none of whose children was collected is evaluated from its own
+ * `spec.pushSecretSpec`, in the namespaces its status lists.
+ */
 export interface PushWriter {
+  /** The PushSecret, or for a ClusterPushSecret without collected children its pushSecretSpec. */
   push: PushSecret;
+  /** The ClusterPushSecret controlling `push` (its controller ownerReference). */
+  parent?: { name: string; object?: ClusterPushSecret };
+  /** The namespace the PushSecret is in (for a ClusterPushSecret's spec: one it provisioned). */
+  namespace: string;
   value: CopiedValue;
   source: SourceSecret;
   remoteKey: string;
@@ -404,8 +416,14 @@ export interface PushWriter {
 export function pushWriters(snapshot: ClusterSnapshot): PushWriter[] {
   const sources = sourceSecrets(snapshot.settings);
   const tokenArn = valueOf(snapshot.aws.tokenSource)?.arn;
+  const parents = new Map(
+    itemsOf(snapshot.kube.clusterPushSecrets ?? { status: 'ok', value: [] }).map((c) => [
+      c.meta.name,
+      c,
+    ]),
+  );
   const out: PushWriter[] = [];
-  for (const push of itemsOf(snapshot.kube.pushSecrets ?? { status: 'ok', value: [] })) {
+  const add = (push: PushSecret, parent: PushWriter['parent'], namespace: string) => {
     // Only pushes to a Secrets Manager store can overwrite the configured secrets.
     const toSm = push.secretStoreRefs.some((ref) => {
       const cluster = ref.kind === 'ClusterSecretStore';
@@ -413,14 +431,14 @@ export function pushWriters(snapshot: ClusterSnapshot): PushWriter[] {
         cluster ? snapshot.kube.clusterSecretStores : snapshot.kube.secretStores,
       );
       const store = stores.find(
-        (s) => s.meta.name === ref.name && (cluster || s.meta.namespace === push.meta.namespace),
+        (s) => s.meta.name === ref.name && (cluster || s.meta.namespace === namespace),
       );
       return (
         !store ||
         (store.provider === 'aws' && (store.service ?? 'SecretsManager') === 'SecretsManager')
       );
     });
-    if (!toSm) continue;
+    if (!toSm) return;
     for (const d of push.data) {
       const source = sources.find((s) =>
         sameSmSecret(d.remoteKey, s.secretId, s.value === 'token' ? tokenArn : undefined),
@@ -428,12 +446,31 @@ export function pushWriters(snapshot: ClusterSnapshot): PushWriter[] {
       if (!source) continue;
       out.push({
         push,
+        ...(parent ? { parent } : {}),
+        namespace,
         value: source.value,
         source,
         remoteKey: d.remoteKey,
         ...(d.property ? { property: d.property } : {}),
         ...(d.secretKey ? { secretKey: d.secretKey } : {}),
       });
+    }
+  };
+  const withChildren = new Set<string>();
+  for (const push of itemsOf(snapshot.kube.pushSecrets ?? { status: 'ok', value: [] })) {
+    const name = esoController(push.meta, 'ClusterPushSecret');
+    const object = name ? parents.get(name) : undefined;
+    if (name) withChildren.add(name);
+    add(
+      push,
+      name ? { name, ...(object ? { object } : {}) } : undefined,
+      push.meta.namespace ?? '',
+    );
+  }
+  for (const cps of parents.values()) {
+    if (withChildren.has(cps.meta.name)) continue;
+    for (const ns of cps.status.provisionedNamespaces) {
+      add(cps.pushSecretSpec, { name: cps.meta.name, object: cps }, ns);
     }
   }
   return out;

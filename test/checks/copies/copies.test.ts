@@ -9,7 +9,7 @@ import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secr
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
 import type { AwsSnapshot } from '../../../lambda/snapshot.js';
-import { ok } from '../../support/snapshot-builder.js';
+import { failed, ok } from '../../support/snapshot-builder.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
@@ -33,6 +33,8 @@ import {
   cesChild,
   clusterExternalSecret,
   clusterStore,
+  clusterPushSecret,
+  cpsChild,
   kubernetesStore,
   pushSecret,
   type CesOpts,
@@ -418,6 +420,65 @@ describe('secret-second-writer', () => {
     );
     expect(r!.message).toContain('second writer beside');
     expect(r!.remediation).toContain('kubectl -n datadog delete pushsecret push-token');
+  });
+});
+
+describe('secret-second-writer: PushSecrets a ClusterPushSecret creates', () => {
+  const parent = clusterPushSecret('backup-token', {
+    secret: 'datadog-secret',
+    secretKey: 'token',
+    remoteKey: TOKEN_ID,
+    provisioned: ['shop', 'billing'],
+  });
+  const children = [cpsChild('billing', parent), cpsChild('shop', parent)];
+
+  it('reports the children once, on their ClusterPushSecret', () => {
+    expect(
+      run(secretSecondWriter, [
+        ...healthyDocs(),
+        clusterStore('aws-secrets-manager'),
+        parent,
+        ...children,
+      ]),
+    ).toEqual(['FAIL pushes-into-source:token backup-token']);
+  });
+
+  it('puts the fix on the parent, never on a child that ESO recreates', () => {
+    const [r] = secretSecondWriter.run(
+      build([...healthyDocs(), clusterStore('aws-secrets-manager'), parent, ...children]),
+    );
+    expect(r!.resource).toEqual({ kind: 'ClusterPushSecret', name: 'backup-token' });
+    expect(r!.message).toContain(
+      'ClusterPushSecret backup-token creates PushSecret billing/backup-token, shop/backup-token',
+    );
+    expect(r!.message).toContain('ESO recreates a deleted child');
+    expect(r!.remediation).toContain(
+      'Change ClusterPushSecret backup-token: set spec.pushSecretSpec.data[].match.remoteRef.remoteKey datadog/cluster-agent-token to another secret',
+    );
+    expect(r!.remediation).toContain('spec.pushSecretSpec.selector.secret.name');
+    expect(r!.remediation).toContain('spec.namespaceSelectors');
+    expect(r!.remediation).not.toMatch(/delete pushsecret/);
+  });
+
+  it('names the parent of a child even when the ClusterPushSecret was not collected', () => {
+    const [r] = secretSecondWriter.run(
+      build([...healthyDocs(), clusterStore('aws-secrets-manager'), ...children], {
+        kube: { clusterPushSecrets: failed('clusterpushsecrets.external-secrets.io', 403) },
+      }),
+    );
+    expect(r!.resource).toEqual({ kind: 'ClusterPushSecret', name: 'backup-token' });
+    expect(r!.remediation).not.toMatch(/delete pushsecret/);
+  });
+
+  it('evaluates a ClusterPushSecret from its spec when its children could not be listed', () => {
+    const [r] = secretSecondWriter.run(
+      build([...healthyDocs(), clusterStore('aws-secrets-manager'), parent], {
+        kube: { pushSecrets: failed('pushsecrets.external-secrets.io', 403) },
+      }),
+    );
+    expect(r!.resource).toEqual({ kind: 'ClusterPushSecret', name: 'backup-token' });
+    expect(r!.message).toContain('billing/backup-token, shop/backup-token');
+    expect(r!.message).toContain('no child was collected');
   });
 });
 

@@ -143,3 +143,48 @@ export function pushSecret(
     status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Synced' }] },
   };
 }
+
+/** A ClusterPushSecret (`v1alpha1`) as its CRD shapes it, with the namespaces it provisioned. */
+export function clusterPushSecret(
+  name: string,
+  o: { secret: string; secretKey: string; remoteKey: string; provisioned: string[] },
+): Raw {
+  const child = pushSecret('unused', name, o);
+  return {
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'ClusterPushSecret',
+    metadata: { name },
+    spec: {
+      namespaceSelectors: [{ matchLabels: { 'datadog.example.com/agents': 'true' } }],
+      refreshTime: '1m',
+      pushSecretSpec: child.spec,
+    },
+    status: {
+      provisionedNamespaces: o.provisioned,
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+}
+
+/** The child PushSecret ESO creates in `ns`: the parent's spec and its controller ownerReference. */
+export function cpsChild(ns: string, parent: Raw): Raw {
+  return {
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'PushSecret',
+    metadata: {
+      name: parent.metadata.name,
+      namespace: ns,
+      ownerReferences: [
+        {
+          apiVersion: 'external-secrets.io/v1alpha1',
+          kind: 'ClusterPushSecret',
+          name: parent.metadata.name,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: parent.spec.pushSecretSpec,
+    status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Synced' }] },
+  };
+}
