@@ -762,7 +762,7 @@ export interface ClusterSnapshot {
 
 /**
  * One Secret key holding the token or a Datadog key as one run saw it
- * (lambda/checks/token/copy-record.ts): fingerprints and times, never a value or its digest.
+ * (lambda/copies/record.ts): fingerprints and times, never a value or its digest.
  */
 export interface CopyRecord {
   namespace: string;

@@ -197,9 +197,10 @@ describe('every ESO object the test builders write validates against its CRD', (
   const built: [string, Raw][] = [
     ['ExternalSecret', externalSecret('golang', 'golang-secrets')],
     [
-      'ExternalSecret with a pinned version and a template',
-      externalSecret('golang', 'pinned', {
+      'ClusterExternalSecret with a pinned version',
+      clusterExternalSecret('pinned', {
         data: [{ secretKey: 'token', key: 'datadog/cluster-agent-token', version: 'AWSPREVIOUS' }],
+        refreshPolicy: 'Periodic',
       }),
     ],
     ['SecretStore', secretStore('golang', 'golang')],

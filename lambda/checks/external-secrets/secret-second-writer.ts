@@ -1,13 +1,9 @@
 import type { CheckResult } from '../../findings.js';
 import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import {
-  COPIED_LABEL,
-  copyWriterLabel,
-  pushWriters,
-  secretCopies,
-  type PushWriter,
-} from './copies.js';
+import { COPY_MODEL, copyModel } from '../../copies/model.js';
+import { COPIED_LABEL } from '../../copies/values.js';
+import { copyWriterLabel, type PushWriter } from '../../copies/writers.js';
 
 /**
  * Nothing in the cluster writes back into the Secrets Manager secrets of the token or the
@@ -24,11 +20,12 @@ export const secretSecondWriter: Check = {
   remediation:
     'Delete the PushSecret (or point it at another remote key); for a child of a ClusterPushSecret, change the ClusterPushSecret (its namespace selectors or the Secret it pushes): Secrets Manager must have one writer, its rotation.',
   requires: [],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const collected = snapshot.kube.pushSecrets;
     const parents = snapshot.kube.clusterPushSecrets;
     if (collected?.status !== 'ok' && parents?.status !== 'ok') return [];
-    const writers = pushWriters(snapshot);
+    const writers = copyModel(snapshot).pushes;
     const results: CheckResult[] = [];
     // Children of one ClusterPushSecret are one finding on the parent: ESO recreates a child.
     const byParent = new Map<string, PushWriter[]>();
@@ -85,7 +82,7 @@ function updatePolicyText(w: PushWriter): string {
 /** `; copies written by A, B follow whatever it pushed`, naming at most three writers. */
 function copiesText(snapshot: ClusterSnapshot, w: PushWriter): string {
   const first: string[] = [];
-  for (const c of secretCopies(snapshot)) {
+  for (const c of copyModel(snapshot).copies) {
     if (c.value !== w.value) continue;
     const label = copyWriterLabel(c.writer);
     if (!first.includes(label)) first.push(label);

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { contractResults } from '../../rbac/contract-check.js';
-import { RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
+import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
 import { clusterAgentSubject } from '../../rbac/subjects.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
@@ -20,6 +20,7 @@ export const rbacClusterAgentContract: Check = {
   remediation:
     'Bind a ClusterRole with services, endpoints, pods, nodes, namespaces and discovery.k8s.io endpointslices get/list/watch, events create and coordination.k8s.io leases create/get/update to the Cluster Agent ServiceAccount.',
   requires: ['kube.pods', ...RBAC_DATA],
+  models: [RBAC_INDEX],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const subject = clusterAgentSubject(discoverAgents(snapshot));
     if (!subject) return [];

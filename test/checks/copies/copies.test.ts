@@ -1,14 +1,9 @@
 import { clusterexternalsecretCoverage } from '../../../lambda/checks/external-secrets/clusterexternalsecret-coverage.js';
-import {
-  copyPath,
-  copyWriterLabel,
-  secretCopies,
-} from '../../../lambda/checks/external-secrets/copies.js';
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { AwsSnapshot } from '../../../lambda/snapshot.js';
+import type { AwsSnapshot, ClusterSnapshot } from '../../../lambda/snapshot.js';
 import { failed, ok } from '../../support/snapshot-builder.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
@@ -39,6 +34,11 @@ import {
   pushSecret,
   type CesOpts,
 } from './support.js';
+import { copyModel } from '../../../lambda/copies/model.js';
+import { copyPath, copyWriterLabel } from '../../../lambda/copies/writers.js';
+
+/** Every copy the model knows, in its order. */
+const copiesIn = (snapshot: ClusterSnapshot) => copyModel(snapshot).copies;
 
 const AGENTS_LABEL = { 'datadog.example.com/agents': 'true' };
 
@@ -190,7 +190,7 @@ describe('ClusterExternalSecret children as ESO marks them', () => {
       ownerReferences: [],
     }));
     expect(run(clusterexternalsecretCoverage, docs)).toEqual(['FAIL no-child:shop datadog-secret']);
-    const copy = secretCopies(build(docs)).find((c) => c.namespace === 'shop')!;
+    const copy = copiesIn(build(docs)).find((c) => c.namespace === 'shop')!;
     expect(copyWriterLabel(copy.writer)).toBe('ExternalSecret shop/datadog-secret');
   });
 
@@ -229,7 +229,7 @@ describe('the copies model', () => {
         data: [{ secretKey: 'token', key: 'datadog-secrets', property: 'token' }],
       }),
     ];
-    const copy = secretCopies(build(docs)).find((c) => c.namespace === 'shop')!;
+    const copy = copiesIn(build(docs)).find((c) => c.namespace === 'shop')!;
     expect(copy.value).toBe('token');
     expect(copy.resolution).toBe('secrets-manager');
     expect(copy.writer.hops.map((h) => h.es.meta.name)).toEqual(['dd-token', 'datadog-secrets']);
@@ -240,9 +240,7 @@ describe('the copies model', () => {
   });
 
   it('names a ClusterExternalSecret child as such', () => {
-    const copies = secretCopies(
-      build([...datadogNamespace(), ...injectedApp('shop'), ...fanOut()]),
-    );
+    const copies = copiesIn(build([...datadogNamespace(), ...injectedApp('shop'), ...fanOut()]));
     const child = copies.find((c) => c.namespace === 'shop' && c.key === 'api-key')!;
     expect(child.value).toBe('api-key');
     expect(copyWriterLabel(child.writer)).toBe(
@@ -251,7 +249,7 @@ describe('the copies model', () => {
   });
 
   it('ignores entries that read none of the configured secrets', () => {
-    const copies = secretCopies(
+    const copies = copiesIn(
       build([
         ...datadogNamespace(),
         externalSecret('golang', 'db', { data: [{ secretKey: 'password', key: 'golang/db' }] }),
