@@ -24,14 +24,31 @@ function arr(v: unknown): Raw[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** `spec.namespaceSelectors` of a ClusterExternalSecret or ClusterPushSecret. */
+function selectors(v: unknown): LabelSelector[] {
+  return arr(v)
+    .map(convertSelector)
+    .filter((s): s is LabelSelector => s !== undefined);
+}
+
+/** The status both fan-out kinds share: provisioned and failed namespaces, conditions. */
+function fanOutStatus(status: Raw): ClusterPushSecret['status'] {
+  return {
+    provisionedNamespaces: arr(status?.provisionedNamespaces).map(String),
+    failedNamespaces: arr(status?.failedNamespaces).map((f: Raw) => ({
+      namespace: String(f?.namespace ?? ''),
+      ...(f?.reason ? { reason: String(f.reason) } : {}),
+    })),
+    conditions: convertConditions(status?.conditions),
+  };
+}
+
 export function convertClusterExternalSecret(c: Raw): ClusterExternalSecret {
   const spec = c?.spec ?? {};
   const meta = convertMeta(c?.metadata);
   const out: ClusterExternalSecret = {
     meta,
-    namespaceSelectors: arr(spec.namespaceSelectors)
-      .map(convertSelector)
-      .filter((s): s is LabelSelector => s !== undefined),
+    namespaceSelectors: selectors(spec.namespaceSelectors),
     namespaces: arr(spec.namespaces).map(String),
     // The child's spec, read with the ExternalSecret converter so every check sees one shape.
     externalSecretSpec: convertExternalSecret({
@@ -39,11 +56,7 @@ export function convertClusterExternalSecret(c: Raw): ClusterExternalSecret {
       metadata: { name: String(spec.externalSecretName || meta.name) },
       spec: spec.externalSecretSpec ?? {},
     }),
-    status: {
-      provisionedNamespaces: arr(c?.status?.provisionedNamespaces).map(String),
-      failedNamespaces: namespaceFailures(c?.status?.failedNamespaces),
-      conditions: convertConditions(c?.status?.conditions),
-    },
+    status: fanOutStatus(c?.status),
   };
   const legacy = convertSelector(spec.namespaceSelector);
   if (legacy) out.namespaceSelector = legacy;
@@ -76,31 +89,18 @@ export function convertPushSecret(p: Raw): PushSecret {
   return out;
 }
 
-function namespaceFailures(v: unknown): { namespace: string; reason?: string }[] {
-  return arr(v).map((f: Raw) => ({
-    namespace: String(f?.namespace ?? ''),
-    ...(f?.reason ? { reason: String(f.reason) } : {}),
-  }));
-}
-
 export function convertClusterPushSecret(c: Raw): ClusterPushSecret {
   const spec = c?.spec ?? {};
   const meta = convertMeta(c?.metadata);
   const out: ClusterPushSecret = {
     meta,
-    namespaceSelectors: arr(spec.namespaceSelectors)
-      .map(convertSelector)
-      .filter((s): s is LabelSelector => s !== undefined),
+    namespaceSelectors: selectors(spec.namespaceSelectors),
     // The children's spec, read with the PushSecret converter so every check sees one shape.
     pushSecretSpec: convertPushSecret({
       metadata: { name: String(spec.pushSecretName || meta.name) },
       spec: spec.pushSecretSpec ?? {},
     }),
-    status: {
-      provisionedNamespaces: arr(c?.status?.provisionedNamespaces).map(String),
-      failedNamespaces: namespaceFailures(c?.status?.failedNamespaces),
-      conditions: convertConditions(c?.status?.conditions),
-    },
+    status: fanOutStatus(c?.status),
   };
   if (spec.pushSecretName) out.pushSecretName = String(spec.pushSecretName);
   return out;

@@ -11,6 +11,7 @@ import { tokenConsumersMatch } from '../../lambda/checks/token/token-consumers-m
 import { tokenRefResolves } from '../../lambda/checks/token/token-ref-resolves.js';
 import type { Raw } from '../../lambda/kube/convert.js';
 import type { ClusterSnapshot } from '../../lambda/snapshot.js';
+import { failed } from '../support/snapshot-builder.js';
 import {
   CANARY,
   build,
@@ -132,18 +133,7 @@ describe("the kubelet's env/envFrom precedence, in the copy model and token-ref-
   it('an optional ref to a Secret the auditor could not read stays the reader (unknown is not missing)', () => {
     const snapshot = build(app([tokenRef('go-secrets', 'token', true)], [], {}));
     const lookup = snapshot.kube.secrets.find((l) => l.name === 'go-secrets')!;
-    lookup.result = {
-      status: 'error',
-      error: {
-        source: 'kubernetes',
-        kind: 'secrets',
-        namespace: 'golang',
-        name: 'go-secrets',
-        status: 403,
-        code: 'Forbidden',
-        message: 'secrets "go-secrets" is forbidden',
-      },
-    };
+    lookup.result = failed<unknown>('secrets') as typeof lookup.result;
     expect(tokenReaders(snapshot)).toEqual([`go-secrets/token <- ${AGENT} env`]);
   });
 });
