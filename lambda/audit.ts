@@ -12,8 +12,8 @@ import { BudgetExhausted, withinBudget, type TimeBudget } from './fleet/budget.j
 import { detectSetup } from './checks/setup-detection.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from './report/types.js';
 import type { ClusterSnapshot, CopyRecordSet } from './snapshot.js';
-import { copyRecord } from './checks/token/copy-record.js';
 import { applySuppressions } from './suppressions.js';
+import { copyRecord } from './copies/record.js';
 
 export interface AuditLogger {
   info(message: string, extra?: object): void;

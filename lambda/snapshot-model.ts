@@ -1,20 +1,18 @@
 /**
- * Models derived from a snapshot (the RBAC index, the token's consumers, every copy of a secret)
- * are computed once per snapshot and shared by the checks that read them. At 5,000 namespaces each
- * is several MB, and the heap is fullest at the end of the checks, beside every finding. So a
- * model names the checks that read it; the runner runs those checks together and releases the
- * model after the last of them (see runPlan in checks/runner.ts).
+ * Models derived from a snapshot (the RBAC index, every copy of a secret) are computed once per
+ * snapshot and shared by the checks that read them. At 5,000 namespaces each is several MB, and
+ * the heap is fullest at the end of the checks, beside every finding. So a check declares the
+ * models it reads (`models`, next to `requires`); the runner runs the readers of a model together
+ * and releases it after the last of them (see runPlan in checks/runner.ts).
  *
- * The list only decides when memory is given back: a model read after its release is computed
- * again, so a check missing from the list costs time, never a wrong result. A test runs every
- * check over every fixture and fails when a check reads a model that does not list it.
+ * The declaration only decides when memory is given back: a model read after its release is
+ * computed again, so an undeclared read costs time, never a wrong result. A test runs every check
+ * over every fixture and fails when a check reads a model it does not declare.
  */
 import type { ClusterSnapshot } from './snapshot.js';
 
 export interface SnapshotModel<T> {
   readonly name: string;
-  /** Ids of the checks that read the model. */
-  readonly users: readonly string[];
   /** The model of `snapshot`, computed on first use. */
   get(snapshot: ClusterSnapshot): T;
   /** Forgets the model of `snapshot`; the next `get` computes it again. */
@@ -37,13 +35,11 @@ export function traceModelReads(onRead: Reader): () => void {
 
 export function snapshotModel<T>(
   name: string,
-  users: readonly string[],
   compute: (snapshot: ClusterSnapshot) => T,
 ): SnapshotModel<T> {
   const cache = new WeakMap<ClusterSnapshot, T>();
   const model: SnapshotModel<T> = {
     name,
-    users,
     get(snapshot) {
       reader?.(name);
       if (cache.has(snapshot)) return cache.get(snapshot) as T;

@@ -356,6 +356,26 @@ export interface PushSecret {
   conditions: Condition[];
 }
 
+/**
+ * A ClusterPushSecret (`external-secrets.io/v1alpha1`, cluster-scoped): one child PushSecret per
+ * selected namespace, named `pushSecretName` (default: its own name), each carrying its controller
+ * ownerReference; ESO recreates a deleted child (external-secrets
+ * `pkg/controllers/clusterpushsecret`).
+ */
+export interface ClusterPushSecret {
+  meta: ObjectMeta;
+  /** `spec.namespaceSelectors`, ORed. */
+  namespaceSelectors: LabelSelector[];
+  pushSecretName?: string;
+  /** `spec.pushSecretSpec`, read as a PushSecret without metadata or status. */
+  pushSecretSpec: PushSecret;
+  status: {
+    provisionedNamespaces: string[];
+    failedNamespaces: { namespace: string; reason?: string }[];
+    conditions: Condition[];
+  };
+}
+
 export interface SecretStore {
   kind: 'SecretStore' | 'ClusterSecretStore';
   meta: ObjectMeta;
@@ -708,6 +728,8 @@ export interface KubeSnapshot {
   clusterExternalSecrets?: Collected<ClusterExternalSecret[]>;
   /** Optional CRD (`v1alpha1`); absent in snapshots made before it was collected. */
   pushSecrets?: Collected<PushSecret[]>;
+  /** Optional CRD (`v1alpha1`); absent in snapshots made before it was collected. */
+  clusterPushSecrets?: Collected<ClusterPushSecret[]>;
   /**
    * SubjectAccessReviews confirming the RBAC checks' static verdicts. Absent when not run;
    * `not-installed` when the auditor may not create subjectaccessreviews (optional confirmation).
@@ -772,7 +794,7 @@ export interface ClusterSnapshot {
 
 /**
  * One Secret key holding the token or a Datadog key as one run saw it
- * (lambda/checks/token/copy-record.ts): fingerprints and times, never a value or its digest.
+ * (lambda/copies/record.ts): fingerprints and times, never a value or its digest.
  */
 export interface CopyRecord {
   namespace: string;

@@ -1,4 +1,5 @@
 import type { CheckResult, Severity } from '../findings.js';
+import type { SnapshotModel } from '../snapshot-model.js';
 import type { ClusterSnapshot, DataKey } from '../snapshot.js';
 
 /**
@@ -30,5 +31,10 @@ export interface Check {
    * failed collection is never a silent PASS. Data the check can do without is not listed here.
    */
   requires: DataKey[];
+  /**
+   * The models derived from the snapshot that the check reads (lambda/snapshot-model.ts): the
+   * runner runs the readers of a model together and releases it after the last of them.
+   */
+  models?: readonly SnapshotModel<unknown>[];
   run(snapshot: ClusterSnapshot): CheckResult[];
 }

@@ -192,21 +192,23 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
 
 /**
  * The order the checks run in: the readers of each snapshot model next to each other (grouped
- * under the first model that lists them), then the checks that read none, each group in declared
+ * under the first model they declare), then the checks that read none, each group in declared
  * order; and after which step each model is released (see lambda/snapshot-model.ts).
  */
 export function runPlan(checks: readonly Check[]): {
   order: number[];
   releaseAfter: Map<number, SnapshotModel<unknown>[]>;
 } {
+  const reads = (check: Check, model: SnapshotModel<unknown>) =>
+    check.models?.includes(model) ?? false;
   const group = (check: Check) => {
-    const g = SNAPSHOT_MODELS.findIndex((m) => m.users.includes(check.id));
+    const g = SNAPSHOT_MODELS.findIndex((m) => reads(check, m));
     return g < 0 ? SNAPSHOT_MODELS.length : g;
   };
   const order = checks.map((_, i) => i).sort((a, b) => group(checks[a]!) - group(checks[b]!));
   const releaseAfter = new Map<number, SnapshotModel<unknown>[]>();
   for (const model of SNAPSHOT_MODELS) {
-    const last = order.findLastIndex((i) => model.users.includes(checks[i]!.id));
+    const last = order.findLastIndex((i) => reads(checks[i]!, model));
     if (last < 0) continue;
     releaseAfter.set(last, [...(releaseAfter.get(last) ?? []), model]);
   }

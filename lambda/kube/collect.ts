@@ -32,7 +32,11 @@ import {
   type Raw,
 } from './convert.js';
 import { convertDatadogAgent } from './convert-operator.js';
-import { convertClusterExternalSecret, convertPushSecret } from './convert-eso.js';
+import {
+  convertClusterExternalSecret,
+  convertClusterPushSecret,
+  convertPushSecret,
+} from './convert-eso.js';
 import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
@@ -78,6 +82,7 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
   mutatingWebhooks: { map: convertMutatingWebhookConfiguration },
   clusterExternalSecrets: { map: convertClusterExternalSecret },
   pushSecrets: { map: convertPushSecret },
+  clusterPushSecrets: { map: convertClusterPushSecret },
 };
 
 /** Failures that are about reaching the cluster, not about one kind. */
@@ -294,6 +299,7 @@ export async function collectKube(
     mutatingWebhooks: get('mutatingWebhooks'),
     clusterExternalSecrets: get('clusterExternalSecrets'),
     pushSecrets: get('pushSecrets'),
+    clusterPushSecrets: get('clusterPushSecrets'),
   };
   const clusterDown = probe ? results.get(probe.key) : undefined;
   const [secrets, awsAuth] = await Promise.all([

@@ -1,10 +1,17 @@
 /**
  * Converters for the External Secrets Operator kinds that fan a secret out or write it back:
- * ClusterExternalSecret (`external-secrets.io/v1`) and PushSecret (`external-secrets.io/v1alpha1`).
+ * ClusterExternalSecret (`external-secrets.io/v1`), PushSecret and ClusterPushSecret
+ * (`external-secrets.io/v1alpha1`).
  * Field names follow external-secrets `apis/externalsecrets/v1/clusterexternalsecret_types.go`
- * and `apis/externalsecrets/v1alpha1/pushsecret_types.go`.
+ * and `apis/externalsecrets/v1alpha1/pushsecret_types.go` (ClusterPushSecret's fields: its CRD,
+ * `config/crds/bases/external-secrets.io_clusterpushsecrets.yaml`).
  */
-import type { ClusterExternalSecret, LabelSelector, PushSecret } from '../snapshot.js';
+import type {
+  ClusterExternalSecret,
+  ClusterPushSecret,
+  LabelSelector,
+  PushSecret,
+} from '../snapshot.js';
 import {
   convertConditions,
   convertExternalSecret,
@@ -17,14 +24,31 @@ function arr(v: unknown): Raw[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** `spec.namespaceSelectors` of a ClusterExternalSecret or ClusterPushSecret. */
+function selectors(v: unknown): LabelSelector[] {
+  return arr(v)
+    .map(convertSelector)
+    .filter((s): s is LabelSelector => s !== undefined);
+}
+
+/** The status both fan-out kinds share: provisioned and failed namespaces, conditions. */
+function fanOutStatus(status: Raw): ClusterPushSecret['status'] {
+  return {
+    provisionedNamespaces: arr(status?.provisionedNamespaces).map(String),
+    failedNamespaces: arr(status?.failedNamespaces).map((f: Raw) => ({
+      namespace: String(f?.namespace ?? ''),
+      ...(f?.reason ? { reason: String(f.reason) } : {}),
+    })),
+    conditions: convertConditions(status?.conditions),
+  };
+}
+
 export function convertClusterExternalSecret(c: Raw): ClusterExternalSecret {
   const spec = c?.spec ?? {};
   const meta = convertMeta(c?.metadata);
   const out: ClusterExternalSecret = {
     meta,
-    namespaceSelectors: arr(spec.namespaceSelectors)
-      .map(convertSelector)
-      .filter((s): s is LabelSelector => s !== undefined),
+    namespaceSelectors: selectors(spec.namespaceSelectors),
     namespaces: arr(spec.namespaces).map(String),
     // The child's spec, read with the ExternalSecret converter so every check sees one shape.
     externalSecretSpec: convertExternalSecret({
@@ -32,14 +56,7 @@ export function convertClusterExternalSecret(c: Raw): ClusterExternalSecret {
       metadata: { name: String(spec.externalSecretName || meta.name) },
       spec: spec.externalSecretSpec ?? {},
     }),
-    status: {
-      provisionedNamespaces: arr(c?.status?.provisionedNamespaces).map(String),
-      failedNamespaces: arr(c?.status?.failedNamespaces).map((f: Raw) => ({
-        namespace: String(f?.namespace ?? ''),
-        ...(f?.reason ? { reason: String(f.reason) } : {}),
-      })),
-      conditions: convertConditions(c?.status?.conditions),
-    },
+    status: fanOutStatus(c?.status),
   };
   const legacy = convertSelector(spec.namespaceSelector);
   if (legacy) out.namespaceSelector = legacy;
@@ -69,5 +86,22 @@ export function convertPushSecret(p: Raw): PushSecret {
   if (spec.selector?.secret?.name) out.sourceSecret = String(spec.selector.secret.name);
   if (spec.refreshInterval !== undefined) out.refreshInterval = String(spec.refreshInterval);
   if (spec.updatePolicy) out.updatePolicy = String(spec.updatePolicy);
+  return out;
+}
+
+export function convertClusterPushSecret(c: Raw): ClusterPushSecret {
+  const spec = c?.spec ?? {};
+  const meta = convertMeta(c?.metadata);
+  const out: ClusterPushSecret = {
+    meta,
+    namespaceSelectors: selectors(spec.namespaceSelectors),
+    // The children's spec, read with the PushSecret converter so every check sees one shape.
+    pushSecretSpec: convertPushSecret({
+      metadata: { name: String(spec.pushSecretName || meta.name) },
+      spec: spec.pushSecretSpec ?? {},
+    }),
+    status: fanOutStatus(c?.status),
+  };
+  if (spec.pushSecretName) out.pushSecretName = String(spec.pushSecretName);
   return out;
 }

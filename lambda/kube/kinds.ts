@@ -183,6 +183,15 @@ export const KUBE_KINDS: readonly KubeKindSpec[] = [
     verbs: ['list'],
   },
   {
+    key: 'clusterPushSecrets',
+    group: 'external-secrets.io',
+    version: 'v1alpha1',
+    resource: 'clusterpushsecrets',
+    namespaced: false,
+    optional: true,
+    verbs: ['list'],
+  },
+  {
     key: 'securityGroupPolicies',
     group: 'vpcresources.k8s.aws',
     version: 'v1beta1',

@@ -335,8 +335,6 @@ function normalise(req: AccessRequest): AccessRequest {
 }
 
 /** The index with the permissions it computed: 13 MB at 5,000 ServiceAccounts. */
-const RBAC_INDEX = snapshotModel(
-  'rbac-index',
-  ['rbac-agent-contract', 'rbac-cluster-agent-contract', 'rbac-agent-excess'],
-  (snapshot) => RbacIndex.fromSnapshot(snapshot),
+export const RBAC_INDEX = snapshotModel('rbac-index', (snapshot) =>
+  RbacIndex.fromSnapshot(snapshot),
 );

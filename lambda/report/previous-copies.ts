@@ -1,13 +1,13 @@
 /**
  * The previous run's copy record of one cluster, read back from its archived latest.json for the
- * next audit (see lambda/checks/token/copy-record.ts). Only the record is kept: the rest of the
+ * next audit (see lambda/copies/record.ts). Only the record is kept: the rest of the
  * report is dropped before collection starts. A record of another cluster (two clusters of one
  * name in different regions may share a key when the configuration does not list both) or an
  * unreadable report gives none: the checks then use their other rules.
  */
-import { asCopyRecordSet } from '../checks/token/copy-record.js';
 import type { CopyRecordSet } from '../snapshot.js';
 import type { LatestRead, ReportArchive } from './archive.js';
+import { asCopyRecordSet } from '../copies/record.js';
 
 export function copyRecordOf(
   latest: LatestRead | undefined,

@@ -26,7 +26,7 @@ export interface ClusterReport {
   /** How Datadog gets onto the pods (lambda/checks/setup-detection.ts); absent when not collected. */
   setup?: ClusterSetup;
   /**
-   * Fingerprints of every token and Datadog key copy (lambda/checks/token/copy-record.ts), archived
+   * Fingerprints of every token and Datadog key copy (lambda/copies/record.ts), archived
    * so the next run can tell which key changed. Absent when the cluster holds none.
    */
   copyRecord?: CopyRecordSet;

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { CHECKS } from '../../lambda/checks/index.js';
 import { runChecks, runPlan } from '../../lambda/checks/runner.js';
 import type { Check } from '../../lambda/checks/check.js';
-import { SNAPSHOT_MODELS, snapshotModel, traceModelReads } from '../../lambda/snapshot-model.js';
+import {
+  SNAPSHOT_MODELS,
+  snapshotModel,
+  traceModelReads,
+  type SnapshotModel,
+} from '../../lambda/snapshot-model.js';
 import { RbacIndex } from '../../lambda/rbac/evaluator.js';
 import { fixtureAws } from '../support/aws-snapshot.js';
 import { fixtureSnapshot } from '../support/snapshot-builder.js';
@@ -39,21 +44,28 @@ function modelReaders(): Map<string, Set<string>> {
 }
 
 describe('snapshot models', () => {
-  it('list every check that reads them, so the runner releases them only after their last reader', () => {
+  const declares = (id: string, m: (typeof SNAPSHOT_MODELS)[number]) =>
+    CHECKS.find((c) => c.id === id)?.models?.includes(m) ?? false;
+
+  it('are declared by every check that reads them, so the runner releases them only after their last reader', () => {
     const readers = modelReaders();
     expect(readers.size).toBeGreaterThan(0);
     const unlisted = (m: (typeof SNAPSHOT_MODELS)[number]) =>
-      [...(readers.get(m.name) ?? [])].filter((id) => !m.users.includes(id)).sort();
+      [...(readers.get(m.name) ?? [])].filter((id) => !declares(id, m)).sort();
     expect(Object.fromEntries(SNAPSHOT_MODELS.map((m) => [m.name, unlisted(m)]))).toEqual(
       Object.fromEntries(SNAPSHOT_MODELS.map((m) => [m.name, []])),
     );
   });
 
-  it('list only checks that exist and read them', () => {
+  it('are declared only by checks that read them, and each declared model is registered', () => {
     const readers = modelReaders();
     const ids = new Set(CHECKS.map((c) => c.id));
+    for (const check of CHECKS) {
+      for (const m of check.models ?? []) expect(SNAPSHOT_MODELS).toContain(m);
+    }
     for (const model of SNAPSHOT_MODELS) {
-      for (const id of model.users) {
+      const users = CHECKS.filter((c) => c.models?.includes(model)).map((c) => c.id);
+      for (const id of users) {
         expect({ model: model.name, id, exists: ids.has(id) }).toEqual({
           model: model.name,
           id,
@@ -68,12 +80,15 @@ describe('snapshot models', () => {
 });
 
 describe('runPlan', () => {
-  const check = (id: string): Check => ({ id, requires: [], run: () => [] }) as unknown as Check;
+  const check = (id: string, models: SnapshotModel<unknown>[] = []): Check =>
+    ({ id, requires: [], models, run: () => [] }) as unknown as Check;
 
   it('runs the readers of a model together and releases it after the last one', () => {
-    const model = snapshotModel('test-model', ['b', 'd'], () => ({}));
+    const model = snapshotModel('test-model', () => ({}));
     try {
-      const checks = ['a', 'b', 'c', 'd', 'e'].map(check);
+      const checks = ['a', 'b', 'c', 'd', 'e'].map((id) =>
+        check(id, id === 'b' || id === 'd' ? [model] : []),
+      );
       const { order, releaseAfter } = runPlan(checks);
       const ids = order.map((i) => checks[i]!.id);
       expect(ids.indexOf('d') - ids.indexOf('b')).toBe(1);

@@ -441,6 +441,44 @@ data:
     );
   });
 
+  it('lists ClusterPushSecrets (v1alpha1): absent CRD is not installed, forbidden is that kind’s error', async () => {
+    const parent = {
+      apiVersion: 'external-secrets.io/v1alpha1',
+      kind: 'ClusterPushSecret',
+      metadata: { name: 'backup-token' },
+      spec: {
+        namespaceSelectors: [{ matchLabels: { team: 'a' } }],
+        pushSecretSpec: {
+          secretStoreRefs: [{ name: 'aws', kind: 'ClusterSecretStore' }],
+          selector: { secret: { name: 'datadog-secret' } },
+          data: [{ match: { secretKey: 'token', remoteRef: { remoteKey: 'dd/token' } } }],
+        },
+      },
+      status: { provisionedNamespaces: ['shop'] },
+    };
+    const installed = await run({ yaml: `${CLUSTER}---\n${JSON.stringify(parent)}\n` });
+    expect(value(installed.kube, 'clusterPushSecrets')).toEqual([
+      expect.objectContaining({
+        meta: expect.objectContaining({ name: 'backup-token' }),
+        pushSecretSpec: expect.objectContaining({
+          sourceSecret: 'datadog-secret',
+          data: [{ secretKey: 'token', remoteKey: 'dd/token' }],
+        }),
+        status: expect.objectContaining({ provisionedNamespaces: ['shop'] }),
+      }),
+    ]);
+    const absent = await run({ yaml: CLUSTER });
+    expect(absent.kube.clusterPushSecrets).toMatchObject({ status: 'not-installed' });
+    const forbidden = await run({
+      faults: [{ path: '/apis/external-secrets.io/v1alpha1/clusterpushsecrets', status: 403 }],
+    });
+    expect(forbidden.kube.clusterPushSecrets).toMatchObject({
+      status: 'error',
+      error: { kind: 'clusterpushsecrets.external-secrets.io', status: 403, code: 'Forbidden' },
+    });
+    expect(forbidden.kube.pushSecrets).toMatchObject({ status: 'ok' });
+  });
+
   it('records an installed CRD without objects as an empty list', async () => {
     const { kube } = await run({ yaml: CLUSTER, crds: ['vpcresources.k8s.aws/v1beta1'] });
     expect(kube.securityGroupPolicies).toEqual({ status: 'ok', value: [] });

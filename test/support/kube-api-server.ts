@@ -75,6 +75,12 @@ export interface TestApiServerOptions {
   latencyMs?: number;
   /** CRD group versions installed even without objects, e.g. `external-secrets.io/v1`. */
   crds?: string[];
+  /**
+   * CustomResourceDefinitions (a vendor's own, unchanged) installed as they say: each kind is
+   * served at the versions its CRD marks `served: true` (any other version of the resource is a
+   * 404), with its plural and scope. Objects of these kinds are served at every served version.
+   */
+  customResourceDefinitions?: Raw[];
   /** Serve a certificate from a different CA than `caPem` (TLS failure tests). */
   certFromOtherCa?: boolean;
   /**
@@ -115,6 +121,8 @@ interface ResourceInfo {
   kind: string;
   resource: string;
   namespaced: boolean;
+  /** Only these versions serve the resource (from its CRD); every version of the group when absent. */
+  servedVersions?: string[];
 }
 
 const BUILTIN_RESOURCES: ResourceInfo[] = [
@@ -193,6 +201,12 @@ const KNOWN_CRD_RESOURCES: ResourceInfo[] = [
     namespaced: false,
   },
   { group: 'external-secrets.io', kind: 'PushSecret', resource: 'pushsecrets', namespaced: true },
+  {
+    group: 'external-secrets.io',
+    kind: 'ClusterPushSecret',
+    resource: 'clusterpushsecrets',
+    namespaced: false,
+  },
   {
     group: 'vpcresources.k8s.aws',
     kind: 'SecurityGroupPolicy',
@@ -474,20 +488,54 @@ class Store {
   readonly versions = new Map<string, Set<string>>();
   resourceVersion = 1000;
 
-  constructor(manifests: Raw[], crds: string[], createdAt: string) {
+  /** `group/resource` of the kinds installed from a CustomResourceDefinition. */
+  private readonly fromCrd = new Set<string>();
+
+  constructor(manifests: Raw[], crds: string[], createdAt: string, definitions: Raw[] = []) {
     for (const [group, version] of BUILTIN_GROUPS) this.versions.set(group, new Set([version]));
     for (const r of BUILTIN_RESOURCES) this.resources.set(`${r.group}/${r.resource}`, r);
+    for (const crd of definitions) this.install(crd);
     for (const gv of crds) {
       const { group, version } = splitApiVersion(gv);
       this.serve(group, version);
-      for (const r of KNOWN_CRD_RESOURCES.filter((k) => k.group === group)) {
-        this.resources.set(`${r.group}/${r.resource}`, r);
-      }
+      for (const r of KNOWN_CRD_RESOURCES.filter((k) => k.group === group)) this.known(r);
     }
     for (const m of manifests) this.add(m, createdAt);
     for (const list of this.objects.values()) {
       list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     }
+  }
+
+  /** A kind of a group this project reads, unless a CRD installed it as the CRD says. */
+  private known(r: ResourceInfo): void {
+    const key = `${r.group}/${r.resource}`;
+    if (!this.fromCrd.has(key)) this.resources.set(key, r);
+  }
+
+  /** Installs a CustomResourceDefinition (`apiextensions.k8s.io/v1`) as the API server would. */
+  private install(crd: Raw): void {
+    const spec = crd?.spec ?? {};
+    const group = String(spec.group ?? '');
+    const served = (Array.isArray(spec.versions) ? spec.versions : [])
+      .filter((v: Raw) => v?.served === true)
+      .map((v: Raw) => String(v.name));
+    if (!group || !spec.names?.plural || served.length === 0) {
+      throw new Error(
+        `test API server: not a CustomResourceDefinition it can serve: ${crd?.metadata?.name}`,
+      );
+    }
+    let set = this.versions.get(group);
+    if (!set) this.versions.set(group, (set = new Set()));
+    for (const v of served) set.add(v);
+    const r: ResourceInfo = {
+      group,
+      kind: String(spec.names.kind),
+      resource: String(spec.names.plural),
+      namespaced: spec.scope === 'Namespaced',
+      servedVersions: served,
+    };
+    this.fromCrd.add(`${group}/${r.resource}`);
+    this.resources.set(`${group}/${r.resource}`, r);
   }
 
   private serve(group: string, version: string): void {
@@ -509,14 +557,25 @@ class Store {
     }
     const obj = structuredClone(manifest);
     const { group, version } = splitApiVersion(String(obj.apiVersion ?? 'v1'));
-    if (!BUILTIN_GROUPS.has(group)) {
+    const installed = [...this.resources.values()].find(
+      (r) => r.group === group && r.kind === obj.kind && r.servedVersions,
+    );
+    if (installed && !installed.servedVersions!.includes(version)) {
+      throw new Error(
+        `test API server: ${obj.kind} ${String(obj.metadata?.name)} is ${group}/${version}, which its CustomResourceDefinition does not serve (${installed.servedVersions!.join(', ')})`,
+      );
+    }
+    if (!installed && [...this.fromCrd].some((k) => k.startsWith(`${group}/`))) {
+      throw new Error(
+        `test API server: no CustomResourceDefinition installs ${obj.kind} (${group}/${version})`,
+      );
+    }
+    if (!BUILTIN_GROUPS.has(group) && !installed) {
       this.serve(group, version);
       // A CRD group comes with all its kinds installed (ESO brings ExternalSecret and the stores).
-      for (const r of KNOWN_CRD_RESOURCES.filter((k) => k.group === group)) {
-        this.resources.set(`${r.group}/${r.resource}`, r);
-      }
+      for (const r of KNOWN_CRD_RESOURCES.filter((k) => k.group === group)) this.known(r);
     }
-    const info = resourceFor(group, String(obj.kind));
+    const info = installed ?? resourceFor(group, String(obj.kind));
     const rkey = `${group}/${info.resource}`;
     this.resources.set(rkey, info);
     obj.metadata ??= {};
@@ -538,8 +597,10 @@ class Store {
     list.push({ key, name, obj, ...(info.namespaced ? { namespace: meta.namespace } : {}) });
   }
 
-  resourcesOf(group: string): ResourceInfo[] {
-    return [...this.resources.values()].filter((r) => r.group === group);
+  resourcesOf(group: string, version: string): ResourceInfo[] {
+    return [...this.resources.values()].filter(
+      (r) => r.group === group && (!r.servedVersions || r.servedVersions.includes(version)),
+    );
   }
 }
 
@@ -583,7 +644,12 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
   const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000)
     .toISOString()
     .replace('.000Z', 'Z');
-  const store = new Store(opts.manifests, opts.crds ?? [], createdAt);
+  const store = new Store(
+    opts.manifests,
+    opts.crds ?? [],
+    createdAt,
+    opts.customResourceDefinitions,
+  );
 
   let token = opts.token ?? `test-token-${randomBytes(12).toString('hex')}`;
   const faults: ActiveFault[] = [];
@@ -869,7 +935,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
           kind: 'APIResourceList',
           apiVersion: 'v1',
           groupVersion: apiVersion,
-          resources: store.resourcesOf(group).map((r) => ({
+          resources: store.resourcesOf(group, version).map((r) => ({
             name: r.resource,
             singularName: r.kind.toLowerCase(),
             namespaced: r.namespaced,
@@ -894,6 +960,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     }
     const info = store.resources.get(`${group}/${resource}`);
     if (!info) return notFound();
+    if (info.servedVersions && !info.servedVersions.includes(version)) return notFound();
     if (namespace !== undefined && !info.namespaced) return notFound();
     if (name !== undefined && info.namespaced && namespace === undefined) return notFound();
     const all = store.objects.get(`${group}/${resource}`) ?? [];

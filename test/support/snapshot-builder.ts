@@ -24,7 +24,11 @@ import {
 } from '../../lambda/kube/convert.js';
 import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
-import { convertClusterExternalSecret, convertPushSecret } from '../../lambda/kube/convert-eso.js';
+import {
+  convertClusterExternalSecret,
+  convertClusterPushSecret,
+  convertPushSecret,
+} from '../../lambda/kube/convert-eso.js';
 import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
 import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, convertAwsAuth } from '../../lambda/kube/aws-auth.js';
 import type {
@@ -155,6 +159,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
         ) ?? null,
       ),
     ),
+    clusterPushSecrets: ok(of('ClusterPushSecret').map(convertClusterPushSecret)),
     ...opts.kube,
   };
   const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);

@@ -9,9 +9,11 @@ import {
 } from '../../snapshot.js';
 import { externalSecretTarget } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
-import { CES_CHILD_LABEL, parentCes, secretCopies, sourceSecrets, sameSmSecret } from './copies.js';
 import { quoteConditionMessage, readyCondition } from './eso.js';
-import { readerLabel, secretCopyModel } from '../secret-copies/model.js';
+import { COPY_MODEL, copyModel } from '../../copies/model.js';
+import { readerLabel } from '../../copies/readers.js';
+import { sameSmSecret, sourceSecrets } from '../../copies/values.js';
+import { parentCes } from '../../copies/writers.js';
 
 /** Name of the ExternalSecrets (and, by default, Secrets) a ClusterExternalSecret creates. */
 export function childName(ces: ClusterExternalSecret): string {
@@ -43,7 +45,7 @@ function carriesDatadogValue(ces: ClusterExternalSecret, snapshot: ClusterSnapsh
   ) {
     return true;
   }
-  return secretCopies(snapshot).some((c) => c.writer.hops[0]?.ces === ces);
+  return copyModel(snapshot).copies.some((c) => c.writer.hops[0]?.ces === ces);
 }
 
 function labelCommand(ces: ClusterExternalSecret, ns: string): string {
@@ -74,6 +76,7 @@ export const clusterexternalsecretCoverage: Check = {
   remediation:
     'Label the namespace so a namespaceSelector matches it, fix the reason in status.failedNamespaces, then make ESO reconcile the ClusterExternalSecret.',
   requires: ['kube.namespaces'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const collected = snapshot.kube.clusterExternalSecrets;
     if (!collected || collected.status !== 'ok') return [];
@@ -93,7 +96,7 @@ export const clusterexternalsecretCoverage: Check = {
     // of the one copy model (containers, workloads not running, sidecar requests, DatadogAgents).
     const targets = new Set(carrying.map(childTarget));
     const readers = new Map<string, Map<string, Set<string>>>();
-    const { keys } = secretCopyModel(snapshot);
+    const { keys } = copyModel(snapshot);
     for (const k of [...keys.token, ...keys['api-key'], ...keys['app-key']]) {
       if (!targets.has(k.secret) || k.users.length === 0) continue;
       let byNs = readers.get(k.secret);
@@ -176,7 +179,7 @@ function judge(
       status: 'FAIL',
       resource,
       messageId: `no-child:${ns}`,
-      message: `${who} selects namespace ${ns} but no ExternalSecret ${ns}/${childName(ces)} with label ${CES_CHILD_LABEL}=${ces.meta.name} exists${provisioned ? ' although status.provisionedNamespaces lists it' : ''}. ${readBy}.${readyText}`,
+      message: `${who} selects namespace ${ns} but no ExternalSecret ${ns}/${childName(ces)} controlled by it (ownerReference) exists${provisioned ? ' although status.provisionedNamespaces lists it' : ''}. ${readBy}.${readyText}`,
       remediation: `Make ESO reconcile the ClusterExternalSecret: ${reconcileCommand(ces)}; if it still does not appear, read the ESO controller log for ${ces.meta.name}.`,
     };
   }

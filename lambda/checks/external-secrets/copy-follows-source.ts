@@ -1,18 +1,18 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import {
-  COPIED_LABEL,
-  copyPath,
-  copyWriterLabel,
-  hopRefresh,
-  secretCopies,
-  type CopyHop,
-  type SecretCopy,
-} from './copies.js';
 import { pinnedVersion, pinnedWhat, templateEffect, type TemplateEffect } from './copy-settings.js';
 import { esLabel, forceSyncCommand } from './eso.js';
 import { analyseSyncWindows, windowsBlocker } from './sync-windows.js';
+import { COPY_MODEL, copyModel } from '../../copies/model.js';
+import { COPIED_LABEL } from '../../copies/values.js';
+import {
+  type CopyHop,
+  copyPath,
+  copyWriterLabel,
+  hopRefresh,
+  type SecretCopy,
+} from '../../copies/writers.js';
 
 /** One setting of one hop that stops the copy following Secrets Manager, with its exact edit. */
 interface Blocker {
@@ -83,9 +83,10 @@ export const copyFollowsSource: Check = {
   remediation:
     'Remove remoteRef.version, give the ExternalSecret a periodic refreshInterval without CreatedOnce/OnChange, use creationPolicy Owner, and remove syncWindows that block most refreshes, along every hop of the chain.',
   requires: ['kube.externalSecrets'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const results: CheckResult[] = [];
-    for (const copy of secretCopies(snapshot)) {
+    for (const copy of copyModel(snapshot).copies) {
       if (copy.writer.kind !== 'ExternalSecret') continue;
       results.push(judge(copy, snapshot.collectedAt));
     }

@@ -1,8 +1,8 @@
 import type { CheckResult } from '../../findings.js';
 import { valueOf, type ClusterSnapshot, type ExternalSecret } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { tokenExternalSecrets, tokenSecretKeys } from '../token/consumers.js';
 import { ago, esLabel, forceSyncCommand, msBetween, refreshMode } from './eso.js';
+import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../copies/model.js';
 
 /**
  * The ExternalSecrets that feed the Cluster Agent token refresh on time: the last refresh is no
@@ -19,10 +19,11 @@ export const externalsecretFresh: Check = {
   remediation:
     'Give the ExternalSecret a periodic spec.refreshInterval (e.g. 1h), make sure the ESO controller runs, and force a sync.',
   requires: ['kube.externalSecrets'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     if (snapshot.kube.externalSecrets.status !== 'ok') return [];
     const results: CheckResult[] = [];
-    for (const es of tokenExternalSecrets(tokenSecretKeys(snapshot))) {
+    for (const es of tokenExternalSecrets(tokenKeys(snapshot))) {
       const r = judge(snapshot, es);
       if (r) results.push(r);
     }

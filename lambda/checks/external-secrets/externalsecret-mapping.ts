@@ -3,16 +3,17 @@ import type { ClusterSnapshot, ExternalSecret } from '../../snapshot.js';
 import { externalSecretTarget } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
 import { generatedTokenOf } from '../token/generated-token.js';
-import {
-  TOKEN_ENV,
-  describeUsers,
-  tokenExternalSecrets,
-  tokenSecretKeys,
-  type TokenSecretKey,
-} from '../token/consumers.js';
-import { copiesOf } from '../secret-copies/model.js';
-import { copyPath } from './copies.js';
 import { esLabel, tokenDataEntryYaml, tokenMappings } from './eso.js';
+import {
+  COPY_MODEL,
+  copiesOf,
+  type HeldKey,
+  tokenExternalSecrets,
+  tokenKeys,
+} from '../../copies/model.js';
+import { describeUsers } from '../../copies/readers.js';
+import { TOKEN_ENV } from '../../copies/values.js';
+import { copyPath } from '../../copies/writers.js';
 
 function esResource(es: ExternalSecret) {
   return { kind: 'ExternalSecret', namespace: es.meta.namespace ?? '', name: es.meta.name };
@@ -40,16 +41,17 @@ export const externalsecretMapping: Check = {
   remediation:
     'Make spec.target.name the Secret the agents reference and add a data[] entry with secretKey "token" and remoteRef.key set to the Secrets Manager token secret.',
   requires: ['kube.externalSecrets'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     if (snapshot.kube.externalSecrets.status !== 'ok') return [];
-    const keys = tokenSecretKeys(snapshot);
+    const keys = tokenKeys(snapshot);
     const results: CheckResult[] = [];
     results.push(...unmanagedTargets(snapshot, keys));
 
     // (ExternalSecret, key) pairs to verify: keys agents read from its target, and keys it maps.
-    const pairs = new Map<ExternalSecret, Map<string, TokenSecretKey>>();
-    const add = (es: ExternalSecret, k: TokenSecretKey) => {
-      const m = pairs.get(es) ?? new Map<string, TokenSecretKey>();
+    const pairs = new Map<ExternalSecret, Map<string, HeldKey>>();
+    const add = (es: ExternalSecret, k: HeldKey) => {
+      const m = pairs.get(es) ?? new Map<string, HeldKey>();
       m.set(k.key, k);
       pairs.set(es, m);
     };
@@ -77,7 +79,7 @@ export const externalsecretMapping: Check = {
  * same namespace writes the token under another name. A reference to a Secret that does not exist
  * at all is token-ref-resolves' finding (with this ExternalSecret as the hint), not repeated here.
  */
-function unmanagedTargets(snapshot: ClusterSnapshot, keys: TokenSecretKey[]): CheckResult[] {
+function unmanagedTargets(snapshot: ClusterSnapshot, keys: HeldKey[]): CheckResult[] {
   const mappings = tokenMappings(snapshot);
   const results: CheckResult[] = [];
   for (const k of keys) {
@@ -103,7 +105,7 @@ function unmanagedTargets(snapshot: ClusterSnapshot, keys: TokenSecretKey[]): Ch
 function keyResult(
   snapshot: ClusterSnapshot,
   es: ExternalSecret,
-  k: TokenSecretKey,
+  k: HeldKey,
 ): CheckResult | undefined {
   const resource = esResource(es);
   const target = externalSecretTarget(es);
@@ -170,7 +172,7 @@ function keyResult(
   };
 }
 
-function creationPolicyResult(es: ExternalSecret, keys: TokenSecretKey[]): CheckResult | undefined {
+function creationPolicyResult(es: ExternalSecret, keys: HeldKey[]): CheckResult | undefined {
   const policy = es.target.creationPolicy;
   if (policy !== 'None' && policy !== 'Merge') return undefined;
   const ns = es.meta.namespace ?? '';

@@ -2,7 +2,6 @@ import type { CheckResult } from '../../findings.js';
 import { isDatadogExternalSecret } from '../../kube/secret-refs.js';
 import type { ClusterSnapshot, ExternalSecret, SecretStore } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { tokenExternalSecrets, tokenSecretKeys } from '../token/consumers.js';
 import {
   esLabel,
   forceSyncCommand,
@@ -11,6 +10,7 @@ import {
   readyCondition,
   storeOf,
 } from './eso.js';
+import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../copies/model.js';
 
 function reasonAdvice(es: ExternalSecret, reason: string | undefined): string {
   const ns = es.meta.namespace ?? '';
@@ -43,9 +43,10 @@ export const externalsecretSynced: Check = {
   remediation:
     'Fix the cause named by the Ready condition (IAM on the remote key, missing remote key, store auth), then force a sync.',
   requires: ['kube.externalSecrets'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     if (snapshot.kube.externalSecrets.status !== 'ok') return []; // ESO not installed
-    const relevant = new Set(tokenExternalSecrets(tokenSecretKeys(snapshot)));
+    const relevant = new Set(tokenExternalSecrets(tokenKeys(snapshot)));
     for (const es of snapshot.kube.externalSecrets.value) {
       if (isDatadogExternalSecret(es, snapshot.settings)) relevant.add(es);
     }

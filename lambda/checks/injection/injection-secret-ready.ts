@@ -11,8 +11,8 @@ import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
-import { secretCopyModel } from '../secret-copies/model.js';
 import { clusterAgentLabel, clusterAgentResource, listOf } from './injection-model.js';
+import { COPY_MODEL, copyModel } from '../../copies/model.js';
 
 const TOKEN_ENV = SIDECAR_TOKEN_ENV;
 const API_KEY_ENV = SIDECAR_API_KEY_ENV;
@@ -35,6 +35,7 @@ export const injectionSecretReady: Check = {
   remediation:
     'Create datadog-secret in each application namespace with an ExternalSecret mapping the API key to api-key and the Cluster Agent token to token.',
   requires: ['kube.pods', 'kube.deployments'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const d = discoverAgents(snapshot);
     if (!d.sidecarRequests.length) return [];
@@ -57,7 +58,7 @@ export const injectionSecretReady: Check = {
     }
     const required = d.sidecarInputs;
     // Lookups, writers and token keys come indexed from the one copy model.
-    const model = secretCopyModel(snapshot);
+    const model = copyModel(snapshot);
     const namespaces = new Map<string, string[]>();
     for (const r of d.sidecarRequests) {
       const list = namespaces.get(r.namespace) ?? [];

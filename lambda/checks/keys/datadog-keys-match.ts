@@ -2,10 +2,12 @@ import type { CheckResult } from '../../findings.js';
 import { digestSecret, digestsEqual } from '../../secret-digest.js';
 import type { ClusterSnapshot, Collected, DatadogAgent, TokenSource } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { COPIED_LABEL, copyWriterLabel, type CopiedValue } from '../external-secrets/copies.js';
 import { forceSyncCommand } from '../external-secrets/eso.js';
 import { ddaLabel } from '../operator/datadog-agents.js';
-import { readerDetail, secretCopyModel, type HeldKey } from '../secret-copies/model.js';
+import { COPY_MODEL, copyModel, type HeldKey } from '../../copies/model.js';
+import { readerDetail } from '../../copies/readers.js';
+import { COPIED_LABEL, type CopiedValue } from '../../copies/values.js';
+import { copyWriterLabel } from '../../copies/writers.js';
 import { helmRelease } from '../token/generated-token.js';
 
 /** The Helm value that makes the chart read the key from an existing Secret instead of its own. */
@@ -32,7 +34,7 @@ type KeyCopy = HeldKey & { value: KeyValue };
  * DatadogAgent's spec.global.credentials; or written from the keys' Secrets Manager secrets.
  */
 export function keyCopies(snapshot: ClusterSnapshot): KeyCopy[] {
-  const { keys } = secretCopyModel(snapshot);
+  const { keys } = copyModel(snapshot);
   const all = [...keys['api-key'], ...keys['app-key']] as KeyCopy[];
   const collator = new Intl.Collator();
   return all
@@ -57,7 +59,7 @@ function operatorFix(
   secretId: string,
 ): string {
   const which = k.value === 'api-key' ? 'api' : 'app';
-  const written = secretCopyModel(snapshot).keys[k.value].find(
+  const written = copyModel(snapshot).keys[k.value].find(
     (o) => o.namespace === k.namespace && o.copies.length > 0,
   );
   const target = written
@@ -86,6 +88,7 @@ export const datadogKeysMatch: Check = {
   remediation:
     'Write every key Secret from the one Secrets Manager secret with an ExternalSecret, force a sync, then restart the pods that read it.',
   requires: ['kube.pods'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const results: CheckResult[] = [];
     const notEvaluated = new Set<KeyValue>();
@@ -122,7 +125,7 @@ export const datadogKeysMatch: Check = {
         ? `Read by ${readerList.slice(0, 6).join(', ')}.`
         : 'No running pod reads it.';
       const writerList = [...new Set(k.copies.map((c) => copyWriterLabel(c.writer)))];
-      const byOperator = writerList.length === 0 ? k.operator : undefined;
+      const byOperator = writerList.length === 0 ? k.operator?.datadogAgent : undefined;
       const found = k.lookup?.result.status === 'found' ? k.lookup.result.secret : undefined;
       const release =
         writerList.length === 0 && !byOperator && found ? helmRelease(found) : undefined;

@@ -2,7 +2,7 @@
  * The Datadog Operator's view of a cluster: which DatadogAgents drive the agents (for setup
  * detection). The Secret keys a DatadogAgent makes the Operator's components read (the Cluster
  * Agent token, spec.global.credentials) are readers in the one copy model
- * (secret-copies/model.ts), which reads DatadogAgents through kube/operator-refs.ts.
+ * (lambda/copies/model.ts), which reads DatadogAgents through kube/operator-refs.ts.
  */
 import {
   datadogAgentsOf,

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { contractResults } from '../../rbac/contract-check.js';
-import { RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
+import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
 import { fargateAgentSubjects } from '../../rbac/subjects.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
@@ -21,6 +21,7 @@ export const rbacAgentContract: Check = {
   remediation:
     'Bind a ClusterRole with the documented rules (nodes, namespaces, endpoints get/list; nodes/metrics, spec, stats, proxy, pods, healthz get) to the ServiceAccount with a ClusterRoleBinding.',
   requires: ['kube.pods', ...RBAC_DATA],
+  models: [RBAC_INDEX],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     return contractResults(snapshot, RbacIndex.forSnapshot(snapshot), {
       subjects: fargateAgentSubjects(discoverAgents(snapshot)),

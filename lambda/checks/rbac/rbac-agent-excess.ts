@@ -2,6 +2,7 @@ import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot, PolicyRule } from '../../snapshot.js';
 import { FARGATE_AGENT_CONTRACT, rulesFor } from '../../rbac/contracts.js';
 import {
+  RBAC_INDEX,
   bindingLabel,
   RBAC_DATA,
   RbacIndex,
@@ -62,6 +63,7 @@ export const rbacAgentExcess: Check = {
   remediation:
     "Replace the over-broad binding with Datadog's documented ClusterRole (explicit resources and verbs, no secrets).",
   requires: ['kube.pods', ...RBAC_DATA],
+  models: [RBAC_INDEX],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const index = RbacIndex.forSnapshot(snapshot);
     const bySa = new Map<string, { sa: ServiceAccountRef; runs: string[] }>();

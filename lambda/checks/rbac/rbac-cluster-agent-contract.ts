@@ -2,7 +2,7 @@ import type { CheckResult } from '../../findings.js';
 import type { ClusterSnapshot } from '../../snapshot.js';
 import { contractResults } from '../../rbac/contract-check.js';
 import { clusterAgentContractName, installMethodOf } from '../../rbac/contracts.js';
-import { RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
+import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
 import { clusterAgentSubject } from '../../rbac/subjects.js';
 import { discoverAgents } from '../agent-discovery.js';
 import type { Check } from '../check.js';
@@ -24,6 +24,7 @@ export const rbacClusterAgentContract: Check = {
   remediation:
     'Let the installer grant them (Helm: clusterAgent.rbac.create; Operator: it renders them unless spec.override.clusterAgent.createRbac is false), or bind a ClusterRole with services, endpoints, pods, nodes, namespaces and discovery.k8s.io endpointslices get/list/watch, coordination.k8s.io leases create/get/update (leader election) and events create (external metrics) to the Cluster Agent ServiceAccount.',
   requires: ['kube.pods', ...RBAC_DATA],
+  models: [RBAC_INDEX],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const discovery = discoverAgents(snapshot);
     const subject = clusterAgentSubject(discovery);

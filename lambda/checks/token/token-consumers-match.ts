@@ -15,21 +15,20 @@ import {
   tokenExternalSecretYaml,
   tokenMappings,
 } from '../external-secrets/eso.js';
-import { copyPath, describeGrace } from '../external-secrets/copies.js';
 import { templateEffect } from '../external-secrets/copy-settings.js';
-import { copiesOf } from '../secret-copies/model.js';
 import { formatDuration } from '../external-secrets/go-duration.js';
-import {
-  clusterAgentKeys,
-  describeUsers,
-  podLabels,
-  restartCommands,
-  TOKEN_KEY,
-  tokenSecretKeys,
-  type TokenSecretKey,
-} from './consumers.js';
 import { generatedTokenOf } from './generated-token.js';
 import { suggestedTokenSecret } from '../operator/datadog-agents.js';
+import {
+  COPY_MODEL,
+  clusterAgentKeys,
+  copiesOf,
+  type HeldKey,
+  tokenKeys,
+} from '../../copies/model.js';
+import { describeUsers, podLabels, restartCommands } from '../../copies/readers.js';
+import { copyPath, describeGrace } from '../../copies/writers.js';
+import { TOKEN_KEY } from '../../copies/values.js';
 
 type Source =
   { available: true; src: TokenSource; digest: SecretDigest } | { available: false; why: string };
@@ -46,18 +45,18 @@ function sourceOf(snapshot: ClusterSnapshot): Source {
   return { available: true, src: c.value, digest: c.value.current };
 }
 
-function where(k: TokenSecretKey): string {
+function where(k: HeldKey): string {
   return `Secret ${k.namespace}/${k.secret} key "${k.key}"`;
 }
 
-function readers(k: TokenSecretKey): string {
+function readers(k: HeldKey): string {
   if (k.users.length > 0) return `Read by ${describeUsers(k.users)}.`;
   const es = k.mappings[0]?.es ?? k.writers[0];
   return `No pod reads it${es ? ` (written by ${esLabel(es)})` : ''}.`;
 }
 
 function resultFor(
-  k: TokenSecretKey,
+  k: HeldKey,
   status: 'PASS' | 'FAIL',
   messageId: string,
   message: string,
@@ -93,8 +92,9 @@ export const tokenConsumersMatch: Check = {
   remediation:
     'Sync every token Secret from the one Secrets Manager secret (force-sync the ExternalSecret, fix its data[] mapping), then restart the pods that read it.',
   requires: ['kube.pods'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
-    const keys = tokenSecretKeys(snapshot).filter((k) => k.digest);
+    const keys = tokenKeys(snapshot).filter((k) => k.digest);
     const source = sourceOf(snapshot);
     const caKeys = clusterAgentKeys(keys);
     const caDigest = caKeys[0]?.digest;
@@ -144,7 +144,7 @@ export const tokenConsumersMatch: Check = {
 };
 
 function impact(
-  k: TokenSecretKey,
+  k: HeldKey,
   isCa: boolean,
   caDigest: SecretDigest | undefined,
   podsRejectedBy: (d: SecretDigest) => string[],
@@ -170,7 +170,7 @@ function impact(
 
 function mismatch(
   snapshot: ClusterSnapshot,
-  k: TokenSecretKey,
+  k: HeldKey,
   src: TokenSource,
   isCa: boolean,
   caDigest: SecretDigest | undefined,
@@ -302,7 +302,7 @@ function mismatch(
  * key, running agents hold one it rejects). Undefined when nobody is rejected yet.
  */
 function outageNow(
-  k: TokenSecretKey,
+  k: HeldKey,
   isCa: boolean,
   caDigest: SecretDigest | undefined,
   podsRejectedBy: (d: SecretDigest) => string[],
@@ -328,8 +328,8 @@ function notReadyReason(es: ExternalSecret): string {
 }
 
 function compareWithoutSource(
-  k: TokenSecretKey,
-  keys: TokenSecretKey[],
+  k: HeldKey,
+  keys: HeldKey[],
   why: string,
   caDigest: SecretDigest | undefined,
   caLabel: string | undefined,

@@ -3,9 +3,10 @@ import type { ClusterSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
 import { discoverAgents } from '../agent-discovery.js';
 import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
-import { TOKEN_ENV, TOKEN_KEY, clusterAgentKeys, tokenSecretKeys } from './consumers.js';
 import { generatedTokenOf, isEsoManaged } from './generated-token.js';
 import { suggestedTokenSecret } from '../operator/datadog-agents.js';
+import { COPY_MODEL, clusterAgentKeys, tokenKeys } from '../../copies/model.js';
+import { TOKEN_ENV, TOKEN_KEY } from '../../copies/values.js';
 
 /**
  * The Cluster Agent's token Secret is not the one the Datadog Helm chart generates
@@ -26,12 +27,11 @@ export const tokenNotChartGenerated: Check = {
   remediation:
     'Helm: set clusterAgent.tokenExistingSecret; Operator: set spec.global.clusterAgentTokenSecret {secretName, keyName}; either way to a Secret written by an ExternalSecret from the Secrets Manager token.',
   requires: ['kube.pods'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const ca = discoverAgents(snapshot).clusterAgent;
     if (!ca) return [];
-    const keys = clusterAgentKeys(tokenSecretKeys(snapshot)).filter(
-      (k) => k.namespace === ca.namespace,
-    );
+    const keys = clusterAgentKeys(tokenKeys(snapshot)).filter((k) => k.namespace === ca.namespace);
     const mapped = tokenMappings(snapshot).find(
       (m) => m.namespace === ca.namespace && m.secretKey === TOKEN_KEY,
     );

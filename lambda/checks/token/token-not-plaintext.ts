@@ -8,7 +8,8 @@ import {
   type SecretDigest,
 } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { TOKEN_ENV, ownerOf, workloadIndex } from './consumers.js';
+import { ownerOf, workloadIndex } from '../../copies/readers.js';
+import { TOKEN_ENV } from '../../copies/values.js';
 
 /** Credentials that must come from a Secret, never from a literal in the pod template. */
 const PROTECTED_ENVS = [TOKEN_ENV, 'DD_API_KEY', 'DD_APP_KEY'];

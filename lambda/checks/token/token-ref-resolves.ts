@@ -6,17 +6,12 @@ import {
   type Pod,
   type SecretLookup,
 } from '../../snapshot.js';
-import { externalSecretTarget, isDatadogContainer } from '../../kube/secret-refs.js';
+import { externalSecretTarget } from '../../kube/secret-refs.js';
 import type { Check } from '../check.js';
 import { expectedWriter } from '../external-secrets/clusterexternalsecret-coverage.js';
-import {
-  TOKEN_ENV,
-  datadogEnvSecretRefs,
-  secretLookups,
-  podSpecPlace,
-  podWithOwner,
-  workloadIndex,
-} from './consumers.js';
+import { COPY_MODEL, copyModel, type SecretCopyModel } from '../../copies/model.js';
+import { podSpecPlace, podWithOwner, type EnvRef } from '../../copies/readers.js';
+import { TOKEN_ENV } from '../../copies/values.js';
 
 /** Variables whose absence leaves the agent unable to authenticate at all. */
 const CREDENTIAL_ENVS = new Set([TOKEN_ENV, 'DD_API_KEY']);
@@ -43,37 +38,48 @@ export const tokenRefResolves: Check = {
   remediation:
     'Point the secretKeyRef at the Secret your ExternalSecret creates, or fix the ExternalSecret target name.',
   requires: ['kube.pods'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
-    const lookups = secretLookups(snapshot);
-    const workloads = workloadIndex(snapshot);
+    const model = copyModel(snapshot);
+    const { workloads } = model;
     const results: CheckResult[] = [];
 
-    for (const { pod, container, env } of datadogEnvSecretRefs(snapshot)) {
+    for (const { pod, container, env, resolved } of model.envSecretRefs) {
       const ns = pod.meta.namespace ?? '';
       const { name: secretName, key, optional } = env.secretKeyRef;
       const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
       const at = `${podWithOwner(pod, workloads)} container ${container.name} env ${env.name}`;
       const field = `${env.name}.valueFrom.secretKeyRef`;
       const messageKey = `${container.name}.${env.name}`;
-      const lookup = lookups.get(`${ns}/${secretName}`);
+      const lookup = model.lookup(ns, secretName);
 
       if (!lookup || lookup.result.status === 'error') {
         results.push(unreadable(resource, `unreadable:${messageKey}`, ns, secretName, at, lookup));
         continue;
       }
-      const consequence = optional
-        ? `The ref is optional, so the container starts without ${env.name}${
-            CREDENTIAL_ENVS.has(env.name) ? ' and cannot authenticate' : ''
-          }.`
-        : 'The container cannot start (CreateContainerConfigError).';
-      const severity: Severity | undefined = optional
-        ? CREDENTIAL_ENVS.has(env.name)
-          ? 'high'
-          : 'medium'
-        : undefined;
+      // A missing optional ref sets nothing: the variable keeps what the kubelet resolved before
+      // it (an earlier env entry, an envFrom Secret), or a later entry overrides it anyway.
+      const elsewhere =
+        optional && resolved && !(resolved.secret === secretName && resolved.key === key)
+          ? resolved
+          : undefined;
+      const consequence = !optional
+        ? 'The container cannot start (CreateContainerConfigError).'
+        : elsewhere
+          ? `The ref is optional, so the kubelet skips it and the container takes ${env.name} from ${sourceText(elsewhere, ns)} instead.`
+          : `The ref is optional, so the container starts without ${env.name}${
+              CREDENTIAL_ENVS.has(env.name) ? ' and cannot authenticate' : ''
+            }.`;
+      const severity: Severity | undefined = !optional
+        ? undefined
+        : elsewhere
+          ? 'low'
+          : CREDENTIAL_ENVS.has(env.name)
+            ? 'high'
+            : 'medium';
 
       if (lookup.result.status === 'not-found') {
-        const hint = closestSecret(snapshot, lookups, ns, secretName, key);
+        const hint = closestSecret(snapshot, model, ns, secretName, key);
         const writer = expectedWriter(snapshot, ns, secretName);
         results.push({
           status: 'FAIL',
@@ -118,43 +124,25 @@ export const tokenRefResolves: Check = {
       });
     }
 
-    results.push(...envFromResults(snapshot, lookups));
+    for (const { pod, container, secretRef } of model.envFromSecretRefs) {
+      results.push(envFromResult(pod, container, secretRef, model));
+    }
     return results;
   },
 };
-
-function envFromResults(
-  snapshot: ClusterSnapshot,
-  lookups: Map<string, SecretLookup>,
-): CheckResult[] {
-  const workloads = workloadIndex(snapshot);
-  const results: CheckResult[] = [];
-  for (const pod of itemsOf(snapshot.kube.pods)) {
-    if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
-    const ns = pod.meta.namespace ?? '';
-    for (const container of [...pod.spec.initContainers, ...pod.spec.containers]) {
-      if (!isDatadogContainer(container)) continue;
-      for (const f of container.envFrom) {
-        if (!f.secretRef) continue;
-        results.push(envFromResult(pod, container, f.secretRef, ns, lookups, workloads));
-      }
-    }
-  }
-  return results;
-}
 
 function envFromResult(
   pod: Pod,
   container: Container,
   ref: { name: string; optional?: boolean },
-  ns: string,
-  lookups: Map<string, SecretLookup>,
-  workloads: ReturnType<typeof workloadIndex>,
+  model: SecretCopyModel,
 ): CheckResult {
+  const ns = pod.meta.namespace ?? '';
+  const { workloads } = model;
   const resource = { kind: 'Pod', namespace: ns, name: pod.meta.name };
   const at = `${podWithOwner(pod, workloads)} container ${container.name} envFrom`;
   const messageKey = `${container.name}.envFrom.${ref.name}`;
-  const lookup = lookups.get(`${ns}/${ref.name}`);
+  const lookup = model.lookup(ns, ref.name);
   if (!lookup || lookup.result.status === 'error') {
     return unreadable(resource, `unreadable:${messageKey}`, ns, ref.name, at, lookup);
   }
@@ -179,6 +167,13 @@ function envFromResult(
     message: `${at} reads Secret ${ns}/${ref.name}, which exists.`,
     remediation: '',
   };
+}
+
+/** `envFrom Secret golang/agent-env (key "DD_API_KEY")`, `Secret golang/x key "k" (another env entry)`. */
+function sourceText(ref: EnvRef, ns: string): string {
+  return ref.via === 'envFrom'
+    ? `envFrom Secret ${ns}/${ref.secret} (key "${ref.key}")`
+    : `Secret ${ns}/${ref.secret} key "${ref.key}" (another env entry)`;
 }
 
 function unreadable(
@@ -209,13 +204,13 @@ function describeCandidate(c: Candidate): string {
 /** A Secret in the namespace that has (or will have) the wanted key, with the most similar name. */
 function closestSecret(
   snapshot: ClusterSnapshot,
-  lookups: Map<string, SecretLookup>,
+  model: SecretCopyModel,
   ns: string,
   wanted: string,
   key: string,
 ): Candidate | undefined {
   const candidates = new Map<string, Candidate>();
-  for (const l of lookups.values()) {
+  for (const l of snapshot.kube.secrets) {
     if (l.namespace !== ns || l.name === wanted) continue;
     if (l.result.status === 'found' && key in l.result.secret.data) {
       candidates.set(l.name, { name: l.name, exists: true });
@@ -225,7 +220,7 @@ function closestSecret(
     if (es.meta.namespace !== ns) continue;
     const target = externalSecretTarget(es);
     if (target === wanted || !es.data.some((d) => d.secretKey === key)) continue;
-    const l = lookups.get(`${ns}/${target}`);
+    const l = model.lookup(ns, target);
     candidates.set(target, {
       name: target,
       writer: `ExternalSecret ${ns}/${es.meta.name}`,

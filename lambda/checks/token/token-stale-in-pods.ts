@@ -2,23 +2,18 @@ import type { CheckResult } from '../../findings.js';
 import { digestsEqual } from '../../secret-digest.js';
 import { valueOf, type ClusterSnapshot, type Pod, type SecretSnapshot } from '../../snapshot.js';
 import type { Check } from '../check.js';
-import { copyPath, copyWriterLabel, type SecretCopy } from '../external-secrets/copies.js';
-import { copiesOf, secretCopyModel } from '../secret-copies/model.js';
 import { isReady, msBetween } from '../external-secrets/eso.js';
+import { COPY_MODEL, copiesOf, copyModel, type HeldKey, tokenKeys } from '../../copies/model.js';
+import { restartCommands, type SecretReader } from '../../copies/readers.js';
 import {
-  restartCommands,
-  tokenSecretKeys,
-  type TokenSecretKey,
-  type TokenUser,
-} from './consumers.js';
-import {
-  ESO_DATA_HASH,
   dataHashFingerprint,
+  ESO_DATA_HASH,
   fingerprintsEqual,
   keyLastWrite,
   previousCopy,
   valueFingerprint,
-} from './copy-record.js';
+} from '../../copies/record.js';
+import { copyPath, copyWriterLabel, type SecretCopy } from '../../copies/writers.js';
 
 /** When the container last started, i.e. when the kubelet resolved its environment. */
 function containerStart(pod: Pod, container: string): string | undefined {
@@ -49,10 +44,11 @@ export const tokenStaleInPods: Check = {
   remediation:
     'Restart the listed workloads (kubectl rollout restart) after every token rotation, or automate it (e.g. a reloader watching the Secret).',
   requires: ['kube.pods'],
+  models: [COPY_MODEL],
   run(snapshot: ClusterSnapshot): CheckResult[] {
     const source = valueOf(snapshot.aws.tokenSource);
     const results: CheckResult[] = [];
-    for (const k of tokenSecretKeys(snapshot)) {
+    for (const k of tokenKeys(snapshot)) {
       if (k.lookup?.result.status !== 'found') continue;
       const secret = k.lookup.result.secret;
       // Writes by managers that own no data key, or only other keys, did not change this one.
@@ -102,7 +98,7 @@ export const tokenStaleInPods: Check = {
 };
 
 function judge(
-  u: TokenUser & { pod: Pod; container: string },
+  u: SecretReader & { pod: Pod; container: string },
   namespace: string,
   secret: string,
   key: string,
@@ -161,7 +157,7 @@ function tokenUnchangedSince(
   const syncedBy = Date.parse(rotatedAt) + copy.graceMs!;
   if (Number.isNaN(syncedBy) || syncedBy > Date.parse(started)) return undefined;
   // The other keys of the same Secret, by index: a scan of every copy per reader is quadratic.
-  const lookup = secretCopyModel(snapshot).lookup(copy.namespace, copy.secret);
+  const lookup = copyModel(snapshot).lookup(copy.namespace, copy.secret);
   const keys = lookup?.result.status === 'found' ? Object.keys(lookup.result.secret.data) : [];
   const others = keys
     .filter((key) => key !== copy.key)
@@ -203,10 +199,10 @@ function tokenUnchangedSince(
 function byPreviousRun(
   snapshot: ClusterSnapshot,
   secret: SecretSnapshot,
-  k: TokenSecretKey,
+  k: HeldKey,
   started: string,
   write: { time: string; by?: string },
-  u: TokenUser & { pod: Pod; container: string },
+  u: SecretReader & { pod: Pod; container: string },
 ): Omit<CheckResult, 'resource'> | undefined {
   const prev = previousCopy(snapshot, k.namespace, k.secret, k.key);
   const at = snapshotPrevAt(snapshot);

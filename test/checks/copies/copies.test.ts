@@ -1,15 +1,10 @@
 import { clusterexternalsecretCoverage } from '../../../lambda/checks/external-secrets/clusterexternalsecret-coverage.js';
-import {
-  copyPath,
-  copyWriterLabel,
-  secretCopies,
-} from '../../../lambda/checks/external-secrets/copies.js';
 import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-follows-source.js';
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { AwsSnapshot } from '../../../lambda/snapshot.js';
-import { ok } from '../../support/snapshot-builder.js';
+import type { AwsSnapshot, ClusterSnapshot } from '../../../lambda/snapshot.js';
+import { failed, ok } from '../../support/snapshot-builder.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
@@ -33,10 +28,17 @@ import {
   cesChild,
   clusterExternalSecret,
   clusterStore,
+  clusterPushSecret,
+  cpsChild,
   kubernetesStore,
   pushSecret,
   type CesOpts,
 } from './support.js';
+import { copyModel } from '../../../lambda/copies/model.js';
+import { copyPath, copyWriterLabel } from '../../../lambda/copies/writers.js';
+
+/** Every copy the model knows, in its order. */
+const copiesIn = (snapshot: ClusterSnapshot) => copyModel(snapshot).copies;
 
 const AGENTS_LABEL = { 'datadog.example.com/agents': 'true' };
 
@@ -165,6 +167,56 @@ describe('clusterexternalsecret-coverage', () => {
   });
 });
 
+describe('ClusterExternalSecret children as ESO marks them', () => {
+  /** The child of `fanOut` in shop, with its metadata changed. */
+  const withChildMeta = (meta: (m: Raw) => Raw): Raw[] =>
+    [...datadogNamespace(), ...injectedApp('shop'), ...fanOut()].map((d) =>
+      d.kind === 'ExternalSecret' && d.metadata.namespace === 'shop'
+        ? { ...d, metadata: meta(d.metadata) }
+        : d,
+    );
+
+  it('recognises a child by its controller ownerReference alone (ESO sets no label on it)', () => {
+    const docs = withChildMeta((m) => ({ ...m, labels: {} }));
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual([
+      'PASS provisioned:shop datadog-secret',
+    ]);
+  });
+
+  it('does not take a label naming the ClusterExternalSecret for a child', () => {
+    const docs = withChildMeta((m) => ({
+      ...m,
+      labels: { 'external-secrets.io/cluster-external-secret': 'datadog-secret' },
+      ownerReferences: [],
+    }));
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual(['FAIL no-child:shop datadog-secret']);
+    const copy = copiesIn(build(docs)).find((c) => c.namespace === 'shop')!;
+    expect(copyWriterLabel(copy.writer)).toBe('ExternalSecret shop/datadog-secret');
+  });
+
+  it('does not take an ownerReference that is not the controller for a child', () => {
+    const docs = withChildMeta((m) => ({
+      ...m,
+      ownerReferences: m.ownerReferences.map((o: Raw) => ({ ...o, controller: false })),
+    }));
+    expect(run(clusterexternalsecretCoverage, docs)).toEqual(['FAIL no-child:shop datadog-secret']);
+  });
+
+  it('says the child is missing without naming a label ESO does not set', () => {
+    const [r] = clusterexternalsecretCoverage.run(
+      build([
+        ...datadogNamespace(),
+        ...injectedApp('shop'),
+        ...fanOut({}, []).filter((d) => d.kind !== 'ExternalSecret'),
+      ]),
+    );
+    expect(r!.message).not.toContain('external-secrets.io/cluster-external-secret');
+    expect(r!.message).toContain(
+      'no ExternalSecret shop/datadog-secret controlled by it (ownerReference) exists',
+    );
+  });
+});
+
 describe('the copies model', () => {
   it('follows a kubernetes-provider chain to Secrets Manager and sums the refresh intervals', () => {
     const docs = [
@@ -177,7 +229,7 @@ describe('the copies model', () => {
         data: [{ secretKey: 'token', key: 'datadog-secrets', property: 'token' }],
       }),
     ];
-    const copy = secretCopies(build(docs)).find((c) => c.namespace === 'shop')!;
+    const copy = copiesIn(build(docs)).find((c) => c.namespace === 'shop')!;
     expect(copy.value).toBe('token');
     expect(copy.resolution).toBe('secrets-manager');
     expect(copy.writer.hops.map((h) => h.es.meta.name)).toEqual(['dd-token', 'datadog-secrets']);
@@ -188,9 +240,7 @@ describe('the copies model', () => {
   });
 
   it('names a ClusterExternalSecret child as such', () => {
-    const copies = secretCopies(
-      build([...datadogNamespace(), ...injectedApp('shop'), ...fanOut()]),
-    );
+    const copies = copiesIn(build([...datadogNamespace(), ...injectedApp('shop'), ...fanOut()]));
     const child = copies.find((c) => c.namespace === 'shop' && c.key === 'api-key')!;
     expect(child.value).toBe('api-key');
     expect(copyWriterLabel(child.writer)).toBe(
@@ -199,7 +249,7 @@ describe('the copies model', () => {
   });
 
   it('ignores entries that read none of the configured secrets', () => {
-    const copies = secretCopies(
+    const copies = copiesIn(
       build([
         ...datadogNamespace(),
         externalSecret('golang', 'db', { data: [{ secretKey: 'password', key: 'golang/db' }] }),
@@ -368,6 +418,65 @@ describe('secret-second-writer', () => {
     );
     expect(r!.message).toContain('second writer beside');
     expect(r!.remediation).toContain('kubectl -n datadog delete pushsecret push-token');
+  });
+});
+
+describe('secret-second-writer: PushSecrets a ClusterPushSecret creates', () => {
+  const parent = clusterPushSecret('backup-token', {
+    secret: 'datadog-secret',
+    secretKey: 'token',
+    remoteKey: TOKEN_ID,
+    provisioned: ['shop', 'billing'],
+  });
+  const children = [cpsChild('billing', parent), cpsChild('shop', parent)];
+
+  it('reports the children once, on their ClusterPushSecret', () => {
+    expect(
+      run(secretSecondWriter, [
+        ...healthyDocs(),
+        clusterStore('aws-secrets-manager'),
+        parent,
+        ...children,
+      ]),
+    ).toEqual(['FAIL pushes-into-source:token backup-token']);
+  });
+
+  it('puts the fix on the parent, never on a child that ESO recreates', () => {
+    const [r] = secretSecondWriter.run(
+      build([...healthyDocs(), clusterStore('aws-secrets-manager'), parent, ...children]),
+    );
+    expect(r!.resource).toEqual({ kind: 'ClusterPushSecret', name: 'backup-token' });
+    expect(r!.message).toContain(
+      'ClusterPushSecret backup-token creates PushSecret billing/backup-token, shop/backup-token',
+    );
+    expect(r!.message).toContain('ESO recreates a deleted child');
+    expect(r!.remediation).toContain(
+      'Change ClusterPushSecret backup-token: set spec.pushSecretSpec.data[].match.remoteRef.remoteKey datadog/cluster-agent-token to another secret',
+    );
+    expect(r!.remediation).toContain('spec.pushSecretSpec.selector.secret.name');
+    expect(r!.remediation).toContain('spec.namespaceSelectors');
+    expect(r!.remediation).not.toMatch(/delete pushsecret/);
+  });
+
+  it('names the parent of a child even when the ClusterPushSecret was not collected', () => {
+    const [r] = secretSecondWriter.run(
+      build([...healthyDocs(), clusterStore('aws-secrets-manager'), ...children], {
+        kube: { clusterPushSecrets: failed('clusterpushsecrets.external-secrets.io', 403) },
+      }),
+    );
+    expect(r!.resource).toEqual({ kind: 'ClusterPushSecret', name: 'backup-token' });
+    expect(r!.remediation).not.toMatch(/delete pushsecret/);
+  });
+
+  it('evaluates a ClusterPushSecret from its spec when its children could not be listed', () => {
+    const [r] = secretSecondWriter.run(
+      build([...healthyDocs(), clusterStore('aws-secrets-manager'), parent], {
+        kube: { pushSecrets: failed('pushsecrets.external-secrets.io', 403) },
+      }),
+    );
+    expect(r!.resource).toEqual({ kind: 'ClusterPushSecret', name: 'backup-token' });
+    expect(r!.message).toContain('billing/backup-token, shop/backup-token');
+    expect(r!.message).toContain('no child was collected');
   });
 });
 

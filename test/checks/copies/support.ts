@@ -1,7 +1,8 @@
 /**
  * Manifest builders for the copies model: ClusterExternalSecrets, PushSecrets and stores with the
- * `kubernetes` provider, shaped as ESO writes them (children labelled
- * `external-secrets.io/cluster-external-secret`, owner references to the parent).
+ * `kubernetes` provider, shaped as ESO writes them: a child carries its parent's controller
+ * ownerReference and only the labels of the parent's metadata template, never a label naming it
+ * (external-secrets `pkg/controllers/clusterexternalsecret`, `clusterpushsecret`).
  */
 import type { Raw } from '../../../lambda/kube/convert.js';
 import { TOKEN_ID } from '../token/support.js';
@@ -74,7 +75,6 @@ export function cesChild(ns: string, cesName: string, o: CesOpts = {}): Raw {
     metadata: {
       name: o.externalSecretName ?? cesName,
       namespace: ns,
-      labels: { 'external-secrets.io/cluster-external-secret': cesName },
       ownerReferences: [
         {
           apiVersion: 'external-secrets.io/v1',
@@ -140,6 +140,51 @@ export function pushSecret(
       selector: { secret: { name: o.secret } },
       data: [{ match: { secretKey: o.secretKey, remoteRef: { remoteKey: o.remoteKey } } }],
     },
+    status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Synced' }] },
+  };
+}
+
+/** A ClusterPushSecret (`v1alpha1`) as its CRD shapes it, with the namespaces it provisioned. */
+export function clusterPushSecret(
+  name: string,
+  o: { secret: string; secretKey: string; remoteKey: string; provisioned: string[] },
+): Raw {
+  const child = pushSecret('unused', name, o);
+  return {
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'ClusterPushSecret',
+    metadata: { name },
+    spec: {
+      namespaceSelectors: [{ matchLabels: { 'datadog.example.com/agents': 'true' } }],
+      refreshTime: '1m',
+      pushSecretSpec: child.spec,
+    },
+    status: {
+      provisionedNamespaces: o.provisioned,
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+}
+
+/** The child PushSecret ESO creates in `ns`: the parent's spec and its controller ownerReference. */
+export function cpsChild(ns: string, parent: Raw): Raw {
+  return {
+    apiVersion: 'external-secrets.io/v1alpha1',
+    kind: 'PushSecret',
+    metadata: {
+      name: parent.metadata.name,
+      namespace: ns,
+      ownerReferences: [
+        {
+          apiVersion: 'external-secrets.io/v1alpha1',
+          kind: 'ClusterPushSecret',
+          name: parent.metadata.name,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: parent.spec.pushSecretSpec,
     status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Synced' }] },
   };
 }

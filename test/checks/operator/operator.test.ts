@@ -6,8 +6,6 @@
 import { operatorSetups } from '../../../lambda/checks/operator/datadog-agents.js';
 import { operatorTokenNotLiteral } from '../../../lambda/checks/operator/operator-token-not-literal.js';
 import { runChecks } from '../../../lambda/checks/runner.js';
-import { clusterAgentKeys, tokenSecretKeys } from '../../../lambda/checks/token/consumers.js';
-import { readerLabel, secretCopyModel } from '../../../lambda/checks/secret-copies/model.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenNotChartGenerated } from '../../../lambda/checks/token/token-not-chart-generated.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
@@ -24,6 +22,8 @@ import {
   syncedSecret,
   tokenRef,
 } from '../token/support.js';
+import { clusterAgentKeys, copyModel, tokenKeys } from '../../../lambda/copies/model.js';
+import { readerLabel } from '../../../lambda/copies/readers.js';
 
 const LITERAL = 'CANARY-operator-literal-token-3e5a7c9b1d2f';
 
@@ -200,7 +200,7 @@ describe('the DatadogAgent in the shared token model', () => {
       syncedSecret('datadog', 'datadog-dca', { 'dca-token': CANARY.token }),
       dda({ clusterAgentTokenSecret: { secretName: 'datadog-dca', keyName: 'dca-token' } }),
     ]);
-    const ca = clusterAgentKeys(tokenSecretKeys(s));
+    const ca = clusterAgentKeys(tokenKeys(s));
     expect(ca.map((k) => `${k.namespace}/${k.secret}/${k.key}`)).toEqual([
       'datadog/datadog-dca/dca-token',
     ]);
@@ -216,7 +216,7 @@ describe('the DatadogAgent in the shared token model', () => {
       syncedSecret('datadog', 'datadog-dca', { 'dca-token': CANARY.token }),
       dda({ clusterAgentTokenSecret: { secretName: 'datadog-dca', keyName: 'dca-token' } }),
     ]);
-    const [k] = clusterAgentKeys(tokenSecretKeys(s));
+    const [k] = clusterAgentKeys(tokenKeys(s));
     expect(k!.users.map((u) => u.via)).toEqual(['env']);
   });
 
@@ -244,7 +244,7 @@ describe('the DatadogAgent in the shared token model', () => {
       namespace('datadog'),
       dda({}, { override: { clusterAgent: { disabled: true } } }),
     ]);
-    expect(clusterAgentKeys(tokenSecretKeys(s))).toEqual([]);
+    expect(clusterAgentKeys(tokenKeys(s))).toEqual([]);
   });
 });
 
@@ -272,7 +272,7 @@ describe('what setup detection and the key-consumer model get', () => {
   });
 
   it('records the API and app key Secrets of spec.global.credentials with their digests', () => {
-    const { keys } = secretCopyModel(s);
+    const { keys } = copyModel(s);
     const read = [...keys['api-key'], ...keys['app-key']].flatMap((k) =>
       k.users
         .filter((u) => u.via === 'datadogagent')

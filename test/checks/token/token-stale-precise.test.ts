@@ -4,16 +4,12 @@
  * copy record (fingerprints of each key and of ESO's data-hash) and, failing both, a FAIL that
  * says what it could not tell.
  */
-import {
-  asCopyRecordSet,
-  copyRecord,
-  keyLastWrite,
-} from '../../../lambda/checks/token/copy-record.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
 import type { Raw } from '../../../lambda/kube/convert.js';
 import { convertSecret } from '../../../lambda/kube/secrets.js';
 import type { ClusterSnapshot } from '../../../lambda/snapshot.js';
 import { CANARY, PODS_STARTED, build, datadogNamespace, golangNamespace } from './support.js';
+import { asCopyRecordSet, copyRecord, keyLastWrite } from '../../../lambda/copies/record.js';
 
 const OLD_TOKEN = 'CANARY-dd-cluster-agent-token-old-0000000000000000';
 /** After the pods started (2026-11-20T10:00Z). */

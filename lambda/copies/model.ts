@@ -1,79 +1,61 @@
 /**
- * The one definition of "a copy of a secret", readers and writers alike. For every Kubernetes
- * Secret key that holds (or should hold) the Cluster Agent token, the Datadog API key or the
- * application key: who reads it (containers, workload templates whose pods are not running, pods
- * asking the admission controller for a sidecar by its effective selector, DatadogAgents), who
- * writes it from Secrets Manager (ExternalSecrets, ClusterExternalSecret children, chains through
- * `kubernetes`-provider stores: external-secrets/copies.ts), which ExternalSecrets target its
- * Secret, and the Secret as the collector read it (digests only).
+ * The one model of a secret's copies. For every Kubernetes Secret key that holds (or should hold)
+ * the Cluster Agent token, the Datadog API key or the application key: who reads it (containers,
+ * by the kubelet's env/envFrom precedence; workload templates whose pods are not running; pods
+ * asking the admission controller for a sidecar by its effective selector; DatadogAgents), who
+ * writes it (ExternalSecrets, ClusterExternalSecret children and chains through
+ * `kubernetes`-provider stores; the Datadog Operator), which ExternalSecrets target its Secret, and
+ * the Secret as the collector read it (digests only). Writers are one union (writers.ts
+ * `CopyWriter`: ExternalSecret chains and the Operator writing keys, PushSecrets writing back into
+ * Secrets Manager). Beside the keys: the PushSecrets, the Secret references of running
+ * containers, and the copy record (record.ts).
  *
- * Built once per snapshot and indexed by value and namespace/secret/key; every check asks it.
- * Entries share the snapshot's objects (pods, workloads, ExternalSecrets, copies) and keep no
- * message text: labels are computed by the functions below when a message needs them, so a
- * cluster of thousands of namespaces costs a few small objects per Secret key.
+ * Derived once per snapshot and indexed by value and namespace/secret/key; checks declare it in
+ * their `models` and ask it, never rebuild it. Entries share the snapshot's objects (pods,
+ * workloads, ExternalSecrets) and keep no message text, so a cluster of thousands of namespaces
+ * costs a few small objects per Secret key.
  */
-import { SIDECAR_API_KEY, SIDECAR_TOKEN_KEY } from '../../admission/sidecar-config.js';
-import { snapshotModel } from '../../snapshot-model.js';
-import { datadogAgentsOf, operatorKeyRefs, operatorTokenRef } from '../../kube/operator-refs.js';
-import { externalSecretTarget, isDatadogContainer } from '../../kube/secret-refs.js';
+import { datadogAgentsOf, operatorKeyRefs, operatorTokenRef } from '../kube/operator-refs.js';
+import { externalSecretTarget, isDatadogContainer } from '../kube/secret-refs.js';
+import { snapshotModel } from '../snapshot-model.js';
 import {
   itemsOf,
   type ClusterSnapshot,
   type Container,
+  type CopyRecordSet,
   type DatadogAgent,
+  type EnvVar,
   type ExternalSecret,
   type Pod,
   type PodSpec,
   type SecretDigest,
   type SecretLookup,
   type Workload,
-} from '../../snapshot.js';
+} from '../snapshot.js';
 import {
   discoverAgents,
   isClusterAgentContainer,
   isNodeAgentContainer,
-} from '../agent-discovery.js';
-import { secretCopies, type CopiedValue, type SecretCopy } from '../external-secrets/copies.js';
-import { tokenMappings, type TokenMapping } from '../external-secrets/eso.js';
-
-/** The variable the node agents, cluster checks runners and the Cluster Agent read the token from. */
-export const TOKEN_ENV = 'DD_CLUSTER_AGENT_AUTH_TOKEN';
-/** Key the Helm chart and the admission controller read from the token Secret. */
-export const TOKEN_KEY = 'token';
-
-/** The environment variable each copied value is read through. */
-export const VALUE_ENV: Record<CopiedValue, string> = {
-  token: TOKEN_ENV,
-  'api-key': 'DD_API_KEY',
-  'app-key': 'DD_APP_KEY',
-};
-
-/** The `datadog-secret` key the injected sidecar reads each value from (it reads no app key). */
-const SIDECAR_KEY: Partial<Record<CopiedValue, string>> = {
-  token: SIDECAR_TOKEN_KEY,
-  'api-key': SIDECAR_API_KEY,
-};
-
-const VALUES: readonly CopiedValue[] = ['token', 'api-key', 'app-key'];
-
-export type ConsumerRole = 'cluster-agent' | 'node-agent' | 'injected-sidecar' | 'agent';
-
-/** One reader of a Secret key. Labels for messages: {@link readerLabel}. */
-export interface SecretReader {
-  /** The running pod; absent for a workload template without running pods. */
-  pod?: Pod;
-  workload?: Workload;
-  namespace: string;
-  /** Container reading the key; absent when the admission controller has yet to inject it. */
-  container?: string;
-  role: ConsumerRole;
-  /** `datadogagent`: a DatadogAgent makes the Operator's components read this key. */
-  via: 'env' | 'envFrom' | 'admission-sidecar' | 'datadogagent';
-  /** The DatadogAgent naming the key (`via: datadogagent`). */
-  datadogAgent?: DatadogAgent;
-  /** The DatadogAgent field naming it, e.g. `spec.global.credentials.apiSecret`. */
-  field?: string;
-}
+} from '../checks/agent-discovery.js';
+import { tokenMappings, type TokenMapping } from '../checks/external-secrets/eso.js';
+import {
+  envRefOf,
+  isLive,
+  ownerOf,
+  workloadIndex,
+  type ConsumerRole,
+  type EnvRef,
+  type SecretReader,
+} from './readers.js';
+import { computeRecord } from './record.js';
+import { COPIED_VALUES, SIDECAR_KEY, VALUE_ENV, type CopiedValue } from './values.js';
+import {
+  externalSecretCopies,
+  pushWriters,
+  type OperatorWriter,
+  type PushWriter,
+  type SecretCopy,
+} from './writers.js';
 
 /** One Secret key that holds (or should hold) a copied value, with who reads and writes it. */
 export interface HeldKey {
@@ -81,6 +63,7 @@ export interface HeldKey {
   namespace: string;
   secret: string;
   key: string;
+  /** Its readers. */
   users: SecretReader[];
   /** The copies written into this key from Secrets Manager, one per writer (chains resolved). */
   copies: readonly SecretCopy[];
@@ -92,92 +75,63 @@ export interface HeldKey {
   /** Digest of the key when the Secret was read and has it. */
   digest?: SecretDigest;
   /**
-   * The DatadogAgent whose Operator writes this key itself: `<name>-token` from a literal or
-   * generated token, `<name>-secret` from literal credentials. It never follows Secrets Manager.
+   * The Datadog Operator when it writes this key itself from a DatadogAgent: `<name>-token` from a
+   * literal or generated token, `<name>-secret` from literal credentials. It never follows
+   * Secrets Manager.
    */
-  operator?: DatadogAgent;
+  operator?: OperatorWriter;
+}
+
+/** A `DD_*` env entry of a running container that reads a secretKeyRef. */
+export interface EnvSecretRef {
+  pod: Pod;
+  container: Container;
+  env: EnvVar & { secretKeyRef: NonNullable<EnvVar['secretKeyRef']> };
+  /**
+   * Where the container gets the variable from, by the kubelet's precedence: this entry, a later
+   * entry of the same name, or (when this one is optional and its Secret or key is missing) an
+   * earlier entry or an envFrom Secret. Undefined when no Secret key supplies it.
+   */
+  resolved?: EnvRef;
+}
+
+/** An envFrom Secret of a running Datadog container. */
+export interface EnvFromSecretRef {
+  pod: Pod;
+  container: Container;
+  secretRef: { name: string; optional?: boolean };
 }
 
 export interface SecretCopyModel {
   /** Per value, every key holding it, sorted by namespace/secret/key. Shared: do not change. */
   keys: Record<CopiedValue, readonly HeldKey[]>;
+  /** Every copy ExternalSecrets write, sorted by namespace/secret/key. Shared: do not change. */
+  copies: readonly SecretCopy[];
+  /** The PushSecrets (ClusterPushSecret children included) writing into a configured secret. */
+  pushes: readonly PushWriter[];
+  /** Every `DD_*` secretKeyRef of a running container, in pod, container and env order. */
+  envSecretRefs: readonly EnvSecretRef[];
+  /** Every envFrom Secret of a running Datadog container, in pod and container order. */
+  envFromSecretRefs: readonly EnvFromSecretRef[];
   /** The key holding `value` at namespace/secret/key, if any reader or writer names it. */
   heldKey(value: CopiedValue, namespace: string, secret: string, key: string): HeldKey | undefined;
   /** Every ExternalSecret whose target is namespace/secret. */
   writersOf(namespace: string, secret: string): readonly ExternalSecret[];
   lookup(namespace: string, secret: string): SecretLookup | undefined;
+  /** Deployments, DaemonSets and StatefulSets by `Kind/namespace/name`. */
+  workloads: Map<string, Workload>;
+  /** This run's copy record (record.ts), computed on first use. */
+  record(): CopyRecordSet;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
 
-export function isLive(pod: Pod): boolean {
-  return pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed';
-}
-
-export function secretLookups(snapshot: ClusterSnapshot): Map<string, SecretLookup> {
-  return new Map(snapshot.kube.secrets.map((l) => [`${l.namespace}/${l.name}`, l]));
-}
-
-export function workloadIndex(snapshot: ClusterSnapshot): Map<string, Workload> {
-  const all = [
-    ...itemsOf(snapshot.kube.deployments),
-    ...itemsOf(snapshot.kube.daemonsets),
-    ...itemsOf(snapshot.kube.statefulsets),
-  ];
-  return new Map(all.map((w) => [`${w.kind}/${w.meta.namespace ?? ''}/${w.meta.name}`, w]));
-}
-
-/** The Deployment/DaemonSet/StatefulSet behind a pod (through its ReplicaSet), when collected. */
-export function ownerOf(pod: Pod, workloads: Map<string, Workload>): Workload | undefined {
-  const ns = pod.meta.namespace ?? '';
-  for (const o of pod.meta.ownerReferences) {
-    const key =
-      o.kind === 'ReplicaSet'
-        ? `Deployment/${ns}/${o.name.replace(/-[a-z0-9]{5,10}$/, '')}`
-        : `${o.kind}/${ns}/${o.name}`;
-    const w = workloads.get(key);
-    if (w) return w;
-  }
-  return undefined;
-}
-
-/** `Pod golang/app-7d9f`, `Deployment golang/app` or `DatadogAgent datadog/datadog`. */
-export function readerLabel(u: SecretReader): string {
-  if (u.datadogAgent) return `DatadogAgent ${u.namespace}/${u.datadogAgent.meta.name}`;
-  if (u.pod) return `Pod ${u.namespace}/${u.pod.meta.name}`;
-  if (u.workload) return `${u.workload.kind} ${u.namespace}/${u.workload.meta.name}`;
-  return `namespace ${u.namespace}`;
-}
-
-/** `Pod golang/app-1 (agent)`, `Pod golang/web (sidecar to be injected)`, `DatadogAgent d/d (field)`. */
-export function readerDetail(u: SecretReader): string {
-  const label = readerLabel(u);
-  if (u.container) return `${label} (${u.container})`;
-  if (u.via === 'admission-sidecar') return `${label} (sidecar to be injected)`;
-  if (u.field) return `${label} (${u.field})`;
-  return label;
-}
-
-/** The checks that read the model (test/checks/snapshot-models.test.ts keeps this list true). */
-export const COPY_MODEL_READERS = [
-  'clusterexternalsecret-coverage',
-  'datadog-keys-match',
-  'externalsecret-fresh',
-  'externalsecret-mapping',
-  'externalsecret-synced',
-  'injection-secret-ready',
-  'token-consumers-match',
-  'token-not-chart-generated',
-  'token-stale-in-pods',
-];
-
-const MODEL = snapshotModel('secret-copies', COPY_MODEL_READERS, (snapshot) =>
-  computeModel(snapshot),
-);
+/** The copy model; a check reading it lists it in its `models`. */
+export const COPY_MODEL = snapshotModel('copies', (snapshot) => computeModel(snapshot));
 
 /** The model of one snapshot, computed on first use and shared by every check. */
-export function secretCopyModel(snapshot: ClusterSnapshot): SecretCopyModel {
-  return MODEL.get(snapshot);
+export function copyModel(snapshot: ClusterSnapshot): SecretCopyModel {
+  return COPY_MODEL.get(snapshot);
 }
 
 /** The copies of one Secret key (one per writer and value), by index. */
@@ -187,19 +141,41 @@ export function copiesOf(
   secret: string,
   key: string,
 ): SecretCopy[] {
-  const model = secretCopyModel(snapshot);
+  const model = copyModel(snapshot);
   const out: SecretCopy[] = [];
-  for (const v of VALUES) {
+  for (const v of COPIED_VALUES) {
     const k = model.heldKey(v, namespace, secret, key);
     if (k) out.push(...k.copies);
   }
   return out;
 }
 
-interface Ref {
-  secret: string;
-  key: string;
-  via: 'env' | 'envFrom';
+/**
+ * Every Secret key holding the Cluster Agent token, sorted by namespace/secret/key. Callers get
+ * their own array; the entries are shared and must not be changed.
+ */
+export function tokenKeys(snapshot: ClusterSnapshot): HeldKey[] {
+  return [...copyModel(snapshot).keys.token];
+}
+
+/** The Cluster Agent's token key(s): keys read by a Cluster Agent container. */
+export function clusterAgentKeys(keys: readonly HeldKey[]): HeldKey[] {
+  return keys.filter((k) => k.users.some((u) => u.role === 'cluster-agent'));
+}
+
+/**
+ * ExternalSecrets that feed the token: those mapping the configured Secrets Manager secret and
+ * those writing a Secret an agent reads the token from. Sorted by namespace/name.
+ */
+export function tokenExternalSecrets(keys: readonly HeldKey[]): ExternalSecret[] {
+  const out = new Set<ExternalSecret>();
+  for (const k of keys) {
+    for (const m of k.mappings) out.add(m.es);
+    if (k.users.length > 0) for (const w of k.writers) out.add(w);
+  }
+  return [...out].sort((a, b) =>
+    `${a.meta.namespace}/${a.meta.name}`.localeCompare(`${b.meta.namespace}/${b.meta.name}`),
+  );
 }
 
 /**
@@ -230,37 +206,6 @@ function roleOf(c: Container): ConsumerRole {
   if (isClusterAgentContainer(c)) return 'cluster-agent';
   if (isNodeAgentContainer(c)) return 'node-agent';
   return 'agent';
-}
-
-/**
- * The Secret key a container reads `name` from: an explicit env entry wins over envFrom (then
- * undefined when it is a literal); later envFrom sources win over earlier ones, as in the kubelet.
- */
-function refOf(
-  c: Container,
-  name: string,
-  namespace: string,
-  lookupOf: (namespace: string, secret: string) => SecretLookup | undefined,
-): Ref | undefined {
-  const env = c.env.find((e) => e.name === name);
-  if (env) {
-    return env.secretKeyRef
-      ? { secret: env.secretKeyRef.name, key: env.secretKeyRef.key, via: 'env' }
-      : undefined;
-  }
-  if (c.envFrom.length === 0 || !isDatadogContainer(c)) return undefined;
-  let found: Ref | undefined;
-  for (const f of c.envFrom) {
-    if (!f.secretRef) continue;
-    const prefix = f.prefix ?? '';
-    if (!name.startsWith(prefix)) continue;
-    const key = name.slice(prefix.length);
-    const l = lookupOf(namespace, f.secretRef.name);
-    if (l?.result.status === 'found' && key in l.result.secret.data) {
-      found = { secret: f.secretRef.name, key, via: 'envFrom' };
-    }
-  }
-  return found;
 }
 
 function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
@@ -335,12 +280,12 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
     workload: Workload | undefined,
   ) => {
     const asks = asksForSidecar(labels, namespace);
-    for (const v of VALUES) {
+    for (const v of COPIED_VALUES) {
       const name = VALUE_ENV[v];
       let read = false;
       for (const list of [spec.initContainers, spec.containers]) {
         for (const c of list) {
-          const ref = refOf(c, name, namespace, lookupOf);
+          const ref = envRefOf(c, name, namespace, lookupOf);
           if (!ref) continue;
           read = true;
           addUser(
@@ -360,12 +305,31 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
     }
   };
 
+  // The Secret references of running containers, for the checks that resolve them.
+  const envSecretRefs: EnvSecretRef[] = [];
+  const envFromSecretRefs: EnvFromSecretRef[] = [];
   const covered = new Set<Workload>();
   for (const pod of itemsOf(snapshot.kube.pods)) {
     if (!isLive(pod)) continue;
+    const namespace = pod.meta.namespace ?? '';
     const workload = ownerOf(pod, workloads);
     if (workload) covered.add(workload);
-    readSpec(pod.spec, pod.meta.labels, pod.meta.namespace ?? '', pod, workload);
+    readSpec(pod.spec, pod.meta.labels, namespace, pod, workload);
+    for (const container of [...pod.spec.initContainers, ...pod.spec.containers]) {
+      for (const env of container.env) {
+        if (!env.secretKeyRef || !env.name.startsWith('DD_')) continue;
+        envSecretRefs.push({
+          pod,
+          container,
+          env: env as EnvSecretRef['env'],
+          resolved: envRefOf(container, env.name, namespace, lookupOf),
+        });
+      }
+      if (!isDatadogContainer(container)) continue;
+      for (const f of container.envFrom) {
+        if (f.secretRef) envFromSecretRefs.push({ pod, container, secretRef: f.secretRef });
+      }
+    }
   }
   // Workload templates count only when none of their pods runs (the pods already show the wiring).
   for (const w of workloads.values()) {
@@ -373,6 +337,10 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
     readSpec(w.template.spec, w.template.meta.labels, w.meta.namespace ?? '', undefined, w);
   }
 
+  const operatorWrites = (dda: DatadogAgent, e: HeldKey) => {
+    const { value, namespace, secret, key } = e;
+    e.operator = { kind: 'Operator', datadogAgent: dda, value, namespace, secret, key };
+  };
   for (const dda of datadogAgentsOf(snapshot)) {
     const namespace = dda.meta.namespace ?? '';
     // The Operator's Cluster Agent reads the key its DatadogAgent names (clusterAgentTokenSecret,
@@ -393,7 +361,7 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
         u.datadogAgent = dda;
         addUser(e, u);
       }
-      if (ref.source !== 'secret') e.operator = dda;
+      if (ref.source !== 'secret') operatorWrites(dda, e);
     }
     // Its node agents, Cluster Agent and cluster checks runners read spec.global.credentials.
     for (const k of operatorKeyRefs(dda)) {
@@ -402,7 +370,7 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
       u.field = OPERATOR_FIELD[k.kind][k.source];
       const e = entry(k.kind, k.namespace, k.secret, k.key);
       addUser(e, u);
-      if (k.source === 'literal') e.operator = dda;
+      if (k.source === 'literal') operatorWrites(dda, e);
     }
   }
 
@@ -410,10 +378,12 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
     const e = entry('token', m.namespace, m.target, m.secretKey);
     e.mappings = append(e.mappings, m);
   }
-  for (const c of secretCopies(snapshot)) {
+  const copies = externalSecretCopies(snapshot);
+  for (const c of copies) {
     const e = entry(c.value, c.namespace, c.secret, c.key);
     e.copies = append(e.copies, c);
   }
+  const pushes = pushWriters(snapshot);
 
   const collator = new Intl.Collator();
   const ids = new Map(all.map((e) => [e, `${e.namespace}/${e.secret}/${e.key}`]));
@@ -421,13 +391,21 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
   ids.clear();
   const keys: Record<CopiedValue, HeldKey[]> = { token: [], 'api-key': [], 'app-key': [] };
   for (const e of sorted) keys[e.value].push(e);
-  return {
+  let record: CopyRecordSet | undefined;
+  const model: SecretCopyModel = {
     keys,
+    copies,
+    pushes,
+    envSecretRefs,
+    envFromSecretRefs,
     heldKey: (value, namespace, secret, key) =>
       bySecret.get(`${namespace}/${secret}`)?.keys.find((k) => k.value === value && k.key === key),
     writersOf: (namespace, secret) => bySecret.get(`${namespace}/${secret}`)?.writers ?? NONE,
     lookup: lookupOf,
+    workloads,
+    record: () => (record ??= computeRecord(snapshot, model)),
   };
+  return model;
 }
 
 /**

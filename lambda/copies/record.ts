@@ -9,7 +9,6 @@
  * 128 bits: equal across runs exactly when the value is, and unlike the digest itself it matches
  * no hash of the value anywhere else (a report may travel further than the snapshot).
  */
-import { snapshotModel } from '../../snapshot-model.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type {
   ClusterSnapshot,
@@ -17,10 +16,9 @@ import type {
   CopyRecordSet,
   SecretDigest,
   SecretSnapshot,
-} from '../../snapshot.js';
-import { secretCopies } from '../external-secrets/copies.js';
-import { msBetween } from '../external-secrets/eso.js';
-import { tokenSecretKeys } from './consumers.js';
+} from '../snapshot.js';
+import { msBetween } from '../checks/external-secrets/eso.js';
+import { copyModel, type SecretCopyModel } from './model.js';
 
 /** ESO writes this on every Secret it manages: a hash of the whole data map (all keys at once). */
 export const ESO_DATA_HASH = 'reconcile.external-secrets.io/data-hash';
@@ -75,21 +73,23 @@ export function keyLastWrite(
     : undefined;
 }
 
-const RECORD = snapshotModel('copy-record', [], (snapshot) => computeRecord(snapshot));
-
-/** This run's record: one entry per Secret key holding (or read as) the token or a Datadog key. */
+/**
+ * This run's record: one entry per Secret key holding (or read as) the token or a Datadog key.
+ * Take it before the checks run: the runner releases the copy model after its last reader.
+ */
 export function copyRecord(snapshot: ClusterSnapshot): CopyRecordSet {
-  return RECORD.get(snapshot);
+  return copyModel(snapshot).record();
 }
 
-function computeRecord(snapshot: ClusterSnapshot): CopyRecordSet {
+/** The record of the copy model of `snapshot` (the model's `record()` keeps it). */
+export function computeRecord(snapshot: ClusterSnapshot, model: SecretCopyModel): CopyRecordSet {
   const secrets = new Map<string, SecretSnapshot>();
   for (const l of snapshot.kube.secrets) {
     if (l.result.status === 'found') secrets.set(`${l.namespace}/${l.name}`, l.result.secret);
   }
   const wanted = new Set<string>();
-  for (const k of tokenSecretKeys(snapshot)) wanted.add(`${k.namespace}/${k.secret}/${k.key}`);
-  for (const c of secretCopies(snapshot)) wanted.add(`${c.namespace}/${c.secret}/${c.key}`);
+  for (const k of model.keys.token) wanted.add(`${k.namespace}/${k.secret}/${k.key}`);
+  for (const c of model.copies) wanted.add(`${c.namespace}/${c.secret}/${c.key}`);
   const copies: CopyRecord[] = [];
   for (const id of [...wanted].sort()) {
     const [namespace, name, key] = splitId(id);

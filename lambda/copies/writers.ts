@@ -1,81 +1,32 @@
 /**
- * The one definition of "a copy of a secret": for every Kubernetes Secret key that holds the
- * Cluster Agent token, the Datadog API key or the application key, which object writes it and
- * from which Secrets Manager secret, following ClusterExternalSecret children and chains through
- * `kubernetes`-provider stores. Computed once per snapshot; every check asks this module.
- *
- * A new source of copies (e.g. the Datadog Operator's DatadogAgent credentials) is one function
- * returning {@link CopyWriter}s, added to {@link COPY_SOURCES}.
+ * Who writes a copy of the token or a Datadog key: ExternalSecrets (ClusterExternalSecret children
+ * and chains through `kubernetes`-provider stores included) writing Secret keys from Secrets
+ * Manager, the Datadog Operator writing its own Secrets, and PushSecrets (ClusterPushSecret
+ * children included) writing a Secret key back into Secrets Manager. The copy model (model.ts)
+ * computes them once per snapshot.
  */
-import { snapshotModel } from '../../snapshot-model.js';
-import { DEFAULT_API_KEY_SECRET_ID, DEFAULT_APP_KEY_SECRET_ID } from '../../config.js';
+import { externalSecretTarget } from '../kube/secret-refs.js';
 import {
   itemsOf,
   valueOf,
-  type AuditSettings,
   type ClusterExternalSecret,
+  type ClusterPushSecret,
   type ClusterSnapshot,
   type DatadogAgent,
   type ExternalSecret,
+  type ObjectMeta,
   type PushSecret,
   type SecretStore,
-} from '../../snapshot.js';
-import { externalSecretTarget } from '../../kube/secret-refs.js';
-import { formatDuration } from './go-duration.js';
-import { SYNC_BACKOFF_MS, esLabel, refreshMode, storeOf, type RefreshMode } from './eso.js';
-
-/** What a copy holds. */
-export type CopiedValue = 'token' | 'api-key' | 'app-key';
-
-export const COPIED_LABEL: Record<CopiedValue, string> = {
-  token: 'Cluster Agent token',
-  'api-key': 'Datadog API key',
-  'app-key': 'Datadog application key',
-};
-
-/** ESO's label on the ExternalSecrets a ClusterExternalSecret creates. */
-export const CES_CHILD_LABEL = 'external-secrets.io/cluster-external-secret';
-
-/** The Secrets Manager secret (and JSON property) a value is configured to come from. */
-export interface SourceSecret {
-  value: CopiedValue;
-  secretId: string;
-  property?: string;
-}
-
-/** Configured Secrets Manager secrets, token first; keys fall back to their defaults. */
-export function sourceSecrets(settings: AuditSettings): SourceSecret[] {
-  const out: SourceSecret[] = [
-    {
-      value: 'token',
-      secretId: settings.tokenSecretId,
-      ...(settings.tokenSecretProperty ? { property: settings.tokenSecretProperty } : {}),
-    },
-    {
-      value: 'api-key',
-      secretId: settings.apiKeySecretId ?? DEFAULT_API_KEY_SECRET_ID,
-      ...(settings.apiKeySecretProperty ? { property: settings.apiKeySecretProperty } : {}),
-    },
-    {
-      value: 'app-key',
-      secretId: settings.appKeySecretId ?? DEFAULT_APP_KEY_SECRET_ID,
-      ...(settings.appKeySecretProperty ? { property: settings.appKeySecretProperty } : {}),
-    },
-  ];
-  return out;
-}
-
-/** Secret name inside a Secrets Manager ARN, without the 6-character suffix AWS appends. */
-function nameFromArn(id: string): string {
-  const m = /^arn:aws[a-z-]*:secretsmanager:[^:]*:\d*:secret:(.+)$/.exec(id);
-  return m ? m[1]!.replace(/-[A-Za-z0-9]{6}$/, '') : id;
-}
-
-/** True when a remote key names the Secrets Manager secret `id` (by name or ARN). */
-export function sameSmSecret(remoteKey: string, id: string, arn?: string): boolean {
-  if (remoteKey === id || (arn !== undefined && remoteKey === arn)) return true;
-  return nameFromArn(remoteKey) === nameFromArn(id);
-}
+} from '../snapshot.js';
+import { formatDuration } from '../checks/external-secrets/go-duration.js';
+import {
+  SYNC_BACKOFF_MS,
+  esLabel,
+  refreshMode,
+  storeOf,
+  type RefreshMode,
+} from '../checks/external-secrets/eso.js';
+import { sameSmSecret, sourceSecrets, type CopiedValue, type SourceSecret } from './values.js';
 
 /** One hop of a copy: an ExternalSecret entry that writes a Secret key from its store. */
 export interface CopyHop {
@@ -91,21 +42,41 @@ export interface CopyHop {
   version?: string;
 }
 
-/** Who writes a Secret key that holds one of the copied values. Label: {@link copyWriterLabel}. */
-export interface CopyWriter {
-  kind: 'ExternalSecret' | 'Operator';
+/** An ExternalSecret (through a chain of stores) writing a Secret key from Secrets Manager. */
+export interface ExternalSecretWriter {
+  kind: 'ExternalSecret';
   /** From this key back to the source: hops[0] writes the key, the last hop reads the source. */
   hops: CopyHop[];
-  /** The DatadogAgent whose Operator writes the key (`kind: Operator`). */
-  datadogAgent?: DatadogAgent;
 }
 
+/**
+ * The Datadog Operator writing a Secret key itself from its DatadogAgent (`<name>-token` from a
+ * literal or generated token, `<name>-secret` from literal credentials): it never follows
+ * Secrets Manager.
+ */
+export interface OperatorWriter {
+  kind: 'Operator';
+  datadogAgent: DatadogAgent;
+  value: CopiedValue;
+  namespace: string;
+  secret: string;
+  key: string;
+}
+
+/**
+ * Who writes a copied value: into a Secret key (an ExternalSecret chain, the Operator) or, the
+ * other way, from a Secret key into the Secrets Manager secret every copy follows (a PushSecret).
+ * Label: {@link copyWriterLabel}.
+ */
+export type CopyWriter = ExternalSecretWriter | OperatorWriter | PushWriter;
+
+/** A Secret key written from Secrets Manager by an ExternalSecret, directly or along a chain. */
 export interface SecretCopy {
   value: CopiedValue;
   namespace: string;
   secret: string;
   key: string;
-  writer: CopyWriter;
+  writer: ExternalSecretWriter;
   /**
    * `secrets-manager` when the chain ends at the configured Secrets Manager secret;
    * `unresolved` when a `kubernetes` hop reads a Secret no collected ExternalSecret writes;
@@ -121,29 +92,57 @@ export interface SecretCopy {
   source?: SourceSecret;
 }
 
-/** The ClusterExternalSecret that created an ExternalSecret: ESO's label, else the owner. */
+/**
+ * The name of the `external-secrets.io` object of `kind` that controls an object: ESO marks the
+ * children of a ClusterExternalSecret or ClusterPushSecret only by this controller ownerReference
+ * (`metav1.GetControllerOf`, then kind and group: external-secrets
+ * `pkg/controllers/clusterexternalsecret` `isExternalSecretOwnedBy`, `clusterpushsecret`
+ * `isPushSecretOwnedBy`). It sets no label naming the parent.
+ */
+export function esoController(
+  meta: ObjectMeta,
+  kind: 'ClusterExternalSecret' | 'ClusterPushSecret',
+): string | undefined {
+  const owner = meta.ownerReferences.find((o) => o.controller === true);
+  if (!owner || owner.kind !== kind) return undefined;
+  if (owner.apiVersion !== undefined && !owner.apiVersion.startsWith('external-secrets.io/')) {
+    return undefined;
+  }
+  return owner.name;
+}
+
+/** The ClusterExternalSecret that created an ExternalSecret (its controller ownerReference). */
 export function parentCes(
   es: ExternalSecret,
   byName: Map<string, ClusterExternalSecret>,
 ): ClusterExternalSecret | undefined {
-  const name =
-    es.meta.labels[CES_CHILD_LABEL] ??
-    es.meta.ownerReferences.find((o) => o.kind === 'ClusterExternalSecret')?.name;
+  const name = esoController(es.meta, 'ClusterExternalSecret');
   return name ? byName.get(name) : undefined;
 }
 
-export function writerLabel(es: ExternalSecret, ces?: ClusterExternalSecret): string {
+function writerLabel(es: ExternalSecret, ces?: ClusterExternalSecret): string {
   return ces ? `${esLabel(es)} (child of ClusterExternalSecret ${ces.meta.name})` : esLabel(es);
 }
 
-/** `ExternalSecret golang/dd (child of ClusterExternalSecret datadog-token)`, for messages. */
+/**
+ * `ExternalSecret golang/dd (child of ClusterExternalSecret datadog-token)`, `the Datadog Operator
+ * (DatadogAgent datadog/datadog)`, `PushSecret shop/backup (child of ClusterPushSecret backup)`.
+ */
 export function copyWriterLabel(writer: CopyWriter): string {
-  const first = writer.hops[0];
-  if (first) return writerLabel(first.es, first.ces);
-  const dda = writer.datadogAgent;
-  return dda
-    ? `the Datadog Operator (DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name})`
-    : writer.kind;
+  switch (writer.kind) {
+    case 'ExternalSecret': {
+      const first = writer.hops[0]!;
+      return writerLabel(first.es, first.ces);
+    }
+    case 'Operator': {
+      const dda = writer.datadogAgent;
+      return `the Datadog Operator (DatadogAgent ${dda.meta.namespace ?? ''}/${dda.meta.name})`;
+    }
+    case 'PushSecret': {
+      const own = `PushSecret ${writer.namespace}/${writer.push.meta.name}`;
+      return writer.parent ? `${own} (child of ClusterPushSecret ${writer.parent.name})` : own;
+    }
+  }
 }
 
 /** How ESO refreshes one hop, from its ExternalSecret (computed when needed, not kept). */
@@ -204,38 +203,11 @@ interface Index {
   tokenArn?: string;
 }
 
-// Read directly by these checks, and by every reader of the copy model, which is computed from it.
-const COPIES = snapshotModel(
-  'copies',
-  [
-    'clusterexternalsecret-coverage',
-    'copy-follows-source',
-    'datadog-keys-match',
-    'externalsecret-fresh',
-    'externalsecret-mapping',
-    'externalsecret-synced',
-    'injection-secret-ready',
-    'secret-second-writer',
-    'token-consumers-match',
-    'token-not-chart-generated',
-    'token-stale-in-pods',
-  ],
-  (snapshot) => computeCopies(snapshot),
-);
-
 /**
- * Every copy of the token and of the Datadog keys, sorted by namespace/secret/key. Shared: do not
- * change. To find the copies of one key, ask the model (secret-copies/model.ts `copiesOf`), which
- * indexes them; a scan of this list per key is quadratic.
+ * Every copy ExternalSecrets write of the token and of the Datadog keys, sorted by
+ * namespace/secret/key. Computed by the copy model (model.ts): ask it, not this function.
  */
-export function secretCopies(snapshot: ClusterSnapshot): SecretCopy[] {
-  return COPIES.get(snapshot);
-}
-
-/** Sources of copies beyond ExternalSecrets; the Operator's DatadogAgent plugs in here. */
-export const COPY_SOURCES: ((snapshot: ClusterSnapshot) => SecretCopy[])[] = [];
-
-function computeCopies(snapshot: ClusterSnapshot): SecretCopy[] {
+export function externalSecretCopies(snapshot: ClusterSnapshot): SecretCopy[] {
   const tokenArn = valueOf(snapshot.aws.tokenSource)?.arn;
   const index: Index = {
     snapshot,
@@ -279,13 +251,12 @@ function computeCopies(snapshot: ClusterSnapshot): SecretCopy[] {
       namespace: entry.namespace,
       secret: entry.secret,
       key: entry.key,
-      writer: { kind: 'ExternalSecret', hops: chain.hops, datadogAgent: undefined },
+      writer: { kind: 'ExternalSecret', hops: chain.hops },
       resolution: chain.resolution,
       graceMs: chain.graceMs,
       source: chain.source,
     });
   }
-  for (const source of COPY_SOURCES) out.push(...source(snapshot));
   for (const c of out) ids.push(`${c.namespace}/${c.secret}/${c.key}`);
   // Sort positions by their id once, instead of building two strings per comparison.
   const collator = new Intl.Collator();
@@ -376,9 +347,21 @@ export function describeGrace(copy: SecretCopy): string {
     : `${intervals} + ${formatDuration(SYNC_BACKOFF_MS)} backoff`;
 }
 
-/** PushSecret entries that write into a configured Secrets Manager secret: second writers. */
+/**
+ * PushSecret entries that write into a configured Secrets Manager secret: second writers. A
+ * PushSecret that a ClusterPushSecret controls carries that parent (its name, and the object when
+ * collected): ESO recreates a deleted child, so the fix is on the parent. A collected
+ * ClusterPushSecret none of whose children was collected is evaluated from its own
+ * `spec.pushSecretSpec`, in the namespaces its status lists.
+ */
 export interface PushWriter {
+  kind: 'PushSecret';
+  /** The PushSecret, or for a ClusterPushSecret without collected children its pushSecretSpec. */
   push: PushSecret;
+  /** The ClusterPushSecret controlling `push` (its controller ownerReference). */
+  parent?: { name: string; object?: ClusterPushSecret };
+  /** The namespace the PushSecret is in (for a ClusterPushSecret's spec: one it provisioned). */
+  namespace: string;
   value: CopiedValue;
   source: SourceSecret;
   remoteKey: string;
@@ -386,11 +369,18 @@ export interface PushWriter {
   secretKey?: string;
 }
 
+/** Computed by the copy model (model.ts): ask it, not this function. */
 export function pushWriters(snapshot: ClusterSnapshot): PushWriter[] {
   const sources = sourceSecrets(snapshot.settings);
   const tokenArn = valueOf(snapshot.aws.tokenSource)?.arn;
+  const parents = new Map(
+    itemsOf(snapshot.kube.clusterPushSecrets ?? { status: 'ok', value: [] }).map((c) => [
+      c.meta.name,
+      c,
+    ]),
+  );
   const out: PushWriter[] = [];
-  for (const push of itemsOf(snapshot.kube.pushSecrets ?? { status: 'ok', value: [] })) {
+  const add = (push: PushSecret, parent: PushWriter['parent'], namespace: string) => {
     // Only pushes to a Secrets Manager store can overwrite the configured secrets.
     const toSm = push.secretStoreRefs.some((ref) => {
       const cluster = ref.kind === 'ClusterSecretStore';
@@ -398,27 +388,47 @@ export function pushWriters(snapshot: ClusterSnapshot): PushWriter[] {
         cluster ? snapshot.kube.clusterSecretStores : snapshot.kube.secretStores,
       );
       const store = stores.find(
-        (s) => s.meta.name === ref.name && (cluster || s.meta.namespace === push.meta.namespace),
+        (s) => s.meta.name === ref.name && (cluster || s.meta.namespace === namespace),
       );
       return (
         !store ||
         (store.provider === 'aws' && (store.service ?? 'SecretsManager') === 'SecretsManager')
       );
     });
-    if (!toSm) continue;
+    if (!toSm) return;
     for (const d of push.data) {
       const source = sources.find((s) =>
         sameSmSecret(d.remoteKey, s.secretId, s.value === 'token' ? tokenArn : undefined),
       );
       if (!source) continue;
       out.push({
+        kind: 'PushSecret',
         push,
+        ...(parent ? { parent } : {}),
+        namespace,
         value: source.value,
         source,
         remoteKey: d.remoteKey,
         ...(d.property ? { property: d.property } : {}),
         ...(d.secretKey ? { secretKey: d.secretKey } : {}),
       });
+    }
+  };
+  const withChildren = new Set<string>();
+  for (const push of itemsOf(snapshot.kube.pushSecrets ?? { status: 'ok', value: [] })) {
+    const name = esoController(push.meta, 'ClusterPushSecret');
+    const object = name ? parents.get(name) : undefined;
+    if (name) withChildren.add(name);
+    add(
+      push,
+      name ? { name, ...(object ? { object } : {}) } : undefined,
+      push.meta.namespace ?? '',
+    );
+  }
+  for (const cps of parents.values()) {
+    if (withChildren.has(cps.meta.name)) continue;
+    for (const ns of cps.status.provisionedNamespaces) {
+      add(cps.pushSecretSpec, { name: cps.meta.name, object: cps }, ns);
     }
   }
   return out;

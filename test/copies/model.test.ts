@@ -3,18 +3,11 @@
  * readers (containers, workloads not yet running, injected-sidecar requests by the admission
  * controller's effective selector, DatadogAgents) and writers (ExternalSecrets, chains).
  */
-import { datadogKeysMatch } from '../../../lambda/checks/keys/datadog-keys-match.js';
-import {
-  copiesOf,
-  readerDetail,
-  secretCopyModel,
-  type HeldKey,
-} from '../../../lambda/checks/secret-copies/model.js';
-import type { CopiedValue } from '../../../lambda/checks/external-secrets/copies.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
-import { digestSecret } from '../../../lambda/secret-digest.js';
-import type { AwsSnapshot, ClusterSnapshot, TokenSource } from '../../../lambda/snapshot.js';
-import { ok } from '../../support/snapshot-builder.js';
+import { datadogKeysMatch } from '../../lambda/checks/keys/datadog-keys-match.js';
+import type { Raw } from '../../lambda/kube/convert.js';
+import { digestSecret } from '../../lambda/secret-digest.js';
+import type { AwsSnapshot, ClusterSnapshot, TokenSource } from '../../lambda/snapshot.js';
+import { ok } from '../support/snapshot-builder.js';
 import {
   CANARY,
   TOKEN_ID,
@@ -29,8 +22,11 @@ import {
   syncedSecret,
   tokenRef,
   tokenSourceOf,
-} from '../token/support.js';
-import { kubernetesStore } from '../copies/support.js';
+} from '../checks/token/support.js';
+import { kubernetesStore } from '../checks/copies/support.js';
+import { copiesOf, copyModel, type HeldKey } from '../../lambda/copies/model.js';
+import { readerDetail } from '../../lambda/copies/readers.js';
+import type { CopiedValue } from '../../lambda/copies/values.js';
 
 const OLD_API_KEY = 'CANARY-dd-api-key-OLD-9f8e7d6c5b4a3f2e1d0c';
 
@@ -85,7 +81,7 @@ function appWithoutAgent(ns: string, labels: Record<string, string>): Raw[] {
 }
 
 function keysOf(s: ClusterSnapshot, value: CopiedValue): string[] {
-  return secretCopyModel(s).keys[value].map(
+  return copyModel(s).keys[value].map(
     (k: HeldKey) =>
       `${k.namespace}/${k.secret}/${k.key}: ${[...new Set(k.users.map(readerDetail))].join(', ')}`,
   );
@@ -228,7 +224,7 @@ describe('the one copy model', () => {
       'token dd-token,datadog-secrets',
     ]);
     expect(copiesOf(s, 'shop', 'dd-token', 'other')).toEqual([]);
-    const model = secretCopyModel(s);
+    const model = copyModel(s);
     expect(model.heldKey('token', 'shop', 'dd-token', 'token')?.copies).toEqual(copies);
     expect(model.keys.token.map((k) => `${k.namespace}/${k.secret}/${k.key}`)).toEqual([
       'datadog/datadog-secrets/token',
@@ -257,13 +253,14 @@ describe('the one copy model', () => {
       ],
       { aws: KEYS },
     );
-    const model = secretCopyModel(s);
+    const model = copyModel(s);
     expect(
-      model.heldKey('api-key', 'datadog', 'datadog-secret', 'api_key')?.operator?.meta.name,
+      model.heldKey('api-key', 'datadog', 'datadog-secret', 'api_key')?.operator?.datadogAgent.meta
+        .name,
     ).toBe('datadog');
-    expect(model.heldKey('token', 'datadog', 'datadog-token', 'token')?.operator?.meta.name).toBe(
-      'datadog',
-    );
+    expect(
+      model.heldKey('token', 'datadog', 'datadog-token', 'token')?.operator?.datadogAgent.meta.name,
+    ).toBe('datadog');
     const r = datadogKeysMatch.run(s).find((x) => x.messageId === 'mismatch:api_key')!;
     expect(r.status).toBe('FAIL');
     expect(r.message).toContain(
@@ -277,10 +274,10 @@ describe('the one copy model', () => {
 
   it('shares one model per snapshot and keeps no secret value', () => {
     const s = build([...datadogWith(selectorCa()), ...appWithoutAgent('shop', { team: 'shop' })]);
-    expect(secretCopyModel(s)).toBe(secretCopyModel(s));
+    expect(copyModel(s)).toBe(copyModel(s));
     const text = JSON.stringify(
       (['token', 'api-key', 'app-key'] as const).flatMap((v) =>
-        secretCopyModel(s).keys[v].map((k) => ({ ...k, users: k.users.map(readerDetail) })),
+        copyModel(s).keys[v].map((k) => ({ ...k, users: k.users.map(readerDetail) })),
       ),
     );
     for (const canary of [CANARY.token, CANARY.apiKey, CANARY.appKey]) {
