@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Check } from '../../lambda/checks/check.js';
 import { CHECKS } from '../../lambda/checks/index.js';
-import { describeAffected, workloadOf } from '../../lambda/checks/identity.js';
+import { describeAffected } from '../../lambda/checks/identity.js';
+import { workloadOf } from '../../lambda/workloads/owners.js';
 import { runChecks } from '../../lambda/checks/runner.js';
 import type { Finding } from '../../lambda/findings.js';
 import { diffReports } from '../../lambda/report/diff.js';

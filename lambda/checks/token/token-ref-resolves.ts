@@ -7,6 +7,7 @@ import {
   type SecretLookup,
 } from '../../snapshot.js';
 import { externalSecretTarget, isDatadogContainer } from '../../kube/secret-refs.js';
+import { isLivePod } from '../../workloads/pods.js';
 import type { Check } from '../check.js';
 import { expectedWriter } from '../external-secrets/clusterexternalsecret-coverage.js';
 import {
@@ -130,7 +131,7 @@ function envFromResults(
   const workloads = workloadIndex(snapshot);
   const results: CheckResult[] = [];
   for (const pod of itemsOf(snapshot.kube.pods)) {
-    if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
+    if (!isLivePod(pod)) continue;
     const ns = pod.meta.namespace ?? '';
     for (const container of [...pod.spec.initContainers, ...pod.spec.containers]) {
       if (!isDatadogContainer(container)) continue;
