@@ -9,7 +9,7 @@ import { diffReports } from '../../lambda/report/diff.js';
 import { diffAgainstBaseline, parseBaseline } from '../../lambda/report/index.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import type { Raw } from '../../lambda/kube/convert.js';
-import { runDemoAudit } from '../support/demo.js';
+import { runDemoAudit } from '../../lambda/demo/demo.js';
 import { rollout } from '../support/rollout.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
 
