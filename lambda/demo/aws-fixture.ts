@@ -129,8 +129,8 @@ export function awsFixtureResponder(
       return fn(input);
     };
   const answers: AwsFixtureResponder = {};
-  const set = <I, O>(op: string, answer: (input: I) => Promise<O>) => {
-    answers[op] = answer as unknown as AwsOperationAnswer;
+  const set = <I, O>(op: string, answer: (input: I) => O | Promise<O>) => {
+    answers[op] = serve(op, answer) as unknown as AwsOperationAnswer;
   };
 
   const cluster = fixture.DescribeCluster.cluster;
@@ -140,183 +140,153 @@ export function awsFixtureResponder(
       throw new EksNotFound({ message: `No cluster found for name: ${name}.`, $metadata: {} });
   };
 
-  set(
-    'DescribeCluster',
-    serve('DescribeCluster', (input: { name?: string }) => {
-      requireCluster(input.name);
-      return { $metadata: {}, cluster };
-    }),
-  );
+  set('DescribeCluster', (input: { name?: string }) => {
+    requireCluster(input.name);
+    return { $metadata: {}, cluster };
+  });
   set(
     'ListFargateProfiles',
-    serve(
-      'ListFargateProfiles',
-      (input: { clusterName?: string; nextToken?: string; maxResults?: number }) => {
-        requireCluster(input.clusterName);
-        const page = paginate(
-          fixture.ListFargateProfiles?.fargateProfileNames ?? [],
-          input.nextToken,
-          input.maxResults,
-        );
-        return {
-          $metadata: {},
-          fargateProfileNames: page.items,
-          ...(page.next ? { nextToken: page.next } : {}),
-        };
-      },
-    ),
+    (input: { clusterName?: string; nextToken?: string; maxResults?: number }) => {
+      requireCluster(input.clusterName);
+      const page = paginate(
+        fixture.ListFargateProfiles?.fargateProfileNames ?? [],
+        input.nextToken,
+        input.maxResults,
+      );
+      return {
+        $metadata: {},
+        fargateProfileNames: page.items,
+        ...(page.next ? { nextToken: page.next } : {}),
+      };
+    },
   );
-  set(
-    'DescribeFargateProfile',
-    serve(
-      'DescribeFargateProfile',
-      (input: { clusterName?: string; fargateProfileName?: string }) => {
-        requireCluster(input.clusterName);
-        const found = fixture.DescribeFargateProfile?.[input.fargateProfileName ?? ''];
-        if (!found)
-          throw new EksNotFound({
-            message: `No Fargate Profile found with name: ${input.fargateProfileName}.`,
-            $metadata: {},
-          });
-        return { $metadata: {}, ...found };
-      },
-    ),
-  );
+  set('DescribeFargateProfile', (input: { clusterName?: string; fargateProfileName?: string }) => {
+    requireCluster(input.clusterName);
+    const found = fixture.DescribeFargateProfile?.[input.fargateProfileName ?? ''];
+    if (!found)
+      throw new EksNotFound({
+        message: `No Fargate Profile found with name: ${input.fargateProfileName}.`,
+        $metadata: {},
+      });
+    return { $metadata: {}, ...found };
+  });
   set(
     'ListAccessEntries',
-    serve(
-      'ListAccessEntries',
-      (input: { clusterName?: string; nextToken?: string; maxResults?: number }) => {
-        requireCluster(input.clusterName);
-        if (cluster.accessConfig?.authenticationMode === 'CONFIG_MAP') {
-          throw new InvalidRequestException({
-            message:
-              "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
-            $metadata: {},
-          });
-        }
-        const page = paginate(
-          fixture.ListAccessEntries?.accessEntries ?? [],
-          input.nextToken,
-          input.maxResults,
-        );
-        return {
-          $metadata: {},
-          accessEntries: page.items,
-          ...(page.next ? { nextToken: page.next } : {}),
-        };
-      },
-    ),
-  );
-  set(
-    'DescribeAccessEntry',
-    serve('DescribeAccessEntry', (input: { clusterName?: string; principalArn?: string }) => {
+    (input: { clusterName?: string; nextToken?: string; maxResults?: number }) => {
       requireCluster(input.clusterName);
-      const found = fixture.DescribeAccessEntry?.[input.principalArn ?? ''];
-      if (!found)
-        throw new EksNotFound({
-          message: `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`,
+      if (cluster.accessConfig?.authenticationMode === 'CONFIG_MAP') {
+        throw new InvalidRequestException({
+          message:
+            "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
           $metadata: {},
         });
-      return { $metadata: {}, ...found };
-    }),
+      }
+      const page = paginate(
+        fixture.ListAccessEntries?.accessEntries ?? [],
+        input.nextToken,
+        input.maxResults,
+      );
+      return {
+        $metadata: {},
+        accessEntries: page.items,
+        ...(page.next ? { nextToken: page.next } : {}),
+      };
+    },
   );
+  set('DescribeAccessEntry', (input: { clusterName?: string; principalArn?: string }) => {
+    requireCluster(input.clusterName);
+    const found = fixture.DescribeAccessEntry?.[input.principalArn ?? ''];
+    if (!found)
+      throw new EksNotFound({
+        message: `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`,
+        $metadata: {},
+      });
+    return { $metadata: {}, ...found };
+  });
 
-  set(
-    'DescribeSecurityGroups',
-    serve('DescribeSecurityGroups', (input: Ec2ListInput & { GroupIds?: string[] }) => {
-      const all = fixture.DescribeSecurityGroups?.SecurityGroups ?? [];
-      const items = selectById(
+  set('DescribeSecurityGroups', (input: Ec2ListInput & { GroupIds?: string[] }) => {
+    const all = fixture.DescribeSecurityGroups?.SecurityGroups ?? [];
+    const items = selectById(
+      all,
+      (g) => g.GroupId,
+      input.GroupIds,
+      'InvalidGroup.NotFound',
+      (id) => `The security group '${id}' does not exist`,
+    ).filter((g) => matches(input.Filters, { 'group-id': g.GroupId, 'vpc-id': g.VpcId }));
+    const page = paginate(items, input.NextToken, input.MaxResults);
+    return {
+      $metadata: {},
+      SecurityGroups: page.items,
+      ...(page.next ? { NextToken: page.next } : {}),
+    };
+  });
+  set('DescribeSubnets', (input: Ec2ListInput & { SubnetIds?: string[] }) => {
+    const all = fixture.DescribeSubnets?.Subnets ?? [];
+    const items = selectById(
+      all,
+      (s) => s.SubnetId,
+      input.SubnetIds,
+      'InvalidSubnetID.NotFound',
+      (id) => `The subnet ID '${id}' does not exist`,
+    ).filter((s) => matches(input.Filters, { 'subnet-id': s.SubnetId, 'vpc-id': s.VpcId }));
+    const page = paginate(items, input.NextToken, input.MaxResults);
+    return {
+      $metadata: {},
+      Subnets: page.items,
+      ...(page.next ? { NextToken: page.next } : {}),
+    };
+  });
+  set('DescribeRouteTables', (input: Ec2ListInput & { RouteTableIds?: string[] }) => {
+    const all = fixture.DescribeRouteTables?.RouteTables ?? [];
+    const items = selectById(
+      all,
+      (t) => t.RouteTableId,
+      input.RouteTableIds,
+      'InvalidRouteTableID.NotFound',
+      (id) => `The routeTable ID '${id}' does not exist`,
+    ).filter((t) =>
+      matches(input.Filters, { 'route-table-id': t.RouteTableId, 'vpc-id': t.VpcId }),
+    );
+    const page = paginate(items, input.NextToken, input.MaxResults);
+    return {
+      $metadata: {},
+      RouteTables: page.items,
+      ...(page.next ? { NextToken: page.next } : {}),
+    };
+  });
+  set('DescribeInstances', (input: Ec2ListInput & { InstanceIds?: string[] }) => {
+    const reservations = fixture.DescribeInstances?.Reservations ?? [];
+    const all = reservations.flatMap((r) => r.Instances ?? []);
+    const wanted = new Set(
+      selectById(
         all,
-        (g) => g.GroupId,
-        input.GroupIds,
-        'InvalidGroup.NotFound',
-        (id) => `The security group '${id}' does not exist`,
-      ).filter((g) => matches(input.Filters, { 'group-id': g.GroupId, 'vpc-id': g.VpcId }));
-      const page = paginate(items, input.NextToken, input.MaxResults);
-      return {
-        $metadata: {},
-        SecurityGroups: page.items,
-        ...(page.next ? { NextToken: page.next } : {}),
-      };
-    }),
-  );
-  set(
-    'DescribeSubnets',
-    serve('DescribeSubnets', (input: Ec2ListInput & { SubnetIds?: string[] }) => {
-      const all = fixture.DescribeSubnets?.Subnets ?? [];
-      const items = selectById(
-        all,
-        (s) => s.SubnetId,
-        input.SubnetIds,
-        'InvalidSubnetID.NotFound',
-        (id) => `The subnet ID '${id}' does not exist`,
-      ).filter((s) => matches(input.Filters, { 'subnet-id': s.SubnetId, 'vpc-id': s.VpcId }));
-      const page = paginate(items, input.NextToken, input.MaxResults);
-      return {
-        $metadata: {},
-        Subnets: page.items,
-        ...(page.next ? { NextToken: page.next } : {}),
-      };
-    }),
-  );
-  set(
-    'DescribeRouteTables',
-    serve('DescribeRouteTables', (input: Ec2ListInput & { RouteTableIds?: string[] }) => {
-      const all = fixture.DescribeRouteTables?.RouteTables ?? [];
-      const items = selectById(
-        all,
-        (t) => t.RouteTableId,
-        input.RouteTableIds,
-        'InvalidRouteTableID.NotFound',
-        (id) => `The routeTable ID '${id}' does not exist`,
-      ).filter((t) =>
-        matches(input.Filters, { 'route-table-id': t.RouteTableId, 'vpc-id': t.VpcId }),
-      );
-      const page = paginate(items, input.NextToken, input.MaxResults);
-      return {
-        $metadata: {},
-        RouteTables: page.items,
-        ...(page.next ? { NextToken: page.next } : {}),
-      };
-    }),
-  );
-  set(
-    'DescribeInstances',
-    serve('DescribeInstances', (input: Ec2ListInput & { InstanceIds?: string[] }) => {
-      const reservations = fixture.DescribeInstances?.Reservations ?? [];
-      const all = reservations.flatMap((r) => r.Instances ?? []);
-      const wanted = new Set(
-        selectById(
-          all,
-          (i) => i.InstanceId,
-          input.InstanceIds,
-          'InvalidInstanceID.NotFound',
-          (id) => `The instance ID '${id}' does not exist`,
+        (i) => i.InstanceId,
+        input.InstanceIds,
+        'InvalidInstanceID.NotFound',
+        (id) => `The instance ID '${id}' does not exist`,
+      )
+        .filter((i) =>
+          matches(input.Filters, {
+            'instance-id': i.InstanceId,
+            'vpc-id': i.VpcId,
+            'subnet-id': i.SubnetId,
+          }),
         )
-          .filter((i) =>
-            matches(input.Filters, {
-              'instance-id': i.InstanceId,
-              'vpc-id': i.VpcId,
-              'subnet-id': i.SubnetId,
-            }),
-          )
-          .map((i) => i.InstanceId),
-      );
-      const items = reservations
-        .map((r) => ({
-          ...r,
-          Instances: (r.Instances ?? []).filter((i) => wanted.has(i.InstanceId)),
-        }))
-        .filter((r) => r.Instances.length > 0);
-      const page = paginate(items, input.NextToken, input.MaxResults);
-      return {
-        $metadata: {},
-        Reservations: page.items,
-        ...(page.next ? { NextToken: page.next } : {}),
-      };
-    }),
-  );
+        .map((i) => i.InstanceId),
+    );
+    const items = reservations
+      .map((r) => ({
+        ...r,
+        Instances: (r.Instances ?? []).filter((i) => wanted.has(i.InstanceId)),
+      }))
+      .filter((r) => r.Instances.length > 0);
+    const page = paginate(items, input.NextToken, input.MaxResults);
+    return {
+      $metadata: {},
+      Reservations: page.items,
+      ...(page.next ? { NextToken: page.next } : {}),
+    };
+  });
 
   const secrets = fixture.SecretsManager ?? {};
   const findSecret = (secretId: string | undefined): [string, SecretFixture] => {
@@ -335,42 +305,36 @@ export function awsFixtureResponder(
   };
   set(
     'GetSecretValue',
-    serve(
-      'GetSecretValue',
-      (input: { SecretId?: string; VersionStage?: string; VersionId?: string }) => {
-        const [, s] = findSecret(input.SecretId);
-        const versions = [s.GetSecretValue, s.GetSecretValuePending].filter(
-          (v): v is GetSecretValueResponse => !!v,
-        );
-        const found = input.VersionId
-          ? versions.find((v) => v.VersionId === input.VersionId)
-          : (input.VersionStage ?? 'AWSCURRENT') === 'AWSCURRENT'
-            ? s.GetSecretValue
-            : input.VersionStage === 'AWSPENDING'
-              ? s.GetSecretValuePending
-              : versions.find((v) => v.VersionStages?.includes(input.VersionStage ?? ''));
-        if (!found) {
-          throw new SecretNotFound({
-            message: `Secrets Manager can't find the specified secret value for ${input.VersionId ? `VersionId: ${input.VersionId}` : `staging label: ${input.VersionStage}`}`,
-            $metadata: {},
-          });
-        }
-        return { $metadata: {}, ...found };
-      },
-    ),
+    (input: { SecretId?: string; VersionStage?: string; VersionId?: string }) => {
+      const [, s] = findSecret(input.SecretId);
+      const versions = [s.GetSecretValue, s.GetSecretValuePending].filter(
+        (v): v is GetSecretValueResponse => !!v,
+      );
+      const found = input.VersionId
+        ? versions.find((v) => v.VersionId === input.VersionId)
+        : (input.VersionStage ?? 'AWSCURRENT') === 'AWSCURRENT'
+          ? s.GetSecretValue
+          : input.VersionStage === 'AWSPENDING'
+            ? s.GetSecretValuePending
+            : versions.find((v) => v.VersionStages?.includes(input.VersionStage ?? ''));
+      if (!found) {
+        throw new SecretNotFound({
+          message: `Secrets Manager can't find the specified secret value for ${input.VersionId ? `VersionId: ${input.VersionId}` : `staging label: ${input.VersionStage}`}`,
+          $metadata: {},
+        });
+      }
+      return { $metadata: {}, ...found };
+    },
   );
-  set(
-    'DescribeSecret',
-    serve('DescribeSecret', (input: { SecretId?: string }) => {
-      const [name, s] = findSecret(input.SecretId);
-      return {
-        $metadata: {},
-        Name: name,
-        ...(s.GetSecretValue?.ARN ? { ARN: s.GetSecretValue.ARN } : {}),
-        ...s.DescribeSecret,
-      };
-    }),
-  );
+  set('DescribeSecret', (input: { SecretId?: string }) => {
+    const [name, s] = findSecret(input.SecretId);
+    return {
+      $metadata: {},
+      Name: name,
+      ...(s.GetSecretValue?.ARN ? { ARN: s.GetSecretValue.ARN } : {}),
+      ...s.DescribeSecret,
+    };
+  });
 
   const account = fixture.GetCallerIdentity?.Account ?? accountOf(cluster.arn) ?? '111122223333';
   const identity = {
@@ -393,11 +357,8 @@ export function awsFixtureResponder(
       AssumedRoleId: `AROAFIXTURE:${input.RoleSessionName}`,
     },
   });
-  set(
-    'GetCallerIdentity',
-    serve('GetCallerIdentity', () => ({ $metadata: {}, ...identity })),
-  );
-  set('AssumeRole', serve('AssumeRole', assumeRole));
+  set('GetCallerIdentity', () => ({ $metadata: {}, ...identity }));
+  set('AssumeRole', assumeRole);
 
   return answers;
 }
