@@ -3,7 +3,10 @@
  * API server's authorizer.
  */
 import { runDemoAudit } from '../../lambda/demo/demo.js';
-import { SUBJECT_ACCESS_REVIEWS_PATH, type TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import {
+  SUBJECT_ACCESS_REVIEWS_PATH,
+  type TestApiServer,
+} from '../../lambda/demo/kube-api-server.js';
 
 describe('SubjectAccessReview confirmation', () => {
   it('asks the API server about each contract rule and stays quiet when it agrees', async () => {
