@@ -263,7 +263,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   let report: AuditReport;
   const checkIds = CHECKS.map((c) => c.id);
   if (v.demo) {
-    const { runDemoAudit } = await import('../test/support/demo.js');
+    const { runDemoAudit } = await import('./demo/demo.js');
     // The demo's cluster is the fixture; a --config file may still bring its suppressions.
     const raw = v.config ? demoSuppressions(v.config) : undefined;
     const suppressions = raw

@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { findingId, type Finding, type ResourceRef, type Suppression } from './findings.js';
 import type { ClusterSnapshot, ObjectMeta } from './snapshot.js';
+import { globRegExp } from './workloads/glob.js';
 
 export const SUPPRESS_ANNOTATION = 'eks-datadog-auditor/suppress';
 /** The check id under which expired, stale and invalid suppressions are reported. */
@@ -92,7 +93,7 @@ export function suppressionProblems(
   rules.forEach((r, i) => {
     const expiry = expiryProblem(r.expires, opts.now);
     if (expiry) problems.push(`suppressions[${i}].expires: ${expiry}`);
-    const check = glob(r.check);
+    const check = globRegExp(r.check);
     if (!opts.checkIds.some((id) => check.test(id))) {
       problems.push(
         `suppressions[${i}].check: "${r.check}" matches no check id; run \`eks-datadog-auditor checks\` or see the README's checks table`,
@@ -102,29 +103,13 @@ export function suppressionProblems(
   return problems;
 }
 
-const GLOB_CACHE = new Map<string, RegExp>();
-
-/** `*` any run of characters, `?` one character; everything else literal; whole string. */
-export function glob(pattern: string): RegExp {
-  let re = GLOB_CACHE.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-      .join('');
-    re = new RegExp(`^${body}$`, 's');
-    GLOB_CACHE.set(pattern, re);
-  }
-  return re;
-}
-
 function matchesRule(rule: SuppressionRule, f: Finding): boolean {
   return (
-    glob(rule.check).test(f.checkId) &&
-    (rule.cluster === undefined || glob(rule.cluster).test(f.cluster)) &&
-    (rule.namespace === undefined || glob(rule.namespace).test(f.resource.namespace ?? '')) &&
-    (rule.kind === undefined || glob(rule.kind).test(f.resource.kind)) &&
-    (rule.name === undefined || glob(rule.name).test(f.resource.name))
+    globRegExp(rule.check).test(f.checkId) &&
+    (rule.cluster === undefined || globRegExp(rule.cluster).test(f.cluster)) &&
+    (rule.namespace === undefined || globRegExp(rule.namespace).test(f.resource.namespace ?? '')) &&
+    (rule.kind === undefined || globRegExp(rule.kind).test(f.resource.kind)) &&
+    (rule.name === undefined || globRegExp(rule.name).test(f.resource.name))
   );
 }
 
@@ -295,11 +280,11 @@ export function applySuppressions(
   const extra: Finding[] = [];
 
   for (const rule of opts.rules) {
-    if (rule.cluster !== undefined && !glob(rule.cluster).test(opts.cluster)) continue;
+    if (rule.cluster !== undefined && !globRegExp(rule.cluster).test(opts.cluster)) continue;
     const label = describeRule(rule);
     candidates.push({
       matches: (f) => matchesRule(rule, f),
-      check: glob(rule.check),
+      check: globRegExp(rule.check),
       suppression: {
         reason: rule.reason,
         expires: rule.expires,
@@ -330,7 +315,7 @@ export function applySuppressions(
         );
       }
       for (const r of rules) {
-        const check = glob(r.check);
+        const check = globRegExp(r.check);
         candidates.push({
           check,
           matches: (f) =>

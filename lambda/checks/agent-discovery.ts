@@ -16,12 +16,14 @@ import {
   itemsOf,
   type ClusterSnapshot,
   type Container,
-  type FargateProfile,
   type Node,
   type Pod,
   type Service,
   type Workload,
 } from '../snapshot.js';
+import { onFargateNode, templateOnFargate } from '../workloads/fargate-profiles.js';
+import { ownerWorkload, workloadIndex } from '../workloads/owners.js';
+import { isLivePod } from '../workloads/pods.js';
 
 /** Labels the Datadog Helm chart and the Datadog Operator put on the Cluster Agent. */
 const CLUSTER_AGENT_LABELS: [string, RegExp][] = [
@@ -29,8 +31,6 @@ const CLUSTER_AGENT_LABELS: [string, RegExp][] = [
   ['agent.datadoghq.com/component', /^cluster-agent$/],
   ['app', /cluster-agent$/],
 ];
-
-export const FARGATE_PROFILE_LABEL = 'eks.amazonaws.com/fargate-profile';
 
 export function isClusterAgentContainer(c: Container): boolean {
   return /cluster-agent/i.test(c.image) || /^cluster-agent$/.test(c.name);
@@ -53,37 +53,10 @@ export function isNodeAgentContainer(c: Container): boolean {
   );
 }
 
-/** EKS Fargate profile namespace selectors accept `*` and `?` wildcards. */
-function globMatches(pattern: string, value: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(value);
-}
-
-/** True when a Fargate profile would schedule a pod with these labels in this namespace. */
-export function fargateProfileSelects(
-  profiles: FargateProfile[],
-  namespace: string,
-  labels: Record<string, string>,
-): boolean {
-  return profiles.some(
-    (p) =>
-      p.status !== 'DELETING' &&
-      p.selectors.some(
-        (sel) =>
-          globMatches(sel.namespace, namespace) &&
-          Object.entries(sel.labels).every(([k, v]) => k in labels && globMatches(v, labels[k]!)),
-      ),
-  );
-}
-
+/** Whether a pod runs on a Fargate node (the one rule in workloads/fargate-profiles.ts). */
 export function isOnFargate(pod: Pod, nodes: Map<string, Node>): boolean {
-  if (pod.meta.labels[FARGATE_PROFILE_LABEL]) return true;
   const node = pod.spec.nodeName ? nodes.get(pod.spec.nodeName) : undefined;
-  if (node) return node.computeType === 'fargate';
-  return (pod.spec.nodeName ?? '').startsWith('fargate-');
+  return onFargateNode(pod.meta.labels, pod.spec.nodeName, node);
 }
 
 export interface AgentContainer {
@@ -144,22 +117,6 @@ function selects(selector: Record<string, string>, labels: Record<string, string
   return keys.length > 0 && keys.every((k) => labels[k] === selector[k]);
 }
 
-/** Resolves a pod's top-level workload through its ReplicaSet owner (`<deployment>-<hash>`). */
-function ownerWorkload(pod: Pod, workloads: Map<string, Workload>): Workload | undefined {
-  const ns = pod.meta.namespace ?? '';
-  for (const o of pod.meta.ownerReferences) {
-    if (o.kind === 'ReplicaSet') {
-      const deployment = o.name.replace(/-[a-z0-9]{5,10}$/, '');
-      const w = workloads.get(`Deployment/${ns}/${deployment}`);
-      if (w) return w;
-    } else {
-      const w = workloads.get(`${o.kind}/${ns}/${o.name}`);
-      if (w) return w;
-    }
-  }
-  return undefined;
-}
-
 /**
  * The DatadogAgent that renders a Cluster Agent: the Deployment's owner reference, else the labels
  * the Operator puts on everything it manages (`agent.datadoghq.com/name`, managed-by).
@@ -203,12 +160,8 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
     ...itemsOf(snapshot.kube.daemonsets),
     ...itemsOf(snapshot.kube.statefulsets),
   ];
-  const workloads = new Map(
-    workloadList.map((w) => [`${w.kind}/${w.meta.namespace}/${w.meta.name}`, w]),
-  );
-  const pods = itemsOf(snapshot.kube.pods).filter(
-    (p) => p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed',
-  );
+  const workloads = workloadIndex(snapshot);
+  const pods = itemsOf(snapshot.kube.pods).filter(isLivePod);
   const override = snapshot.settings.clusterAgent;
 
   // Cluster Agent: configured namespace first, then chart/operator labels, then the image.
@@ -304,11 +257,7 @@ function findAgents(snapshot: ClusterSnapshot): AgentDiscovery {
         namespace: w.meta.namespace ?? '',
         container,
         serviceAccountName: w.template.spec.serviceAccountName,
-        onFargate:
-          Boolean(w.template.meta.labels[FARGATE_PROFILE_LABEL]) ||
-          // Fargate runs no DaemonSet pods, whatever the profiles select.
-          (w.kind !== 'DaemonSet' &&
-            fargateProfileSelects(profiles, w.meta.namespace ?? '', w.template.meta.labels)),
+        onFargate: templateOnFargate(w, profiles),
       });
     }
   }

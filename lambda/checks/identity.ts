@@ -13,51 +13,15 @@
  *  - `messageId` names the failure mode plus structural keys only (container name, env name,
  *    secret key, binding name): never a pod name, a hash, a count, a time or an address.
  *
- * Owners are read from `ownerReferences` (kept by the collector) without listing ReplicaSets or
- * Jobs:
- *  - ReplicaSet `<deployment>-<pod-template-hash>` -> Deployment `<deployment>` (the hash is the
- *    pod's `pod-template-hash` label, else a trailing 5-10 character suffix, as the Deployment
- *    controller names them); a ReplicaSet with no such suffix stays a ReplicaSet;
- *  - StatefulSet, DaemonSet -> themselves;
- *  - Job `<cronjob>-<scheduled minutes>` (8 or more digits, as the CronJob controller names them)
- *    -> CronJob `<cronjob>`; any other Job -> the Job;
- *  - any other controller (Node for static pods, custom controllers) -> that owner;
- *  - a bare pod stays a pod.
+ * Owners are found by the one owner lookup (`workloads/owners.ts`).
  */
 import type { AffectedPods, ResourceRef } from '../findings.js';
 import { itemsOf, type ClusterSnapshot, type Pod } from '../snapshot.js';
+import { workloadOf } from '../workloads/owners.js';
 
 export type { AffectedPods };
 
 export const AFFECTED_SAMPLE = 3;
-
-const RS_HASH_SUFFIX = /-[a-z0-9]{5,10}$/;
-const CRONJOB_JOB_SUFFIX = /-\d{8,}$/;
-
-/** The object a finding about `pod` is filed under (see the module comment). */
-export function workloadOf(pod: Pick<Pod, 'meta'>): ResourceRef {
-  const namespace = pod.meta.namespace;
-  const ns = namespace !== undefined ? { namespace } : {};
-  const owners = pod.meta.ownerReferences;
-  const owner = owners.find((o) => o.controller) ?? owners[0];
-  if (!owner) return { kind: 'Pod', ...ns, name: pod.meta.name };
-  if (owner.kind === 'ReplicaSet') {
-    const hash = pod.meta.labels['pod-template-hash'];
-    if (hash && owner.name.endsWith(`-${hash}`)) {
-      return { kind: 'Deployment', ...ns, name: owner.name.slice(0, -(hash.length + 1)) };
-    }
-    if (RS_HASH_SUFFIX.test(owner.name)) {
-      return { kind: 'Deployment', ...ns, name: owner.name.replace(RS_HASH_SUFFIX, '') };
-    }
-    return { kind: 'ReplicaSet', ...ns, name: owner.name };
-  }
-  if (owner.kind === 'Job' && CRONJOB_JOB_SUFFIX.test(owner.name)) {
-    return { kind: 'CronJob', ...ns, name: owner.name.replace(CRONJOB_JOB_SUFFIX, '') };
-  }
-  // Node owns static (mirror) pods: cluster-scoped, so no namespace in the key.
-  if (owner.kind === 'Node') return { kind: 'Node', name: owner.name };
-  return { kind: owner.kind, ...ns, name: owner.name };
-}
 
 const POD_INDEX = new WeakMap<ClusterSnapshot, Map<string, Pod>>();
 

@@ -25,7 +25,11 @@ import {
   type ServiceAccount,
   type Subnet,
 } from '../snapshot.js';
-import { fargatePlacement, FARGATE_PROFILE_LABEL } from './fargate-profiles.js';
+import {
+  fargatePlacement,
+  FARGATE_PROFILE_LABEL,
+  onFargateNode,
+} from '../workloads/fargate-profiles.js';
 import { selectorMatches } from './label-selector.js';
 import type { Peer } from './evaluate.js';
 
@@ -147,18 +151,12 @@ export function matchingPolicies(
   return { policies, ...(unknownReason ? { unknownReason } : {}) };
 }
 
-function isFargateNode(node: Node | undefined, p: PodLike): boolean {
-  if (p.labels[FARGATE_PROFILE_LABEL]) return true;
-  if (node) return node.computeType === 'fargate';
-  return (p.pod?.spec.nodeName ?? '').startsWith('fargate-');
-}
-
 /** Effective security groups and addresses of one pod or template. */
 export function podNetwork(p: PodLike, ctx: NetContext): PodNetwork {
   const nodeName = p.pod?.spec.nodeName;
   const node = nodeName ? ctx.nodes.get(nodeName) : undefined;
   const placement = fargatePlacement(ctx.fargateProfiles, p.namespace, p.labels);
-  const compute: PodNetwork['compute'] = isFargateNode(node, p)
+  const compute: PodNetwork['compute'] = onFargateNode(p.labels, nodeName, node)
     ? 'fargate'
     : node?.computeType === 'ec2' || (nodeName && !nodeName.startsWith('fargate-'))
       ? 'ec2'

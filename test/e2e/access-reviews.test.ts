@@ -2,8 +2,11 @@
  * SubjectAccessReview confirmation of the RBAC checks, through the real client against the test
  * API server's authorizer.
  */
-import { runDemoAudit } from '../support/demo.js';
-import { SUBJECT_ACCESS_REVIEWS_PATH, type TestApiServer } from '../support/kube-api-server.js';
+import { runDemoAudit } from '../../lambda/demo/demo.js';
+import {
+  SUBJECT_ACCESS_REVIEWS_PATH,
+  type TestApiServer,
+} from '../../lambda/demo/kube-api-server.js';
 
 describe('SubjectAccessReview confirmation', () => {
   it('asks the API server about each contract rule and stays quiet when it agrees', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../../lambda/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import { runDemoAudit } from '../support/demo.js';
+import { runDemoAudit } from '../../lambda/demo/demo.js';
 
 const failing = (c: ClusterReport) => c.findings.filter((f) => f.status === 'FAIL');
 const line = (f: Finding) =>

@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../../lambda/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import { runDemoAudit } from '../support/demo.js';
+import { runDemoAudit } from '../../lambda/demo/demo.js';
 
 const line = (f: Finding) =>
   `${f.status} ${f.severity} ${f.checkId} ${f.resource.namespace ?? ''}/${f.resource.name} ${f.messageId}`;

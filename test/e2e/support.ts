@@ -6,7 +6,7 @@
 import { main, type CliIo } from '../../lambda/cli.js';
 import type { Finding } from '../../lambda/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import { runDemoAudit, type DemoOptions } from '../support/demo.js';
+import { runDemoAudit, type DemoOptions } from '../../lambda/demo/demo.js';
 import { findCanaries } from '../reliability/canary-needles.js';
 
 /** The one cluster of a fixture audited end to end; no secret canary may be in its report. */

@@ -8,7 +8,7 @@ import { ConfigError } from '../../lambda/config.js';
 import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
 import { kindByKey } from '../../lambda/kube/kinds.js';
 import { KubeApiError } from '../../lambda/kube/port.js';
-import { startTestApiServer, type TestApiServer } from '../support/kube-api-server.js';
+import { startTestApiServer, type TestApiServer } from '../../lambda/demo/kube-api-server.js';
 import { OPTIONS, tokenAccess, yamlDocs } from './support.js';
 
 const MANIFESTS = yamlDocs(`

@@ -10,7 +10,11 @@ import { KIND_READERS, collectKube, kubeRequestCounts } from '../../lambda/kube/
 import type { Raw } from '../../lambda/kube/convert.js';
 import { KUBE_KINDS } from '../../lambda/kube/kinds.js';
 import type { KubeKey, KubeSnapshot } from '../../lambda/snapshot.js';
-import { startTestApiServer, type Fault, type TestApiServer } from '../support/kube-api-server.js';
+import {
+  startTestApiServer,
+  type Fault,
+  type TestApiServer,
+} from '../../lambda/demo/kube-api-server.js';
 import {
   DEFAULT_SETTINGS,
   FIXTURES_DIR,

@@ -8,7 +8,7 @@ import { collectKube } from '../../lambda/kube/collect.js';
 import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { operatorKeyRefs, operatorTokenRef } from '../../lambda/kube/operator-refs.js';
 import type { DatadogAgent } from '../../lambda/snapshot.js';
-import { startTestApiServer, type TestApiServer } from '../support/kube-api-server.js';
+import { startTestApiServer, type TestApiServer } from '../../lambda/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
 import { FAST_RETRY, OPTIONS, tokenAccess, yamlDocs } from './support.js';
 

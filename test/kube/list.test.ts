@@ -7,7 +7,11 @@ import { kindByKey } from '../../lambda/kube/kinds.js';
 import { mapLimit } from '../../lambda/concurrency.js';
 import { DEFAULT_RETRY, listAll, withRetry, type RetryPolicy } from '../../lambda/kube/list.js';
 import { KubeApiError, type KubePort } from '../../lambda/kube/port.js';
-import { startTestApiServer, statusBody, type TestApiServer } from '../support/kube-api-server.js';
+import {
+  startTestApiServer,
+  statusBody,
+  type TestApiServer,
+} from '../../lambda/demo/kube-api-server.js';
 import { FAST_RETRY, OPTIONS, recordingRetry, tokenAccess, yamlDocs } from './support.js';
 
 const POD_NAMES = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];

@@ -8,7 +8,7 @@ import { collectKube } from '../../lambda/kube/collect.js';
 import { convertPod } from '../../lambda/kube/convert.js';
 import { kindByKey } from '../../lambda/kube/kinds.js';
 import { listAll } from '../../lambda/kube/list.js';
-import { startTestApiServer } from '../support/kube-api-server.js';
+import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
 import { OPTIONS, scalePod as pod, tokenAccess } from './support.js';
 

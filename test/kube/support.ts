@@ -5,7 +5,7 @@ import type { KubernetesOptions } from '../../lambda/config.js';
 import type { KubeAccess } from '../../lambda/kube/client.js';
 import type { Raw } from '../../lambda/kube/convert.js';
 import type { RetryPolicy } from '../../lambda/kube/list.js';
-import type { TestApiServer } from '../support/kube-api-server.js';
+import type { TestApiServer } from '../../lambda/demo/kube-api-server.js';
 
 /** Multi-document YAML -> objects. */
 export function yamlDocs(text: string): Raw[] {

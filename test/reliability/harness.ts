@@ -44,7 +44,7 @@ import {
   type RecordedRequest,
   type TestApiServer,
   type TestApiServerOptions,
-} from '../support/kube-api-server.js';
+} from '../../lambda/demo/kube-api-server.js';
 import { DEFAULT_COLLECTED_AT, FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import type { CaseRecorder } from './book.js';

@@ -17,7 +17,7 @@ import { renderEmail, renderSubject } from '../../lambda/report/email.js';
 import { renderReport } from '../../lambda/report/index.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import type { DataKey } from '../../lambda/snapshot.js';
-import { startTestApiServer, type RecordedRequest } from '../support/kube-api-server.js';
+import { startTestApiServer, type RecordedRequest } from '../../lambda/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS, FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
 import { Book, CaseRecorder, faultCase, finalCanarySearch } from './book.js';
 import { FAST_KUBE, auditCase, hits, notEvaluated } from './harness.js';

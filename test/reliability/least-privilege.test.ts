@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { createAwsClients, type AwsClients } from '../../lambda/aws/clients.js';
 import { EksTokenProvider } from '../../lambda/aws/eks-token.js';
 import { renderAuditorRbac, type PolicyRule } from '../../lambda/rbac-manifest.js';
-import type { RecordedRequest } from '../support/kube-api-server.js';
+import type { RecordedRequest } from '../../lambda/demo/kube-api-server.js';
 import {
   AUDITOR_API_ACTIONS,
   AUDITOR_SUPPORT_ACTIONS,

@@ -18,7 +18,7 @@ import {
   FINDINGS_METRIC,
 } from '../../lambda/report/datadog.js';
 import { diffReports } from '../../lambda/report/diff.js';
-import { testTlsMaterial } from '../support/kube-api-server.js';
+import { testTlsMaterial } from '../../lambda/demo/kube-api-server.js';
 import { harness, testConfig } from '../handler/support.js';
 import {
   auditReport,

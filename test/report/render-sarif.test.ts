@@ -5,7 +5,7 @@ import { CHECKS } from '../../lambda/checks/index.js';
 import { SEVERITIES, type Severity } from '../../lambda/findings.js';
 import { checkHelpUri, TOOL_VERSION } from '../../lambda/report/links.js';
 import { renderSarif, sarifLevel, toSarif } from '../../lambda/report/render-sarif.js';
-import { runDemoAudit } from '../support/demo.js';
+import { runDemoAudit } from '../../lambda/demo/demo.js';
 import { everyKindReport, mutedFinding } from './formats-support.js';
 import { auditReport, clusterReport, CLUSTER, hostileFindings } from './support.js';
 

@@ -1,121 +1,40 @@
 /**
- * AWS responses for a fixture cluster (test/fixtures/<name>/aws.json), served through
- * aws-sdk-client-mock so the real collectors run unchanged. Used by jest tests and by the CLI
- * demo, so nothing here may rely on jest globals.
- *
- * Optional `Faults` in aws.json make one operation fail for every input, e.g.
- * `"Faults": { "GetSecretValue": { "name": "AccessDeniedException", "message": "...", "status": 400 } }`.
+ * The fixture's AWS answers (lambda/demo/aws-fixture.ts decides them) served through
+ * aws-sdk-client-mock, for tests and the benchmark: every client of a class answers, including the
+ * STS client `fromTemporaryCredentials` builds internally, and tests can assert on the calls.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import {
   DescribeInstancesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   EC2Client,
-  type Filter,
-  type Reservation,
-  type RouteTable,
-  type SecurityGroup,
-  type Subnet,
 } from '@aws-sdk/client-ec2';
 import {
   DescribeAccessEntryCommand,
   DescribeClusterCommand,
   DescribeFargateProfileCommand,
   EKSClient,
-  InvalidRequestException,
   ListAccessEntriesCommand,
   ListFargateProfilesCommand,
-  ResourceNotFoundException as EksNotFound,
-  type AccessEntry,
-  type Cluster,
-  type FargateProfile,
 } from '@aws-sdk/client-eks';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ResourceNotFoundException as SecretNotFound,
   SecretsManagerClient,
-  type DescribeSecretResponse,
-  type GetSecretValueResponse,
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { awsFixtureResponder, type AwsFixture } from '../../lambda/demo/aws-fixture.js';
 
-export interface FaultSpec {
-  /** SDK error name, e.g. AccessDeniedException, ThrottlingException, DecryptionFailure. */
-  name: string;
-  message?: string;
-  /** HTTP status of the error response; 400 by default. */
-  status?: number;
-}
-
-export interface SecretFixture {
-  GetSecretValue?: GetSecretValueResponse;
-  GetSecretValuePending?: GetSecretValueResponse;
-  DescribeSecret?: DescribeSecretResponse;
-}
-
-export interface AwsFixture {
-  region: string;
-  DescribeCluster: { cluster: Cluster };
-  ListFargateProfiles?: { fargateProfileNames: string[] };
-  DescribeFargateProfile?: Record<string, { fargateProfile: FargateProfile }>;
-  DescribeSecurityGroups?: { SecurityGroups: SecurityGroup[] };
-  DescribeSubnets?: { Subnets: Subnet[] };
-  DescribeRouteTables?: { RouteTables: RouteTable[] };
-  DescribeInstances?: { Reservations: Reservation[] };
-  ListAccessEntries?: { accessEntries: string[] };
-  DescribeAccessEntry?: Record<string, { accessEntry: AccessEntry }>;
-  SecretsManager?: Record<string, SecretFixture>;
-  GetCallerIdentity?: { Account?: string; Arn?: string; UserId?: string };
-  /** Operation name -> the error every call of it fails with. */
-  Faults?: Record<string, FaultSpec>;
-}
-
-/** Timestamp fields of the SDK shapes we serve; JSON has them as ISO strings. */
-const DATE_FIELDS = new Set([
-  'createdAt',
-  'modifiedAt',
-  'CreatedDate',
-  'LastChangedDate',
-  'LastAccessedDate',
-  'LastRotatedDate',
-  'NextRotationDate',
-  'DeletedDate',
-  'LaunchTime',
-  'AttachTime',
-  'UsageOperationUpdateTime',
-  'Expiration',
-]);
-
-/** Reads `<dir>/aws.json`, turning date fields into Dates and SecretBinary (base64) into bytes. */
-export function loadAwsFixture(dir: string): AwsFixture {
-  const file = join(dir, 'aws.json');
-  const parsed = JSON.parse(readFileSync(file, 'utf8'), (key, value) => {
-    if (DATE_FIELDS.has(key) && typeof value === 'string') return new Date(value);
-    if (key === 'SecretBinary' && typeof value === 'string') {
-      return new Uint8Array(Buffer.from(value, 'base64'));
-    }
-    return value;
-  }) as AwsFixture;
-  if (!parsed.region || !parsed.DescribeCluster?.cluster?.name) {
-    throw new Error(`${file}: needs "region" and "DescribeCluster.cluster.name"`);
-  }
-  return parsed;
-}
-
-/** An error shaped like the SDK's service exceptions (name, $fault, $metadata). */
-export function sdkError(name: string, message: string, status = 400): Error {
-  return Object.assign(new Error(message), {
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status, attempts: 1, totalRetryDelay: 0 },
-  });
-}
+export {
+  loadAwsFixture,
+  sdkError,
+  type AwsFixture,
+  type FaultSpec,
+  type SecretFixture,
+} from '../../lambda/demo/aws-fixture.js';
 
 export interface AwsFixtureMocks {
   eks: AwsClientStub<EKSClient>;
@@ -139,297 +58,57 @@ const nested = requireCjs('@aws-sdk/nested-clients/sts') as {
 /** The AssumeRoleCommand class `fromTemporaryCredentials` sends, for matchers on `nestedSts`. */
 export const NestedAssumeRoleCommand = nested.AssumeRoleCommand;
 
+/** Every client class answers from the fixture; `counter` counts answered operations too. */
 export function mockAwsFromFixture(
   fixture: AwsFixture,
   opts: { counter?: { count: number } } = {},
 ): AwsFixtureMocks {
   let answered = 0;
-  const serve =
-    <I, O>(op: string, fn: (input: I) => O | Promise<O>) =>
-    async (input: I): Promise<O> => {
+  const answer = awsFixtureResponder(fixture, {
+    onCall: () => {
       answered += 1;
       if (opts.counter) opts.counter.count += 1;
-      const fault = fixture.Faults?.[op];
-      if (fault)
-        throw sdkError(fault.name, fault.message ?? `${op} failed (injected)`, fault.status);
-      return fn(input);
-    };
+    },
+  });
+  // aws-sdk-client-mock calls a fake with (input, getClient); the responder takes the input only.
+  const fake = (op: string) => (input: object) => answer[op]!(input);
 
   const eks = mockClient(EKSClient);
   const ec2 = mockClient(EC2Client);
   const secretsManager = mockClient(SecretsManagerClient);
   const sts = mockClient(STSClient);
   const nestedSts = mockClient(nested.STSClient);
-
-  const cluster = fixture.DescribeCluster.cluster;
-  const clusterName = cluster.name as string;
-  const requireCluster = (name: string | undefined) => {
-    if (name !== clusterName)
-      throw new EksNotFound({ message: `No cluster found for name: ${name}.`, $metadata: {} });
-  };
-
   eks
     .on(DescribeClusterCommand)
-    .callsFake(
-      serve('DescribeCluster', (input: { name?: string }) => {
-        requireCluster(input.name);
-        return { $metadata: {}, cluster };
-      }),
-    )
+    .callsFake(fake('DescribeCluster'))
     .on(ListFargateProfilesCommand)
-    .callsFake(
-      serve(
-        'ListFargateProfiles',
-        (input: { clusterName?: string; nextToken?: string; maxResults?: number }) => {
-          requireCluster(input.clusterName);
-          const page = paginate(
-            fixture.ListFargateProfiles?.fargateProfileNames ?? [],
-            input.nextToken,
-            input.maxResults,
-          );
-          return {
-            $metadata: {},
-            fargateProfileNames: page.items,
-            ...(page.next ? { nextToken: page.next } : {}),
-          };
-        },
-      ),
-    )
+    .callsFake(fake('ListFargateProfiles'))
     .on(DescribeFargateProfileCommand)
-    .callsFake(
-      serve(
-        'DescribeFargateProfile',
-        (input: { clusterName?: string; fargateProfileName?: string }) => {
-          requireCluster(input.clusterName);
-          const found = fixture.DescribeFargateProfile?.[input.fargateProfileName ?? ''];
-          if (!found)
-            throw new EksNotFound({
-              message: `No Fargate Profile found with name: ${input.fargateProfileName}.`,
-              $metadata: {},
-            });
-          return { $metadata: {}, ...found };
-        },
-      ),
-    )
+    .callsFake(fake('DescribeFargateProfile'))
     .on(ListAccessEntriesCommand)
-    .callsFake(
-      serve(
-        'ListAccessEntries',
-        (input: { clusterName?: string; nextToken?: string; maxResults?: number }) => {
-          requireCluster(input.clusterName);
-          if (cluster.accessConfig?.authenticationMode === 'CONFIG_MAP') {
-            throw new InvalidRequestException({
-              message:
-                "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
-              $metadata: {},
-            });
-          }
-          const page = paginate(
-            fixture.ListAccessEntries?.accessEntries ?? [],
-            input.nextToken,
-            input.maxResults,
-          );
-          return {
-            $metadata: {},
-            accessEntries: page.items,
-            ...(page.next ? { nextToken: page.next } : {}),
-          };
-        },
-      ),
-    )
+    .callsFake(fake('ListAccessEntries'))
     .on(DescribeAccessEntryCommand)
-    .callsFake(
-      serve('DescribeAccessEntry', (input: { clusterName?: string; principalArn?: string }) => {
-        requireCluster(input.clusterName);
-        const found = fixture.DescribeAccessEntry?.[input.principalArn ?? ''];
-        if (!found)
-          throw new EksNotFound({
-            message: `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`,
-            $metadata: {},
-          });
-        return { $metadata: {}, ...found };
-      }),
-    );
-
+    .callsFake(fake('DescribeAccessEntry'));
   ec2
     .on(DescribeSecurityGroupsCommand)
-    .callsFake(
-      serve('DescribeSecurityGroups', (input: Ec2ListInput & { GroupIds?: string[] }) => {
-        const all = fixture.DescribeSecurityGroups?.SecurityGroups ?? [];
-        const items = selectById(
-          all,
-          (g) => g.GroupId,
-          input.GroupIds,
-          'InvalidGroup.NotFound',
-          (id) => `The security group '${id}' does not exist`,
-        ).filter((g) => matches(input.Filters, { 'group-id': g.GroupId, 'vpc-id': g.VpcId }));
-        const page = paginate(items, input.NextToken, input.MaxResults);
-        return {
-          $metadata: {},
-          SecurityGroups: page.items,
-          ...(page.next ? { NextToken: page.next } : {}),
-        };
-      }),
-    )
+    .callsFake(fake('DescribeSecurityGroups'))
     .on(DescribeSubnetsCommand)
-    .callsFake(
-      serve('DescribeSubnets', (input: Ec2ListInput & { SubnetIds?: string[] }) => {
-        const all = fixture.DescribeSubnets?.Subnets ?? [];
-        const items = selectById(
-          all,
-          (s) => s.SubnetId,
-          input.SubnetIds,
-          'InvalidSubnetID.NotFound',
-          (id) => `The subnet ID '${id}' does not exist`,
-        ).filter((s) => matches(input.Filters, { 'subnet-id': s.SubnetId, 'vpc-id': s.VpcId }));
-        const page = paginate(items, input.NextToken, input.MaxResults);
-        return {
-          $metadata: {},
-          Subnets: page.items,
-          ...(page.next ? { NextToken: page.next } : {}),
-        };
-      }),
-    )
+    .callsFake(fake('DescribeSubnets'))
     .on(DescribeRouteTablesCommand)
-    .callsFake(
-      serve('DescribeRouteTables', (input: Ec2ListInput & { RouteTableIds?: string[] }) => {
-        const all = fixture.DescribeRouteTables?.RouteTables ?? [];
-        const items = selectById(
-          all,
-          (t) => t.RouteTableId,
-          input.RouteTableIds,
-          'InvalidRouteTableID.NotFound',
-          (id) => `The routeTable ID '${id}' does not exist`,
-        ).filter((t) =>
-          matches(input.Filters, { 'route-table-id': t.RouteTableId, 'vpc-id': t.VpcId }),
-        );
-        const page = paginate(items, input.NextToken, input.MaxResults);
-        return {
-          $metadata: {},
-          RouteTables: page.items,
-          ...(page.next ? { NextToken: page.next } : {}),
-        };
-      }),
-    )
+    .callsFake(fake('DescribeRouteTables'))
     .on(DescribeInstancesCommand)
-    .callsFake(
-      serve('DescribeInstances', (input: Ec2ListInput & { InstanceIds?: string[] }) => {
-        const reservations = fixture.DescribeInstances?.Reservations ?? [];
-        const all = reservations.flatMap((r) => r.Instances ?? []);
-        const wanted = new Set(
-          selectById(
-            all,
-            (i) => i.InstanceId,
-            input.InstanceIds,
-            'InvalidInstanceID.NotFound',
-            (id) => `The instance ID '${id}' does not exist`,
-          )
-            .filter((i) =>
-              matches(input.Filters, {
-                'instance-id': i.InstanceId,
-                'vpc-id': i.VpcId,
-                'subnet-id': i.SubnetId,
-              }),
-            )
-            .map((i) => i.InstanceId),
-        );
-        const items = reservations
-          .map((r) => ({
-            ...r,
-            Instances: (r.Instances ?? []).filter((i) => wanted.has(i.InstanceId)),
-          }))
-          .filter((r) => r.Instances.length > 0);
-        const page = paginate(items, input.NextToken, input.MaxResults);
-        return {
-          $metadata: {},
-          Reservations: page.items,
-          ...(page.next ? { NextToken: page.next } : {}),
-        };
-      }),
-    );
-
-  const secrets = fixture.SecretsManager ?? {};
-  const findSecret = (secretId: string | undefined): [string, SecretFixture] => {
-    for (const [name, s] of Object.entries(secrets)) {
-      if (
-        secretId === name ||
-        secretId === s.DescribeSecret?.ARN ||
-        secretId === s.GetSecretValue?.ARN
-      )
-        return [name, s];
-    }
-    throw new SecretNotFound({
-      message: "Secrets Manager can't find the specified secret.",
-      $metadata: {},
-    });
-  };
+    .callsFake(fake('DescribeInstances'));
   secretsManager
     .on(GetSecretValueCommand)
-    .callsFake(
-      serve(
-        'GetSecretValue',
-        (input: { SecretId?: string; VersionStage?: string; VersionId?: string }) => {
-          const [, s] = findSecret(input.SecretId);
-          const versions = [s.GetSecretValue, s.GetSecretValuePending].filter(
-            (v): v is GetSecretValueResponse => !!v,
-          );
-          const found = input.VersionId
-            ? versions.find((v) => v.VersionId === input.VersionId)
-            : (input.VersionStage ?? 'AWSCURRENT') === 'AWSCURRENT'
-              ? s.GetSecretValue
-              : input.VersionStage === 'AWSPENDING'
-                ? s.GetSecretValuePending
-                : versions.find((v) => v.VersionStages?.includes(input.VersionStage ?? ''));
-          if (!found) {
-            throw new SecretNotFound({
-              message: `Secrets Manager can't find the specified secret value for ${input.VersionId ? `VersionId: ${input.VersionId}` : `staging label: ${input.VersionStage}`}`,
-              $metadata: {},
-            });
-          }
-          return { $metadata: {}, ...found };
-        },
-      ),
-    )
+    .callsFake(fake('GetSecretValue'))
     .on(DescribeSecretCommand)
-    .callsFake(
-      serve('DescribeSecret', (input: { SecretId?: string }) => {
-        const [name, s] = findSecret(input.SecretId);
-        return {
-          $metadata: {},
-          Name: name,
-          ...(s.GetSecretValue?.ARN ? { ARN: s.GetSecretValue.ARN } : {}),
-          ...s.DescribeSecret,
-        };
-      }),
-    );
-
-  const account = fixture.GetCallerIdentity?.Account ?? accountOf(cluster.arn) ?? '111122223333';
-  const identity = {
-    Account: account,
-    Arn:
-      fixture.GetCallerIdentity?.Arn ??
-      `arn:aws:sts::${account}:assumed-role/eks-datadog-auditor/session`,
-    UserId: fixture.GetCallerIdentity?.UserId ?? 'AROAEXAMPLEAUDITOR:session',
-  };
-  const assumeRole = (input: { RoleArn?: string; RoleSessionName?: string }) => ({
-    $metadata: {},
-    Credentials: {
-      AccessKeyId: 'ASIAFIXTUREASSUMED01',
-      SecretAccessKey: 'fixture-assumed-role-secret-access-key',
-      SessionToken: 'fixture-assumed-role-session-token',
-      Expiration: new Date(Date.now() + 3600_000),
-    },
-    AssumedRoleUser: {
-      Arn: `${(input.RoleArn ?? '').replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/${input.RoleSessionName}`,
-      AssumedRoleId: `AROAFIXTURE:${input.RoleSessionName}`,
-    },
-  });
+    .callsFake(fake('DescribeSecret'));
   sts
     .on(GetCallerIdentityCommand)
-    .callsFake(serve('GetCallerIdentity', () => ({ $metadata: {}, ...identity })))
+    .callsFake(fake('GetCallerIdentity'))
     .on(AssumeRoleCommand)
-    .callsFake(serve('AssumeRole', assumeRole));
-  nestedSts.on(nested.AssumeRoleCommand).callsFake(serve('AssumeRole', assumeRole));
+    .callsFake(fake('AssumeRole'));
+  nestedSts.on(nested.AssumeRoleCommand).callsFake(fake('AssumeRole'));
 
   return {
     eks,
@@ -442,50 +121,4 @@ export function mockAwsFromFixture(
       for (const stub of [eks, ec2, secretsManager, sts, nestedSts]) stub.restore();
     },
   };
-}
-
-interface Ec2ListInput {
-  Filters?: Filter[];
-  NextToken?: string;
-  MaxResults?: number;
-}
-
-/** Like EC2 with explicit ids: every id must exist, else the whole call fails. */
-function selectById<T>(
-  all: T[],
-  idOf: (t: T) => string | undefined,
-  ids: string[] | undefined,
-  errorName: string,
-  message: (id: string) => string,
-): T[] {
-  if (!ids?.length) return all;
-  const byId = new Map(all.map((t) => [idOf(t), t]));
-  const missing = ids.find((id) => !byId.has(id));
-  if (missing) throw sdkError(errorName, message(missing));
-  return ids.map((id) => byId.get(id) as T);
-}
-
-/** EC2 filter semantics for the filters we serve: values OR-ed within a filter, filters AND-ed. */
-function matches(
-  filters: Filter[] | undefined,
-  fields: Record<string, string | undefined>,
-): boolean {
-  return (filters ?? []).every((f) => {
-    if (!f.Name || !(f.Name in fields)) {
-      throw sdkError('InvalidParameterValue', `The filter '${f.Name}' is invalid`);
-    }
-    return (f.Values ?? []).includes(fields[f.Name] ?? '');
-  });
-}
-
-/** Index-based tokens, so collectors' paging loops are exercised for real. */
-function paginate<T>(items: T[], token: string | undefined, max: number | undefined) {
-  const start = token ? Number(token) : 0;
-  const size = max && max > 0 ? max : items.length || 1;
-  const end = start + size;
-  return { items: items.slice(start, end), next: end < items.length ? String(end) : undefined };
-}
-
-function accountOf(arn: string | undefined): string | undefined {
-  return arn?.split(':')[4] || undefined;
 }

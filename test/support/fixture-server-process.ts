@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { decodeEksToken } from '../../lambda/aws/eks-token.js';
-import { startTestApiServer } from './kube-api-server.js';
+import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
 import { FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
 
 const [fixture, flag] = process.argv.slice(2);

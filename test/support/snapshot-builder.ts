@@ -2,9 +2,7 @@
  * Builds ClusterSnapshots for check unit tests, from Kubernetes manifests (the same converters
  * the collector uses) plus AWS snapshot parts. No server, no mocks: checks only see snapshots.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import {
   convertEndpointSlices,
   convertEndpoints,
@@ -22,6 +20,7 @@ import {
   convertWorkload,
   type Raw,
 } from '../../lambda/kube/convert.js';
+import { DEFAULT_COLLECTED_AT, loadManifests } from '../../lambda/demo/fixtures.js';
 import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/kube/secrets.js';
 import {
@@ -40,8 +39,9 @@ import type {
   SecretLookup,
 } from '../../lambda/snapshot.js';
 
+export { DEFAULT_COLLECTED_AT, loadManifests };
+
 export const FIXTURES_DIR = new URL('../fixtures/', import.meta.url).pathname;
-export const DEFAULT_COLLECTED_AT = '2026-11-24T02:00:00.000Z';
 
 export function ok<T>(value: T): Collected<T> {
   return { status: 'ok', value };
@@ -52,26 +52,6 @@ export function failed<T>(kind: string, status = 403, code = 'Forbidden'): Colle
     status: 'error',
     error: { source: 'kubernetes', kind, status, code, message: `${kind} is forbidden` },
   };
-}
-
-/** Parses every YAML document in a file or, for a directory, in every *.yaml file below it. */
-export function loadManifests(path: string): Raw[] {
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path)
-        .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
-  const docs: Raw[] = [];
-  for (const file of files) {
-    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-      const value = doc.toJS();
-      if (!value) continue;
-      if (value.kind === 'List' && Array.isArray(value.items)) docs.push(...value.items);
-      else docs.push(value);
-    }
-  }
-  return docs;
 }
 
 export const DEFAULT_SETTINGS: AuditSettings = {

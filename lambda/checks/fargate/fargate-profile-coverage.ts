@@ -5,7 +5,7 @@ import {
   FARGATE_PROFILE_LABEL,
   matchingSelector,
   type ProfileSelector,
-} from '../../net/fargate-profiles.js';
+} from '../../workloads/fargate-profiles.js';
 import type { Check } from '../check.js';
 import {
   discoverAgents,

@@ -7,6 +7,7 @@ import {
   type PodSpec,
   type SecretDigest,
 } from '../../snapshot.js';
+import { isLivePod } from '../../workloads/pods.js';
 import type { Check } from '../check.js';
 import { ownerOf, workloadIndex } from '../../copies/readers.js';
 import { TOKEN_ENV } from '../../copies/values.js';
@@ -49,7 +50,7 @@ export const tokenNotPlaintext: Check = {
     }
     for (const pod of itemsOf(snapshot.kube.pods)) {
       if (ownerOf(pod, workloads)) continue;
-      if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
+      if (!isLivePod(pod)) continue;
       const ns = pod.meta.namespace ?? '';
       spots.push({
         resource: { kind: 'Pod', namespace: ns, name: pod.meta.name },

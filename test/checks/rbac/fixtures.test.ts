@@ -14,7 +14,7 @@ import type { Finding } from '../../../lambda/findings.js';
 import { createKubePort } from '../../../lambda/kube/client.js';
 import { collectKube } from '../../../lambda/kube/collect.js';
 import type { ClusterSnapshot } from '../../../lambda/snapshot.js';
-import { startTestApiServer } from '../../support/kube-api-server.js';
+import { startTestApiServer } from '../../../lambda/demo/kube-api-server.js';
 import {
   DEFAULT_COLLECTED_AT,
   DEFAULT_SETTINGS,

@@ -4,7 +4,7 @@
  * aws.json by aws-sdk-client-mock. Pins every non-PASS result of these checks per fixture.
  */
 import type { Finding } from '../../../lambda/findings.js';
-import { runDemoAudit } from '../../support/demo.js';
+import { runDemoAudit } from '../../../lambda/demo/demo.js';
 import { CANARY, TOKEN_CHECKS } from './support.js';
 
 async function audit(fixture: string): Promise<Finding[]> {

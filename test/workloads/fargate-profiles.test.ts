@@ -1,9 +1,6 @@
-import {
-  fargatePlacement,
-  selectorMatchesPod,
-  wildcardMatches,
-} from '../../lambda/net/fargate-profiles.js';
-import { profile } from './manifests.js';
+import { fargatePlacement, selectorMatchesPod } from '../../lambda/workloads/fargate-profiles.js';
+import { globMatches } from '../../lambda/workloads/glob.js';
+import { profile } from '../net/manifests.js';
 
 describe('Fargate profile wildcards', () => {
   it.each([
@@ -20,7 +17,7 @@ describe('Fargate profile wildcards', () => {
     ['a.b', 'axb', false],
     ['team-(x)', 'team-(x)', true],
   ])('pattern %s against %s: %s', (pattern, value, expected) => {
-    expect(wildcardMatches(pattern, value)).toBe(expected);
+    expect(globMatches(pattern, value)).toBe(expected);
   });
 
   it.each<{

@@ -1,27 +1,31 @@
 /**
- * The built-in demo: a local HTTPS Kubernetes API server serving a fixture cluster, AWS answered by
- * aws-sdk-client-mock from the same fixture, and the real audit (real client, real checks) in between.
- * No AWS account or cluster needed. Also used by end-to-end tests, so it takes no jest globals.
+ * The built-in demo (`eks-datadog-auditor audit --demo`): a local HTTPS Kubernetes API server
+ * serving a fixture cluster, our own AWS clients answered from the same fixture at the SDK
+ * operation level, and the real audit (real Kubernetes client, real checks) in between. No AWS
+ * account or cluster needed. It ships with the package (dependencies only) and the end-to-end
+ * tests use it too, so it takes no jest globals.
  */
 import { join } from 'node:path';
-import { newRunId, runAudit } from '../../lambda/audit.js';
-import { createAwsClients } from '../../lambda/aws/clients.js';
-import { CHECKS } from '../../lambda/checks/index.js';
-import type { Check } from '../../lambda/checks/check.js';
-import { collectCluster } from '../../lambda/collect.js';
-import { parseConfig, type AuditorConfigInput } from '../../lambda/config.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import type { AuditReport } from '../../lambda/report/types.js';
-import { loadAwsFixture, mockAwsFromFixture, type AwsFixture } from './aws-fixture.js';
+import { newRunId, runAudit } from '../audit.js';
+import { createAwsClients } from '../aws/clients.js';
+import { CHECKS } from '../checks/index.js';
+import type { Check } from '../checks/check.js';
+import { collectCluster } from '../collect.js';
+import { parseConfig, type AuditorConfigInput } from '../config.js';
+import type { Raw } from '../kube/convert.js';
+import type { AuditReport } from '../report/types.js';
+import { answerFromFixture, awsFixtureResponder, loadAwsFixture } from './aws-fixture.js';
 import {
   startTestApiServer,
   type TestApiServer,
   type TestApiServerOptions,
 } from './kube-api-server.js';
-import { DEFAULT_COLLECTED_AT, FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
+import { DEFAULT_COLLECTED_AT, demoFixturesDir, loadManifests } from './fixtures.js';
 
 export interface DemoOptions {
   fixture: string;
+  /** Where the fixture directories are; default: the shipped ones (see fixtures.ts). */
+  fixturesDir?: string;
   progress?: (text: string) => void;
   now?: () => Date;
   /** Config fields to merge (token secret, overrides); clusters are set by the demo. */
@@ -38,7 +42,7 @@ export interface DemoOptions {
 }
 
 export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
-  const dir = join(FIXTURES_DIR, opts.fixture);
+  const dir = join(opts.fixturesDir ?? demoFixturesDir(), opts.fixture);
   const progress = opts.progress ?? (() => undefined);
   // Fixtures describe a cluster as of DEFAULT_COLLECTED_AT (ESO refresh times, pod start times):
   // the demo audits it at that moment so time-based checks judge it as the fixture intends.
@@ -49,9 +53,7 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
     ...opts.server,
     manifests: opts.manifests ? opts.manifests(docs) : docs,
   });
-  // Mocked calls skip the SDK middleware that counts them, so the mock counts into the clients' counter.
-  const awsCalls = { count: 0 };
-  const aws = mockAwsFromFixture(awsFixture, { counter: awsCalls });
+  const awsAnswers = awsFixtureResponder(awsFixture);
   try {
     await opts.beforeAudit?.(server);
     progress(
@@ -71,10 +73,11 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
         collect: (cluster, cfg) =>
           collectCluster(cluster, cfg, {
             now,
-            awsClients: (region, roleArn) => ({
-              ...createAwsClients({ region, ...(roleArn ? { roleArn } : {}) }),
-              calls: awsCalls,
-            }),
+            awsClients: (region, roleArn) =>
+              answerFromFixture(
+                createAwsClients({ region, ...(roleArn ? { roleArn } : {}) }),
+                awsAnswers,
+              ),
             kubeAccess: {
               kind: 'token',
               clusterName: cluster.name,
@@ -95,7 +98,6 @@ export async function runDemoAudit(opts: DemoOptions): Promise<AuditReport> {
       'cli',
     );
   } finally {
-    aws.restore();
     await server.close();
   }
 }

@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type * as X509 from '@peculiar/x509';
 import { stringify } from 'yaml';
-import { convertRole, convertRoleBinding, type Raw } from '../../lambda/kube/convert.js';
-import { RbacIndex } from '../../lambda/rbac/evaluator.js';
+import { convertRole, convertRoleBinding, type Raw } from '../kube/convert.js';
+import { RbacIndex } from '../rbac/evaluator.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types

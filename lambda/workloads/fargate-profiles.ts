@@ -1,36 +1,18 @@
 /**
- * Which Fargate profile a pod lands on, with EKS's selector semantics:
+ * The one Fargate profile matcher: which Fargate profile a pod lands on, with EKS's selector
+ * semantics (EKS user guide, "Define which Pods use AWS Fargate when launched", and its
+ * "Fargate profile wildcards"):
  * - a selector matches when its namespace matches and the pod carries every selector label;
  * - namespaces, label keys and label values may use `*` (none, one or more characters) and
  *   `?` (exactly one character);
  * - a pod matching several profiles gets one of them at random, unless it pins one with the label
  *   `eks.amazonaws.com/fargate-profile` (and still matches a selector of that profile);
- * - only ACTIVE profiles schedule pods.
+ * - only ACTIVE profiles schedule pods (CREATING, CREATE_FAILED, DELETING and DELETE_FAILED do not).
  */
-import type { FargateProfile } from '../snapshot.js';
+import type { FargateProfile, Node, Workload } from '../snapshot.js';
+import { globMatches } from './glob.js';
 
 export const FARGATE_PROFILE_LABEL = 'eks.amazonaws.com/fargate-profile';
-
-const cache = new Map<string, RegExp>();
-
-function globToRegExp(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
-      .join('');
-    re = new RegExp(`^${body}$`, 's');
-    cache.set(pattern, re);
-  }
-  return re;
-}
-
-/** `prod*` matches `prod` and `prod-metrics`; `value?` matches `valuea` but not `value`. */
-export function wildcardMatches(pattern: string, value: string): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === value;
-  return globToRegExp(pattern).test(value);
-}
 
 export type ProfileSelector = FargateProfile['selectors'][number];
 
@@ -39,10 +21,10 @@ export function selectorMatchesPod(
   namespace: string,
   labels: Record<string, string>,
 ): boolean {
-  if (!wildcardMatches(selector.namespace, namespace)) return false;
+  if (!globMatches(selector.namespace, namespace)) return false;
   const podLabels = Object.entries(labels);
   return Object.entries(selector.labels).every(([key, value]) =>
-    podLabels.some(([k, v]) => wildcardMatches(key, k) && wildcardMatches(value, v)),
+    podLabels.some(([k, v]) => globMatches(key, k) && globMatches(value, v)),
   );
 }
 
@@ -80,4 +62,32 @@ export function fargatePlacement(
   }
   const profile = candidates.length >= 1 ? candidates[0] : undefined;
   return { candidates, ...(profile ? { profile } : {}) };
+}
+
+/**
+ * Whether a pod runs on a Fargate node: it carries the label EKS puts on Fargate pods, its node
+ * is a Fargate node, or (node not collected) its node name is a Fargate node's `fargate-...`.
+ */
+export function onFargateNode(
+  labels: Record<string, string>,
+  nodeName: string | undefined,
+  node: Pick<Node, 'computeType'> | undefined,
+): boolean {
+  if (labels[FARGATE_PROFILE_LABEL]) return true;
+  if (node) return node.computeType === 'fargate';
+  return (nodeName ?? '').startsWith('fargate-');
+}
+
+/**
+ * Whether the next pod of a workload template lands on Fargate: it pins a profile, or an ACTIVE
+ * profile selects it. Fargate runs no DaemonSet pods, whatever the profiles select.
+ */
+export function templateOnFargate(
+  workload: Pick<Workload, 'kind' | 'meta' | 'template'>,
+  profiles: readonly FargateProfile[],
+): boolean {
+  const labels = workload.template.meta.labels;
+  if (labels[FARGATE_PROFILE_LABEL]) return true;
+  if (workload.kind === 'DaemonSet') return false;
+  return fargatePlacement(profiles, workload.meta.namespace ?? '', labels).candidates.length > 0;
 }
