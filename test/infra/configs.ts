@@ -57,3 +57,17 @@ export const MINIMAL = {
     logRetentionDays: 30,
   },
 };
+
+/** 30 same-region clusters: above PER_CLUSTER_ALARMS_MAX, so the drift alarms are fleet-wide. */
+export const THIRTY = {
+  region: 'eu-west-1',
+  clusters: Array.from({ length: 30 }, (_, i) => ({ name: `fleet-${String(i).padStart(2, '0')}` })),
+};
+
+/** The configurations whose logical ids test/infra/data/logical-ids-main.json records. */
+export const LOGICAL_ID_CONFIGS = {
+  example: EXAMPLE,
+  full: FULL,
+  minimal: MINIMAL,
+  thirty: THIRTY,
+};
