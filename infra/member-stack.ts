@@ -2,7 +2,7 @@ import { Aws, CfnOutput, CfnParameter, Stack, Validations, type StackProps } fro
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_TOKEN_SECRET_ID } from '../lambda/config.js';
-import { nagResource } from './auditor-stack.js';
+import { nagResource } from './construct/plan.js';
 import { API_ACTION_BY_COMMAND } from './iam-actions.js';
 
 /** The reader role's default name; `discover.roleName` in the auditor's configuration. */
