@@ -20,7 +20,7 @@ import { ARCHIVE_PREFIX } from '../../lambda/report/archive.js';
 import { lambdaNodeOptions } from '../bundling.js';
 import { configParameter } from '../fleet.js';
 import { groupingLayer } from './logical-ids.js';
-import { eksArn, nagResource, type ClusterPlan } from './plan.js';
+import { eksArn, eksReadScopes, nagResource, type ClusterPlan } from './plan.js';
 import { functionPolicies } from './policies.js';
 
 export interface FunctionsProps {
@@ -179,17 +179,27 @@ export class Functions extends Construct {
     if (wildcardReasons.length > 0) {
       role.acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcardReasons.join(' ') });
     }
-    for (const c of direct) {
+    for (const c of eksReadScopes(direct)) {
+      const fleetWide = c.name === '*';
+      const named = fleetWide
+        ? `every cluster of ${c.region} in this account: the configuration lists ${direct.length} clusters, more than their ARNs can name within IAM's 10,240-character inline policy limit; the auditor only reads, and only listed clusters have its access entry`
+        : `cluster ${c.name} only`;
       role.acknowledge(
         {
           id: `AwsSolutions-IAM5[${nagResource(stack, eksArn(stack, c, 'fargateprofile', '/*'))}]`,
-          reason: `eks:DescribeFargateProfile on cluster ${c.name} only; "*" stands for the profile names the auditor discovers with ListFargateProfiles.`,
+          reason: `eks:DescribeFargateProfile on ${named}; "*" stands for the profile names the auditor discovers with ListFargateProfiles.`,
         },
         {
           id: `AwsSolutions-IAM5[${nagResource(stack, eksArn(stack, c, 'access-entry', '/*'))}]`,
-          reason: `eks:DescribeAccessEntry on cluster ${c.name} only; "*" stands for the access-entry ids the auditor discovers with ListAccessEntries.`,
+          reason: `eks:DescribeAccessEntry on ${named}; "*" stands for the access-entry ids the auditor discovers with ListAccessEntries.`,
         },
       );
+      if (fleetWide) {
+        role.acknowledge({
+          id: `AwsSolutions-IAM5[${nagResource(stack, eksArn(stack, c, 'cluster'))}]`,
+          reason: `eks:DescribeCluster, ListAccessEntries and ListFargateProfiles on ${named}.`,
+        });
+      }
     }
     role.acknowledge({
       id: `AwsSolutions-IAM5[${nagResource(stack, props.archive.arnForObjects(`${ARCHIVE_PREFIX}*`))}]`,

@@ -53,6 +53,24 @@ export function eksArn(stack: Stack, c: ClusterPlan, resource: string, suffix = 
   });
 }
 
+/**
+ * Characters the EKS statements may spend naming clusters. IAM caps a role's inline policies at
+ * 10,240 characters in all; each listed cluster costs three ARNs (44 characters each plus its region and name).
+ */
+export const EKS_ARNS_BUDGET_CHARS = 6000;
+
+/**
+ * The clusters the EKS statements name: each one while their ARNs fit
+ * {@link EKS_ARNS_BUDGET_CHARS}, else every cluster of each region they are in (`name: '*'`),
+ * so a large fleet cannot push the role past IAM's policy size limit at deploy time.
+ */
+export function eksReadScopes(direct: ClusterPlan[]): ClusterPlan[] {
+  const chars = direct.reduce((n, c) => n + 3 * (44 + c.region.length + c.name.length), 0);
+  if (chars <= EKS_ARNS_BUDGET_CHARS) return direct;
+  const regions = unique(direct.map((c) => c.region));
+  return regions.map((region) => ({ ...direct.find((c) => c.region === region)!, name: '*' }));
+}
+
 /** A secret named by id gets AWS's random 6-character suffix; an ARN is taken as given. */
 export function secretArn(stack: Stack, secretId: string, region?: string): string {
   if (secretId.startsWith('arn:')) return secretId;

@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 import type { AuditorConfig } from '../../lambda/config.js';
 import { RUNS_PREFIX } from '../../lambda/fleet/run.js';
 import { ARCHIVE_PREFIX } from '../../lambda/report/archive.js';
-import { eksArn, secretArn, unique, type ClusterPlan } from './plan.js';
+import { eksArn, eksReadScopes, secretArn, unique, type ClusterPlan } from './plan.js';
 
 export interface PolicyInputs {
   config: AuditorConfig;
@@ -149,22 +149,23 @@ function directClusterPolicies(
       ),
     );
   }
+  const scopes = eksReadScopes(direct);
   return {
     EksRead: doc(
       statement(
         'ReadClusters',
         ['eks:DescribeCluster', 'eks:ListAccessEntries', 'eks:ListFargateProfiles'],
-        direct.map((c) => eksArn(stack, c, 'cluster')),
+        scopes.map((c) => eksArn(stack, c, 'cluster')),
       ),
       statement(
         'ReadFargateProfiles',
         ['eks:DescribeFargateProfile'],
-        direct.map((c) => eksArn(stack, c, 'fargateprofile', '/*')),
+        scopes.map((c) => eksArn(stack, c, 'fargateprofile', '/*')),
       ),
       statement(
         'ReadAccessEntries',
         ['eks:DescribeAccessEntry'],
-        direct.map((c) => eksArn(stack, c, 'access-entry', '/*')),
+        scopes.map((c) => eksArn(stack, c, 'access-entry', '/*')),
       ),
     ),
     Ec2Describe: doc(
