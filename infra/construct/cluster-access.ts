@@ -57,7 +57,7 @@ export function accessEntryLayout(
   const fullest = Math.max(...[...shards.values()].map((s) => s.length));
   if (fullest > STACK_RESOURCE_LIMIT) {
     throw new ConfigError(
-      `${entries.length} EKS access entries do not fit: one of the ${ACCESS_ENTRY_SHARDS} nested stacks that hold them would need ${fullest} resources, over CloudFormation's ${STACK_RESOURCE_LIMIT} per stack. Create the entries from the member side instead (MemberStack clusterNames or clusterTags per account and region, docs/deploy.md) and set deploy.createAccessEntries (createAccessEntries) to false.`,
+      `${entries.length} EKS access entries do not fit: one of the ${ACCESS_ENTRY_SHARDS} nested stacks that hold them would need ${fullest} resources, over CloudFormation's ${STACK_RESOURCE_LIMIT} per stack. Find these clusters with discover (tags, regions) instead of listing them, and let the member stack give its reader role their access entries by the same tags (docs/deploy.md, Large fleets).`,
     );
   }
   return { nested: true, shards };
@@ -73,14 +73,7 @@ export class ClusterAccess extends Construct {
     groupingLayer(this);
     const layout = accessEntryLayout(props.clusters, props.maxInStack);
     for (const [shard, clusters] of [...layout.shards].sort(([a], [b]) => a - b)) {
-      let entryScope: Construct = this;
-      if (layout.nested) {
-        const nested = new NestedStack(this, `AccessEntries${shard}`, {
-          description: `eks-datadog-auditor: EKS access entries, shard ${shard} of ${ACCESS_ENTRY_SHARDS}`,
-        });
-        this.nestedStacks.push(nested);
-        entryScope = nested;
-      }
+      const entryScope = layout.nested ? this.nestedStack(shard) : this;
       for (const cluster of clusters) {
         this.entries.push(
           new eks.CfnAccessEntry(entryScope, `AccessEntry-${cluster.name}`, {
@@ -92,6 +85,18 @@ export class ClusterAccess extends Construct {
         );
       }
     }
+    this.warnOtherRegions(props);
+  }
+
+  private nestedStack(shard: number): NestedStack {
+    const nested = new NestedStack(this, `AccessEntries${shard}`, {
+      description: `eks-datadog-auditor: EKS access entries, shard ${shard} of ${ACCESS_ENTRY_SHARDS}`,
+    });
+    this.nestedStacks.push(nested);
+    return nested;
+  }
+
+  private warnOtherRegions(props: ClusterAccessProps): void {
     for (const cluster of props.clusters) {
       if (!cluster.accessEntry && !cluster.roleArn && props.createAccessEntries) {
         Annotations.of(Stack.of(this)).addWarningV2(

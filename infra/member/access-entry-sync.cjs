@@ -1,3 +1,5 @@
+/* global require, exports, process, console */
+/* eslint-disable @typescript-eslint/no-require-imports -- inline CommonJS Lambda code */
 // Member side: gives the reader role an EKS access entry (group eks-datadog-auditor) on every
 // cluster of the listed regions that carries all the given tags, as the auditor's discovery
 // selects them. Inline Lambda code (CommonJS, the runtime's AWS SDK v3): the member template must

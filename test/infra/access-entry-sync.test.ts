@@ -17,7 +17,11 @@ const READER = 'arn:aws:iam::210987654321:role/eks-datadog-auditor-reader';
 const OPTS = { principalArn: READER, group: 'eks-datadog-auditor', tags: { audit: 'datadog' } };
 const mock = mockClient(eks.EKSClient);
 
-function cluster(name: string, tags: Record<string, string>, mode = 'API_AND_CONFIG_MAP') {
+function cluster(
+  name: string,
+  tags: Record<string, string>,
+  mode: import('@aws-sdk/client-eks').AuthenticationMode = 'API_AND_CONFIG_MAP',
+) {
   return { cluster: { name, tags, accessConfig: { authenticationMode: mode } } };
 }
 

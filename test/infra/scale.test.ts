@@ -90,7 +90,7 @@ describe('access entry placement', () => {
     const message = (error as Error).message;
     expect(message).not.toContain('\n');
     expect(message).toContain(`CloudFormation's ${STACK_RESOURCE_LIMIT} per stack`);
-    expect(message).toMatch(/MemberStack .*createAccessEntries/);
+    expect(message).toMatch(/with discover .* member stack .* access entries by the same tags/);
   });
 });
 
