@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import cdkNag from 'cdk-nag';
 import { ConfigError } from '../../lambda/config.js';
 import {
   ACCESS_ENTRY_SHARDS,
@@ -58,6 +59,18 @@ describe('2,000 listed clusters in one region', () => {
     const clusters = s.statements(s.stack.role).find((st) => st.Sid === 'ReadClusters')!;
     expect(clusters.Resource).toEqual([`arn:aws:eks:${REGION}:123456789012:cluster/*`]);
   });
+});
+
+describe('40 listed clusters (EKS reads named per region)', () => {
+  it('has no unacknowledged cdk-nag finding and acknowledges the region-wide ARNs exactly', () => {
+    const s = synth(fleet(40));
+    const clusters = s.statements(s.stack.role).find((st) => st.Sid === 'ReadClusters')!;
+    expect(clusters.Resource).toEqual([`arn:aws:eks:${REGION}:123456789012:cluster/*`]);
+    const violations = new cdkNag.AwsSolutionsChecks().validateScope(s.stack).violations as {
+      ruleName: string;
+    }[];
+    expect(violations.map((v) => v.ruleName)).toEqual([]);
+  }, 60_000);
 });
 
 describe('access entry placement', () => {
