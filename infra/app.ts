@@ -22,8 +22,13 @@ try {
     },
   });
   // The reader role for member accounts: deploy its template as a StackSet (docs/deploy.md).
+  // With discover, it also gives the clusters discovery selects (same tags, same regions) their
+  // access entry for the reader role.
   new MemberStack(app, `${config.deploy.stackName}Member`, {
     description: 'eks-datadog-auditor: read-only reader role the auditor assumes in this account',
+    ...(config.discover
+      ? { clusterTags: config.discover.tags, clusterRegions: config.discover.regions }
+      : {}),
   });
 } catch (err) {
   // The message names the file and the field; a stack trace would only bury it.

@@ -35,10 +35,14 @@ export const TRIGGER_VALUES = ['scheduled', 'on-demand'] as const;
 export const DRIFT_VALUES = ['new', 'resolved', 'none', 'unknown'] as const;
 export const MAX_SEVERITY_VALUES = [...severitySchema.options, 'none'] as const;
 
+/** An EventBridge Scheduler expression: cron (6 fields), rate or at. */
+export const SCHEDULE_EXPRESSION =
+  /^(cron\(\S+( \S+){5}\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$/;
+
 const scheduleExpression = z
   .string()
   .regex(
-    /^(cron\(\S+( \S+){5}\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$/,
+    SCHEDULE_EXPRESSION,
     'must be an EventBridge Scheduler expression: cron(min hour day month weekday year), rate(N unit) or at(yyyy-mm-ddThh:mm:ss)',
   );
 

@@ -2,7 +2,8 @@ import { Aws, CfnOutput, CfnParameter, Stack, Validations, type StackProps } fro
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_TOKEN_SECRET_ID } from '../lambda/config.js';
-import { nagResource } from './auditor-stack.js';
+import { MemberClusterAccess, type MemberClusterAccessProps } from './member/cluster-access.js';
+import { nagResource } from './construct/plan.js';
 import { API_ACTION_BY_COMMAND } from './iam-actions.js';
 
 /** The reader role's default name; `discover.roleName` in the auditor's configuration. */
@@ -17,6 +18,19 @@ export interface MemberStackProps extends StackProps {
   roleName?: string;
   /** Token secret names (or prefixes) the auditor may read in this account. */
   tokenSecretIds?: string[];
+  /**
+   * Clusters of this stack's region that get an EKS access entry for the reader role (group
+   * eks-datadog-auditor), created by CloudFormation. Default none.
+   */
+  clusterNames?: MemberClusterAccessProps['clusterNames'];
+  /**
+   * Clusters carrying all these tags (as `discover.tags` selects them; `{}` is every cluster) get
+   * an access entry from a small function this stack runs every 6 hours, in `clusterRegions`.
+   * Default: no tag sync.
+   */
+  clusterTags?: MemberClusterAccessProps['clusterTags'];
+  /** Regions the tag sync covers. Default: this stack's region. */
+  clusterRegions?: MemberClusterAccessProps['clusterRegions'];
 }
 
 const action = (command: keyof typeof API_ACTION_BY_COMMAND) => API_ACTION_BY_COMMAND[command];
@@ -111,6 +125,14 @@ export class MemberStack extends Stack {
         id: `AwsSolutions-IAM5[${nagResource(this, resource)}]`,
         reason:
           'The reader role serves every cluster of this account in any region the auditor is configured for (discover.regions); clusters, their Fargate profiles and access entries are discovered at run time. Everything it may do is read-only.',
+      });
+    }
+    if (props.clusterNames || props.clusterTags) {
+      new MemberClusterAccess(this, 'ClusterAccess', {
+        role: this.role,
+        ...(props.clusterNames ? { clusterNames: props.clusterNames } : {}),
+        ...(props.clusterTags ? { clusterTags: props.clusterTags } : {}),
+        ...(props.clusterRegions ? { clusterRegions: props.clusterRegions } : {}),
       });
     }
     new CfnOutput(this, 'ReaderRoleArn', { value: this.role.roleArn });

@@ -468,7 +468,7 @@ describe('AuditorStack with the example configuration', () => {
             Sid: 'WriteOwnLogs',
             Effect: 'Allow',
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-            Resource: [`{${s.id(s.stack.node.findChild('FunctionLogs'))}.Arn}`],
+            Resource: [`{${s.id(s.stack.auditor.functions.logGroup)}.Arn}`],
           },
           {
             policy: s.id(s.stack.role.node.findChild('DefaultPolicy')),

@@ -112,3 +112,17 @@ export const STACK_CONFIGS = {
 } satisfies Record<string, () => unknown>;
 
 export type StackConfigName = keyof typeof STACK_CONFIGS;
+
+/** 30 same-region clusters: above PER_CLUSTER_ALARMS_MAX, so the drift alarms are fleet-wide. */
+export const THIRTY = {
+  region: 'eu-west-1',
+  clusters: Array.from({ length: 30 }, (_, i) => ({ name: `fleet-${String(i).padStart(2, '0')}` })),
+};
+
+/** The configurations whose logical ids test/infra/data/logical-ids-main.json records. */
+export const LOGICAL_ID_CONFIGS = {
+  example: EXAMPLE,
+  full: FULL,
+  minimal: MINIMAL,
+  thirty: THIRTY,
+};
