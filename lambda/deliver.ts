@@ -335,7 +335,11 @@ export function openDelivery(
   deps: DeliverDeps,
   config: AuditorConfig,
   options: DeliverOptions,
-  guard?: DeliveryGuard,
+  opts: {
+    guard?: DeliveryGuard;
+    /** Default: the configured clusters' names. */
+    names?: readonly string[];
+  } = {},
 ): DeliveryContext {
   const { logger } = deps;
   const bucket = config.archiveBucket;
@@ -344,9 +348,9 @@ export function openDelivery(
     config,
     options,
     archive: bucket ? new ReportArchive(deps.s3, bucket, logger) : undefined,
-    names: config.clusters.map((c) => c.name),
+    names: opts.names ?? config.clusters.map((c) => c.name),
     warnings: [],
-    ...(guard ? { guard } : {}),
+    ...(opts.guard ? { guard: opts.guard } : {}),
   };
   if (!ctx.archive) {
     ctx.warnings.push(

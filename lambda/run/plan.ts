@@ -125,8 +125,11 @@ export function planClusterTask(input: {
   return { cluster: parsed.data, checks };
 }
 
-/** A bad suppression fails the run before any cluster is touched, like a bad configuration. */
-function validatedChecks(input: {
+/**
+ * The checks of a run, with the configuration's suppressions validated against them: a bad
+ * suppression fails the run before any cluster is touched (or listed), like a bad configuration.
+ */
+export function validatedChecks(input: {
   config: AuditorConfig;
   now: Date;
   checks?: readonly Check[];

@@ -16,8 +16,9 @@ import {
   BUDGET_MESSAGE_ID,
   NO_REPORT_MESSAGE_ID,
   type ClusterTask,
-  type DeliverInput,
+  type DeliverClusterTask,
   type DeliverResult,
+  type FinishInput,
 } from '../../lambda/fleet/run.js';
 import type { HandlerSummary } from '../../lambda/deliver.js';
 import { recordingLogger, recordingMetrics } from '../handler/support.js';
@@ -129,11 +130,18 @@ async function execute(
         [STATE.discover]: (event: unknown) =>
           w.handlers.discover(event, lambdaContext(60_000)) as never,
         [STATE.audit]: auditCluster as never,
+        [STATE.deliverCluster]: (t: unknown) =>
+          w.handlers.deliverCluster(t as DeliverClusterTask, lambdaContext(60_000)) as never,
         [STATE.deliver]: (i: unknown) =>
-          w.handlers.deliver(i as DeliverInput, lambdaContext(600_000)) as never,
+          w.handlers.finish(i as FinishInput, lambdaContext(600_000)) as never,
       },
       // Backoff is Step Functions' business; the test only counts the attempts.
-      retryIntervalOverrides: { [STATE.audit]: 0, [STATE.discover]: 0, [STATE.deliver]: 0 },
+      retryIntervalOverrides: {
+        [STATE.audit]: 0,
+        [STATE.discover]: 0,
+        [STATE.deliverCluster]: 0,
+        [STATE.deliver]: 0,
+      },
     },
   });
   const result = (await execution.result) as unknown as DeliverResult;
