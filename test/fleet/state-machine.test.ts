@@ -3,15 +3,8 @@
  * with its Task states bound in-process to the real fleet handlers (discover, audit one cluster,
  * deliver) over an in-memory S3 (aws-sdk-client-mock), mocked SNS and fixture snapshots.
  */
-import { join } from 'node:path';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { createRequire } from 'node:module';
-import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { STATE } from '../../infra/fleet.js';
-import { CHECKS } from '../../lambda/checks/index.js';
-import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
-import { createFleetHandlers, type FleetHandlers } from '../../lambda/fleet/handlers.js';
 import {
   BUDGET_MESSAGE_ID,
   NO_REPORT_MESSAGE_ID,
@@ -21,86 +14,17 @@ import {
   type FinishInput,
 } from '../../lambda/fleet/run.js';
 import type { HandlerSummary } from '../../lambda/deliver.js';
-import { recordingLogger, recordingMetrics } from '../handler/support.js';
-import { flat, synth } from '../infra/support.js';
-import { fakeS3 } from '../report/fake-s3.js';
-import { fixtureAws } from '../support/aws-snapshot.js';
-import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
-
-// asl-validator is CommonJS without type declarations.
-const aslValidator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errors: unknown[];
-};
-
-const BUCKET = 'auditor-archive';
-const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:auditor-topic';
-const HEALTHY = loadManifests(join(FIXTURES_DIR, 'healthy'));
-const HEALTHY_AWS = fixtureAws('healthy');
-
-type Definition = Record<string, unknown>;
-
-/** The state machine of the stack synthesized for `raw`, its intrinsics replaced by plain ARNs. */
-function definitionFor(raw: unknown): Definition {
-  const s = synth(raw);
-  const sm = s.template.findResources('AWS::StepFunctions::StateMachine');
-  const [only] = Object.values(sm);
-  const text = String(flat(only!.Properties.DefinitionString))
-    .replace(/\{(\w+)\.Arn\}/g, 'arn:aws:lambda:eu-west-1:123456789012:function:$1')
-    .replace(new RegExp(`\\{${s.id(s.stack.archive)}\\}`, 'g'), BUCKET);
-  return JSON.parse(text) as Definition;
-}
-
-const clusters = (names: string[]) => names.map((name) => ({ name, region: 'eu-west-1' }));
-
-interface World {
-  handlers: FleetHandlers;
-  config: AuditorConfig;
-  s3: ReturnType<typeof fakeS3>;
-  published: () => number;
-}
-
-function world(raw: Record<string, unknown>, opts: { slow?: Record<string, number> } = {}): World {
-  const config = parseConfig({ ...raw, topicArn: TOPIC, archiveBucket: BUCKET }, 'test');
-  const s3 = fakeS3();
-  const sns = new SNSClient({ region: 'eu-west-1' });
-  const snsMock = mockClient(sns);
-  snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
-  let run = 0;
-  const handlers = createFleetHandlers({
-    loadConfig: () => config,
-    s3: s3.s3,
-    sns,
-    logger: recordingLogger(),
-    metrics: recordingMetrics(),
-    newRunId: () => `2026-12-02T02-00-00Z-run${++run}`,
-    marginMs: 0,
-    audit: {
-      checks: CHECKS,
-      now: () => new Date(),
-      collect: async (cluster: ClusterConfig) => {
-        const delay = opts.slow?.[cluster.name];
-        if (delay) await new Promise((r) => setTimeout(r, delay));
-        return snapshotFromManifests(HEALTHY, { cluster: cluster.name, aws: HEALTHY_AWS });
-      },
-    },
-  });
-  return { handlers, config, s3, published: () => snsMock.commandCalls(PublishCommand).length };
-}
-
-/** Messages of the findings saying a cluster's audit itself did not run (failed, out of time). */
-function auditErrors(w: World, name: string): string[] {
-  const report = w.s3.json(`reports/${name}/latest.json`) as {
-    findings: { checkId: string; message: string }[];
-  };
-  return report.findings.filter((f) => f.checkId === 'audit-cluster').map((f) => f.message);
-}
-
-/** Lambda's context for a task: how long the invocation has left. */
-const lambdaContext = (ms: number) => {
-  const deadline = Date.now() + ms;
-  return { getRemainingTimeInMillis: () => deadline - Date.now() };
-};
+import {
+  aslValidator,
+  auditErrors,
+  BUCKET,
+  clusters,
+  definitionFor,
+  lambdaContext,
+  world,
+  type Definition,
+  type World,
+} from './support.js';
 
 async function execute(
   definition: Definition,
