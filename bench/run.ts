@@ -10,8 +10,8 @@
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
  *                    [--page-size N] [--skip-baseline] [--skip-bundle] [--node-options '...']
  *
- * With `--fleet N [--namespaces M] [--concurrency C]`, a fleet run through the local state machine
- * executor instead (bench/fleet.ts; `--latency` then takes one value, the first).
+ * With `--fleet N [--namespaces M] [--concurrency C] [--seed K]`, a fleet run through the local state
+ * machine executor instead (bench/fleet.ts; `--latency` then takes one value, the first).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,8 @@ const { values } = parseArgs({
     fleet: { type: 'string' },
     namespaces: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '10' },
+    /** Fleet mode: clusters the seed execution audits (default all; see bench/fleet.ts). */
+    seed: { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -237,6 +239,7 @@ async function main(): Promise<void> {
       clusters: Number(values.fleet),
       namespaces: Number(values.namespaces),
       concurrency: Number(values.concurrency),
+      ...(values.seed !== undefined ? { seedClusters: Number(values.seed) } : {}),
       latencyMs: latencies[0] ?? 0,
       pageSize,
       secretConcurrency,
