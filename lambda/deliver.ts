@@ -234,11 +234,14 @@ const archiveStep: DeliveryStep = {
         return d.archived;
       },
       (earlier) => {
-        if (earlier && typeof earlier === 'object') d.archived = earlier;
-        else
-          ctx.warnings.push(
-            `cluster ${d.cluster.name}: an earlier attempt of this delivery claimed the archive write and did not record it; not written again.`,
-          );
+        if (earlier && typeof earlier === 'object') {
+          d.archived = earlier;
+          return;
+        }
+        // Not known to be written: a failure of the run (never a silent gap in the archive).
+        throw new Error(
+          `an earlier attempt of this delivery claimed the archive write of run ${runId} and did not finish; check ${ARCHIVE_PREFIX}${d.segment}/ for the run's dated report`,
+        );
       },
     );
   },
@@ -288,8 +291,14 @@ const snsStep: DeliveryStep = {
         d.sent = true;
       },
       (earlier) => {
-        // Published (or attempted) by an earlier attempt of this delivery: never twice.
+        // Claimed by an earlier attempt of this delivery: never sent twice.
         d.sent = earlier !== undefined;
+        if (!d.sent) {
+          // Whether it went out is unknown: a failure of the run, so an operator looks.
+          throw new Error(
+            `an earlier attempt of this delivery claimed the publish and did not finish; not sent again (it may or may not have reached ${topicArn})`,
+          );
+        }
         d.decision = {
           publish: true,
           reason: `${d.decision.reason} (published by an earlier attempt)`,
