@@ -212,7 +212,10 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
       requestTimeoutMs: 60000,
     },
   };
-  const { definition, functions } = synthesize(raw);
+  // The definition and the functions do not depend on how many clusters are listed (only the
+  // stack's per-cluster access entries do, and 1,000 of them exceed CloudFormation's 500
+  // resources per stack until issue 22 item 1 lands): synthesized for the first ten.
+  const { definition, functions } = synthesize({ ...raw, clusters: clusters.slice(0, 10) });
 
   const configFile = join(o.work, 'fleet-config.json');
   writeFileSync(configFile, JSON.stringify({ ...raw, archiveBucket: BUCKET, topicArn: TOPIC }));

@@ -21,6 +21,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { GZIP_PREFIX } from '../lambda/config-source.js';
 import { ConfigError, type AuditorConfig, type FleetConfig } from '../lambda/config.js';
+import { MAX_CLUSTER_RESULT_BYTES } from '../lambda/fleet/run.js';
 
 /** State names: the local executor's tests bind Task states to handlers by these. */
 export const STATE = {
@@ -38,6 +39,12 @@ export const STATE = {
   deliveryFailedFromS3: 'Cluster delivery failed (S3 list)',
   deliver: 'Finish run',
 } as const;
+
+/**
+ * Most clusters the inline Map may hold: each carries its entry and a result of at most
+ * MAX_CLUSTER_RESULT_BYTES in state (about 400 bytes measured), 150 of them well under 256 KB.
+ */
+export const INLINE_MAP_MAX_CLUSTERS = 150;
 
 /** Where the Distributed Map's ResultWriter writes (`<prefix>/<map run id>/manifest.json`). */
 export const MAP_RESULTS_PREFIX = 'runs/map-results';
@@ -61,6 +68,11 @@ export class FleetStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: FleetStateMachineProps) {
     super(scope, id);
     const { fleet } = props;
+    if (fleet.inlineMaxClusters > INLINE_MAP_MAX_CLUSTERS) {
+      throw new ConfigError(
+        `fleet.inlineMaxClusters is ${fleet.inlineMaxClusters}: the inline Map keeps the cluster list and one result of up to ${MAX_CLUSTER_RESULT_BYTES} bytes per cluster in state, which Step Functions caps at 256 KB; set it to ${INLINE_MAP_MAX_CLUSTERS} or less (larger fleets take the Distributed Map, whose list and results are in S3).`,
+      );
+    }
 
     const discover = new tasks.LambdaInvoke(this, STATE.discover, {
       lambdaFunction: props.discover,

@@ -324,7 +324,13 @@ export interface DeliverContextOptions {
   invokedFunctionArn?: string;
 }
 
-const MAX_WARNINGS_PER_CLUSTER = 10;
+/**
+ * An iteration's result stays under this many bytes (long failure and warning lines are cut, the
+ * full lines are in the function's log): the inline Map keeps one per cluster in state.
+ */
+export const MAX_CLUSTER_RESULT_BYTES = 1024;
+const MAX_LINES_PER_CLUSTER = 2;
+const MAX_LINE_CHARS = 160;
 
 /**
  * Delivers one cluster of the run: its report (or, when its audit failed, an ERROR report
@@ -391,13 +397,34 @@ export async function deliverClusterTask(
   const result: ClusterDelivered = {
     ok: true,
     summary: outcome.summary,
-    failures: outcome.failures,
+    failures: boundedLines(outcome.failures),
     unaudited: outcome.unaudited,
-    warnings: ctx.warnings.slice(0, MAX_WARNINGS_PER_CLUSTER),
-    ...(integrations ? { integrations } : {}),
+    warnings: boundedLines(ctx.warnings),
+    ...(integrations ? { integrations: boundedIntegrations(integrations) } : {}),
   };
   await marks.finish(segment, result);
   return result;
+}
+
+/** At most two lines of a few words each, and how many more there were. */
+function boundedLines(lines: readonly string[]): string[] {
+  const cut = lines
+    .slice(0, MAX_LINES_PER_CLUSTER)
+    .map((l) => (l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS - 1)}…` : l));
+  if (lines.length > MAX_LINES_PER_CLUSTER) {
+    cut.push(`… and ${lines.length - MAX_LINES_PER_CLUSTER} more (see the function's log)`);
+  }
+  return cut;
+}
+
+/** Counts only: the refused findings' details are in the function's log. */
+function boundedIntegrations(i: NonNullable<RunTally['integrations']>): RunTally['integrations'] {
+  return {
+    ...(i.securityHub
+      ? { securityHub: { ...i.securityHub, failed: i.securityHub.failed.slice(0, 1) } }
+      : {}),
+    ...(i.datadog ? { datadog: { ...i.datadog, failed: boundedLines(i.datadog.failed) } } : {}),
+  };
 }
 
 async function clusterReportOf(

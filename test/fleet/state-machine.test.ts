@@ -47,6 +47,7 @@ async function execute(
     }
     return w.handlers.auditCluster(task, lambdaContext(opts.auditTimeMs?.[name] ?? 60_000));
   };
+  let finishInput: FinishInput | undefined;
   const sm = new StateMachine(definition as never);
   const execution = sm.run(input as never, {
     overrides: {
@@ -56,8 +57,10 @@ async function execute(
         [STATE.audit]: auditCluster as never,
         [STATE.deliverCluster]: (t: unknown) =>
           w.handlers.deliverCluster(t as DeliverClusterTask, lambdaContext(60_000)) as never,
-        [STATE.deliver]: (i: unknown) =>
-          w.handlers.finish(i as FinishInput, lambdaContext(600_000)) as never,
+        [STATE.deliver]: (i: unknown) => {
+          finishInput = i as FinishInput;
+          return w.handlers.finish(finishInput, lambdaContext(600_000)) as never;
+        },
       },
       // Backoff is Step Functions' business; the test only counts the attempts.
       retryIntervalOverrides: {
@@ -70,7 +73,7 @@ async function execute(
   });
   const result = (await execution.result) as unknown as DeliverResult;
   const summary = w.s3.json(result.summary.replace(`s3://${BUCKET}/`, '')) as HandlerSummary;
-  return { result, summary, attempts };
+  return { result, summary, attempts, finishInput: finishInput! };
 }
 
 describe('fleet state machine (synthesized, run locally)', () => {
@@ -210,16 +213,26 @@ describe('fleet state machine (synthesized, run locally)', () => {
     });
   });
 
-  it('maps over 200 clusters in one execution', async () => {
-    const many = clusters(Array.from({ length: 200 }, (_, i) => `cluster-${i}`));
-    const raw = { clusters: many, fleet: { maxConcurrency: 40, inlineMaxClusters: 500 } };
+  it('maps over 150 clusters (the inline Map at its largest) in one execution', async () => {
+    const many = clusters(Array.from({ length: 150 }, (_, i) => `cluster-${i}`));
+    const raw = { clusters: many, fleet: { maxConcurrency: 40, inlineMaxClusters: 150 } };
     const big = definitionFor(raw);
     const w = world(raw);
-    const { result, summary } = await execute(big, w, {});
-    expect(result).toMatchObject({ ok: true, clusters: 200 });
-    expect(new Set(summary.clusters.map((c) => c.name)).size).toBe(200);
+    const { result, summary, finishInput } = await execute(big, w, {});
+    expect(result).toMatchObject({ ok: true, clusters: 150 });
+    // The list and the 150 results held in state: well under Step Functions' 256 KB.
+    expect(finishInput.results).toHaveLength(150);
+    expect(Buffer.byteLength(JSON.stringify(finishInput))).toBeLessThan(128 * 1024);
+    expect(new Set(summary.clusters.map((c) => c.name)).size).toBe(150);
     expect(summary.clusters.every((c) => c.archive?.startsWith(`s3://${BUCKET}/reports/`))).toBe(
       true,
     );
   }, 120_000);
+
+  it('refuses an inline Map too large for state, in one line naming the limit and the fix', () => {
+    const raw = { clusters: three, fleet: { inlineMaxClusters: 151 } };
+    expect(() => definitionFor(raw)).toThrow(
+      /^fleet\.inlineMaxClusters is 151: .* set it to 150 or less \(larger fleets take the Distributed Map/,
+    );
+  });
 });

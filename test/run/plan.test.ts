@@ -11,7 +11,7 @@ import { CHECKS } from '../../lambda/checks/index.js';
 import { ConfigError, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
 import { createFleetHandlers } from '../../lambda/fleet/handlers.js';
 import { runKey, type ClusterTask } from '../../lambda/fleet/run.js';
-import { createHandler, type HandlerDeps } from '../../lambda/run/direct.js';
+import type { HandlerDeps } from '../../lambda/run/direct.js';
 import { planRun } from '../../lambda/run/plan.js';
 import { runCli } from '../e2e/support.js';
 import {
