@@ -31,7 +31,7 @@ import { esbuildOptions } from '../infra/bundling.js';
 import { STATE } from '../infra/fleet.js';
 import { runKey, type DeliverResult } from '../lambda/fleet/run.js';
 import { flat, synth } from '../test/infra/support.js';
-import { distributedMapAdapter } from '../test/support/distributed-map.js';
+import { distributedMapAdapter, withAslTaskTimeouts } from '../test/support/distributed-map.js';
 import { dirBucketClient } from './fleet-s3.js';
 import type { FleetStep, FleetWorkerRequest, FleetWorkerResponse } from './fleet-worker.js';
 import { awsResponses } from './generate.js';
@@ -298,13 +298,17 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
     // The Distributed Map's ItemReader, child executions and ResultWriter are played by the
     // test adapter (aws-local-stepfunctions has none of them); its children's states run in
     // the interpreter and every Task is a worker process as above.
-    const distributed = distributedMapAdapter(definition, STATE.distributedMap, {
-      s3: dirBucketClient(bucketDir, BUCKET),
-      childHandlers: {
-        [STATE.auditFromS3]: task('audit'),
-        [STATE.deliverClusterFromS3]: task('deliver-cluster'),
+    const distributed = distributedMapAdapter(
+      withAslTaskTimeouts(definition),
+      STATE.distributedMap,
+      {
+        s3: dirBucketClient(bucketDir, BUCKET),
+        childHandlers: {
+          [STATE.auditFromS3]: task('audit'),
+          [STATE.deliverClusterFromS3]: task('deliver-cluster'),
+        },
       },
-    });
+    );
     const t0 = performance.now();
     const execution = new StateMachine(distributed.definition as never).run(input as never, {
       overrides: {

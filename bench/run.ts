@@ -351,6 +351,11 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
-  // Bundles, kubeconfigs and previous reports (35 MB at N=5000): scratch for this run only.
-  rmSync(work, { recursive: true, force: true });
+  // Bundles, kubeconfigs and previous reports (35 MB at N=5000): scratch for this run only. A
+  // failed fleet run may leave workers writing into it: retried, and never hiding main's error.
+  try {
+    rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
+  } catch (err) {
+    console.error(`bench: scratch ${work} not removed: ${(err as Error).message}`);
+  }
 }

@@ -19,6 +19,10 @@
  *   Input and Output as JSON strings, Status, Error and Cause) and `manifest.json`, and returns
  *   `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }` as the Map's output (AWS Step Functions
  *   developer guide, "ResultWriter (Map)").
+ *
+ * aws-local-stepfunctions also times a Task out after 60 s when it has no TimeoutSeconds, where
+ * the States Language's default is 99999999 s (a Lambda task then ends with the function's own
+ * timeout): {@link withAslTaskTimeouts} restores that default, for the children and the parent.
  */
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -41,6 +45,22 @@ export interface MapRunRecord {
   succeeded: number;
   failed: number;
   manifestKey: string;
+}
+
+/** ASL's default Task TimeoutSeconds (99999999) written out where the definition leaves it. */
+export function withAslTaskTimeouts<T extends Json>(definition: T): T {
+  const states = Object.fromEntries(
+    Object.entries(definition.States as Record<string, Json>).map(([name, state]) => {
+      let s = state;
+      if (s.Type === 'Task' && s.TimeoutSeconds === undefined && !s.TimeoutSecondsPath) {
+        s = { ...s, TimeoutSeconds: 99999999 };
+      }
+      if (s.ItemProcessor)
+        s = { ...s, ItemProcessor: withAslTaskTimeouts(s.ItemProcessor as Json) };
+      return [name, s];
+    }),
+  );
+  return { ...definition, States: states };
 }
 
 /** `$.a.b` of `value` (only the plain dotted paths the synthesized definitions use). */
@@ -96,10 +116,10 @@ export function distributedMapAdapter(
   if (writer && (writer.Resource !== 'arn:aws:states:::s3:putObject' || writer.WriterConfig)) {
     throw new Error('adapter: only ResultWriter s3:putObject without WriterConfig is supported');
   }
-  const child = {
+  const child = withAslTaskTimeouts({
     StartAt: processor!.StartAt,
-    States: processor!.States,
-  };
+    States: processor!.States as Json,
+  });
   const runs: MapRunRecord[] = [];
 
   const handler: Handler = async (input) => {
@@ -224,6 +244,8 @@ export function distributedMapAdapter(
   const task: Json = {
     Type: 'Task',
     Resource: `arn:aws:lambda:eu-west-1:123456789012:function:LocalDistributedMap`,
+    // A Map Run has no timeout of its own.
+    TimeoutSeconds: 99999999,
     ...(map!.ResultPath !== undefined ? { ResultPath: map!.ResultPath } : {}),
     ...(map!.Next ? { Next: map!.Next } : { End: true }),
   };
