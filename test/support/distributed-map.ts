@@ -22,7 +22,8 @@
  *
  * aws-local-stepfunctions also times a Task out after 60 s when it has no TimeoutSeconds, where
  * the States Language's default is 99999999 s (a Lambda task then ends with the function's own
- * timeout): {@link withAslTaskTimeouts} restores that default, for the children and the parent.
+ * timeout): {@link withAslTaskTimeouts} gives such Tasks the longest timeout Node's setTimeout
+ * holds (24 days), for the children and the parent.
  */
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -47,13 +48,19 @@ export interface MapRunRecord {
   manifestKey: string;
 }
 
-/** ASL's default Task TimeoutSeconds (99999999) written out where the definition leaves it. */
+/**
+ * No Task timeout where the definition sets none (ASL's default is 99999999 s; Node's timers
+ * hold at most 2^31 - 1 ms, so 2,000,000 s stands in for it).
+ */
+export const NO_TASK_TIMEOUT_S = 2_000_000;
+
+/** {@link NO_TASK_TIMEOUT_S} written out on every Task that has no TimeoutSeconds. */
 export function withAslTaskTimeouts<T extends Json>(definition: T): T {
   const states = Object.fromEntries(
     Object.entries(definition.States as Record<string, Json>).map(([name, state]) => {
       let s = state;
       if (s.Type === 'Task' && s.TimeoutSeconds === undefined && !s.TimeoutSecondsPath) {
-        s = { ...s, TimeoutSeconds: 99999999 };
+        s = { ...s, TimeoutSeconds: NO_TASK_TIMEOUT_S };
       }
       if (s.ItemProcessor)
         s = { ...s, ItemProcessor: withAslTaskTimeouts(s.ItemProcessor as Json) };
@@ -245,7 +252,7 @@ export function distributedMapAdapter(
     Type: 'Task',
     Resource: `arn:aws:lambda:eu-west-1:123456789012:function:LocalDistributedMap`,
     // A Map Run has no timeout of its own.
-    TimeoutSeconds: 99999999,
+    TimeoutSeconds: NO_TASK_TIMEOUT_S,
     ...(map!.ResultPath !== undefined ? { ResultPath: map!.ResultPath } : {}),
     ...(map!.Next ? { Next: map!.Next } : { End: true }),
   };
