@@ -23,7 +23,7 @@ import { createAwsClients } from '../lambda/aws/clients.js';
 import { CHECKS } from '../lambda/checks/index.js';
 import { collectCluster } from '../lambda/collect.js';
 import { parseConfig } from '../lambda/config.js';
-import { auditWith, createHandler, type HandlerResult } from '../lambda/handler.js';
+import { auditWith, createHandler, type HandlerResult } from '../lambda/run/direct.js';
 import type { AuditMetrics, HandlerLogger } from '../lambda/observability.js';
 import type { AuditReport } from '../lambda/report/types.js';
 import { loadAwsFixture, mockAwsFromFixture } from '../test/support/aws-fixture.js';

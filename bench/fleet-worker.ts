@@ -1,6 +1,6 @@
 /**
  * Fleet benchmark helper process: ONE Lambda invocation of one step of the fleet state machine
- * (discover, audit one cluster, or deliver), through the real fleet handlers
+ * (discover, audit one cluster, deliver one cluster, or finish the run), through the real fleet handlers
  * (lambda/fleet/handlers.ts). Bundled with the Lambda's esbuild options and run with the
  * function's NODE_OPTIONS, so its peak RSS is what that function would use. Kubernetes is real
  * HTTP to the server of server-child.ts; the AWS collectors are answered by the fixture mocks of
@@ -21,12 +21,12 @@ import { CHECKS } from '../lambda/checks/index.js';
 import { collectCluster } from '../lambda/collect.js';
 import { parseConfig } from '../lambda/config.js';
 import { createFleetHandlers } from '../lambda/fleet/handlers.js';
-import type { ClusterTask, DeliverInput } from '../lambda/fleet/run.js';
+import type { ClusterTask, DeliverClusterTask, FinishInput } from '../lambda/fleet/run.js';
 import type { AuditMetrics, HandlerLogger } from '../lambda/observability.js';
 import { loadAwsFixture, mockAwsFromFixture } from '../test/support/aws-fixture.js';
 import { dirBucketClient, type DirBucketStats } from './fleet-s3.js';
 
-export type FleetStep = 'discover' | 'audit' | 'deliver';
+export type FleetStep = 'discover' | 'audit' | 'deliver-cluster' | 'finish';
 
 export interface FleetWorkerRequest {
   step: FleetStep;
@@ -120,7 +120,9 @@ try {
       ? await handlers.discover(req.input, context)
       : req.step === 'audit'
         ? await handlers.auditCluster(req.input as ClusterTask, context)
-        : await handlers.deliver(req.input as DeliverInput, context);
+        : req.step === 'deliver-cluster'
+          ? await handlers.deliverCluster(req.input as DeliverClusterTask, context)
+          : await handlers.finish(req.input as FinishInput, context);
 } catch (err) {
   // A Lambda function error: Step Functions sees its errorType as the error name.
   out.error = { name: (err as Error).name, message: (err as Error).message };

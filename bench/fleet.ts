@@ -4,20 +4,24 @@
  * aws-local-stepfunctions, with every Task state bound to one child process per invocation that
  * runs the real fleet handler (fleet-worker.ts, bundled as the Lambda is bundled, with the NODE_OPTIONS,
  * memory-derived heap limits and timeout that the synthesized function carries). The Map runs at
- * most C audit-cluster processes at once (the definition's MaxConcurrency).
+ * most C iterations at once (the definition's MaxConcurrency). Above the default
+ * inlineMaxClusters (100) the definition takes its Distributed Map, played by
+ * test/support/distributed-map.ts (ItemReader, child executions, ResultWriter; the local executor
+ * has none of them), so the finish step reads the ResultWriter's files as deployed.
  *
  * Kubernetes: ONE server process (server-child.ts) serves the generated M-namespace cluster and
  * every audited cluster talks to it (one shared URL); each cluster's AWS side is the bench
  * fixture's responses under that cluster's name. S3 is a directory shared by all processes
  * (fleet-s3.ts). A seed execution dated a day earlier (not measured) writes the previous reports,
- * so the measured run's deliver diffs, archives and publishes as a nightly run does.
+ * so the measured run's deliveries diff, archive and publish as a nightly run does (`--seed K`:
+ * see FleetBenchOptions.seedClusters).
  *
  * Prints per-step figures (per-cluster handler and process wall time min/median/p95/max, peak RSS
  * per worker) and the execution's total wall time; writes bench/fleet-results.json (not committed).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -25,9 +29,10 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../infra/bundling.js';
 import { STATE } from '../infra/fleet.js';
-import { FLEET_DEFAULTS } from '../lambda/config.js';
 import { runKey, type DeliverResult } from '../lambda/fleet/run.js';
 import { flat, synth } from '../test/infra/support.js';
+import { distributedMapAdapter, withAslTaskTimeouts } from '../test/support/distributed-map.js';
+import { dirBucketClient } from './fleet-s3.js';
 import type { FleetStep, FleetWorkerRequest, FleetWorkerResponse } from './fleet-worker.js';
 import { awsResponses } from './generate.js';
 
@@ -35,6 +40,14 @@ export interface FleetBenchOptions {
   clusters: number;
   namespaces: number;
   concurrency: number;
+  /**
+   * Clusters the seed execution audits (default: all). With K < N, the seed audits the first K
+   * and their latest.json is copied under every other cluster's key, so each measured delivery
+   * still reads, parses and diffs a previous report of the same size (its finding ids name
+   * another cluster, so the diff sees every failing finding as new and every previous one as
+   * resolved: no less work than a real night). Halves the cost of a 1,000-cluster run.
+   */
+  seedClusters?: number;
   latencyMs: number;
   pageSize: number;
   secretConcurrency: number;
@@ -47,8 +60,6 @@ export interface FleetBenchOptions {
 
 const BUCKET = 'bench-archive';
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:bench';
-/** The local executor runs the inline Map only (it has no ItemReader); the inline Map's ceiling. */
-const MAX_INLINE = 1000;
 const SEED_AT = '2026-11-23T02:00:00Z';
 const MEASURED_AT = '2026-11-24T02:00:00Z';
 
@@ -149,7 +160,8 @@ function synthesize(raw: Record<string, unknown>) {
     functions: {
       discover: spec(resourceOf(definition.States[STATE.discover], STATE.discover)),
       audit: spec(resourceOf(mapStates[STATE.audit], STATE.audit)),
-      deliver: spec(resourceOf(definition.States[STATE.deliver], STATE.deliver)),
+      'deliver-cluster': spec(resourceOf(mapStates[STATE.deliverCluster], STATE.deliverCluster)),
+      finish: spec(resourceOf(definition.States[STATE.deliver], STATE.deliver)),
     } satisfies Record<FleetStep, FunctionSpec>,
   };
 }
@@ -187,27 +199,23 @@ function runWorker(
 }
 
 export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
-  if (o.clusters > MAX_INLINE) {
-    throw new Error(
-      `--fleet ${o.clusters}: the local executor (aws-local-stepfunctions) cannot run the Distributed Map's S3 item reader, so the benchmark runs the inline Map, which holds at most ${MAX_INLINE} clusters. Use --fleet ${MAX_INLINE} or fewer.`,
-    );
-  }
   const names = Array.from({ length: o.clusters }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
   const clusters = names.map((name) => ({ name, region: 'eu-west-1' }));
   const raw = {
     clusters,
     notify: 'always',
-    fleet: {
-      maxConcurrency: o.concurrency,
-      inlineMaxClusters: Math.max(o.clusters, FLEET_DEFAULTS.inlineMaxClusters),
-    },
+    // Above the default inlineMaxClusters the run takes the Distributed Map, as deployed.
+    fleet: { maxConcurrency: o.concurrency },
     kubernetes: {
       pageSize: o.pageSize,
       secretConcurrency: o.secretConcurrency,
       requestTimeoutMs: 60000,
     },
   };
-  const { definition, functions } = synthesize(raw);
+  // The definition and the functions do not depend on how many clusters are listed (only the
+  // stack's per-cluster access entries do, and 1,000 of them exceed CloudFormation's 500
+  // resources per stack until issue 22 item 1 lands): synthesized for the first ten.
+  const { definition, functions } = synthesize({ ...raw, clusters: clusters.slice(0, 10) });
 
   const configFile = join(o.work, 'fleet-config.json');
   writeFileSync(configFile, JSON.stringify({ ...raw, archiveBucket: BUCKET, topicArn: TOPIC }));
@@ -235,14 +243,16 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
     );
   }
 
-  const execute = async (collectedAt: string) => {
+  const execute = async (collectedAt: string, input: Record<string, unknown> = {}) => {
     const invocations: Invocation[] = [];
     const task =
       (step: FleetStep) =>
       async (input: unknown): Promise<unknown> => {
         const f = functions[step];
         const cluster =
-          step === 'audit' ? (input as { cluster: { name: string } }).cluster.name : undefined;
+          step === 'audit' || step === 'deliver-cluster'
+            ? (input as { cluster: { name: string } }).cluster.name
+            : undefined;
         const started = performance.now();
         const { response, processMs } = await runWorker(
           bundle,
@@ -285,23 +295,57 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
         }
         return response.result;
       };
+    // The Distributed Map's ItemReader, child executions and ResultWriter are played by the
+    // test adapter (aws-local-stepfunctions has none of them); its children's states run in
+    // the interpreter and every Task is a worker process as above.
+    const distributed = distributedMapAdapter(
+      withAslTaskTimeouts(definition),
+      STATE.distributedMap,
+      {
+        s3: dirBucketClient(bucketDir, BUCKET),
+        childHandlers: {
+          [STATE.auditFromS3]: task('audit'),
+          [STATE.deliverClusterFromS3]: task('deliver-cluster'),
+        },
+      },
+    );
     const t0 = performance.now();
-    const execution = new StateMachine(definition as never).run({} as never, {
+    const execution = new StateMachine(distributed.definition as never).run(input as never, {
       overrides: {
         taskResourceLocalHandlers: {
           [STATE.discover]: task('discover') as never,
           [STATE.audit]: task('audit') as never,
-          [STATE.deliver]: task('deliver') as never,
+          [STATE.deliverCluster]: task('deliver-cluster') as never,
+          [STATE.distributedMap]: distributed.handler as never,
+          [STATE.deliver]: task('finish') as never,
         },
       },
     });
     const result = (await execution.result) as unknown as DeliverResult;
-    return { result, wallMs: Math.round(performance.now() - t0), invocations };
+    const path = distributed.runs.length ? 'Distributed Map (S3 list, ResultWriter)' : 'inline Map';
+    return { result, wallMs: Math.round(performance.now() - t0), invocations, path };
   };
 
   try {
-    const seed = await execute(SEED_AT);
-    console.error(`bench fleet: seed run (not measured) ${seed.wallMs} ms`);
+    const seedCount = Math.min(o.seedClusters ?? names.length, names.length);
+    const seed = await execute(
+      SEED_AT,
+      seedCount < names.length ? { clusters: names.slice(0, seedCount) } : {},
+    );
+    for (const [i, name] of names.entries()) {
+      if (i < seedCount) continue;
+      const from = join(
+        bucketDir,
+        encodeURIComponent(`reports/${names[i % seedCount]}/latest.json`),
+      );
+      writeFileSync(
+        join(bucketDir, encodeURIComponent(`reports/${name}/latest.json`)),
+        readFileSync(from),
+      );
+    }
+    console.error(
+      `bench fleet: seed run (not measured) ${seed.wallMs} ms over ${seedCount} clusters${seedCount < names.length ? `, its latest.json copied to the other ${names.length - seedCount}` : ''}`,
+    );
     const run = await execute(MEASURED_AT);
     report(o, server.info.objects, functions, run, findingsOf(bucketDir, run.result.runId, names));
   } finally {
@@ -341,11 +385,11 @@ function report(
   o: FleetBenchOptions,
   objects: number,
   functions: Record<FleetStep, FunctionSpec>,
-  run: { result: DeliverResult; wallMs: number; invocations: Invocation[] },
+  run: { result: DeliverResult; wallMs: number; invocations: Invocation[]; path: string },
   findings: ReturnType<typeof findingsOf>,
 ): void {
   const pad = (v: unknown, w: number) => String(v).padStart(w);
-  const steps: FleetStep[] = ['discover', 'audit', 'deliver'];
+  const steps: FleetStep[] = ['discover', 'audit', 'deliver-cluster', 'finish'];
   const rows = steps.map((step) => {
     const inv = run.invocations.filter((i) => i.step === step);
     return {
@@ -361,15 +405,17 @@ function report(
   });
   const dist = (d: ReturnType<typeof distribution>) =>
     `${pad(d.min, 6)} ${pad(d.median, 6)} ${pad(d.p95, 6)} ${pad(d.max, 6)}`;
-  const header = `${'step'.padEnd(13)} ${pad('n', 5)} ${pad('mem MB', 6)} | handler ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | process ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | CPU ms: ${pad('median', 6)} ${pad('max', 6)} | peak RSS MB: ${pad('min', 4)} ${pad('max', 4)}`;
+  const header = `${'step'.padEnd(15)} ${pad('n', 5)} ${pad('mem MB', 6)} | handler ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | process ms: ${pad('min', 6)} ${pad('median', 6)} ${pad('p95', 6)} ${pad('max', 6)} | CPU ms: ${pad('median', 6)} ${pad('max', 6)} | peak RSS MB: ${pad('min', 4)} ${pad('max', 4)}`;
   const lines = [
-    `fleet: ${o.clusters} clusters x ${o.namespaces} namespaces (${objects} objects per cluster), MaxConcurrency ${o.concurrency}, latency ${o.latencyMs} ms, ${cpus().length} CPUs`,
+    `fleet: ${o.clusters} clusters x ${o.namespaces} namespaces (${objects} objects per cluster), MaxConcurrency ${o.concurrency}, latency ${o.latencyMs} ms, ${cpus().length} CPUs, ${run.path}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
     header,
     '-'.repeat(header.length),
   ];
   for (const r of rows) {
     lines.push(
-      `${(r.step === 'audit' ? 'audit-cluster' : r.step).padEnd(13)} ${pad(r.invocations, 5)} ${pad(r.function.memoryMb, 6)} | handler ms: ${dist(r.handlerMs)} | process ms: ${dist(r.processMs)} | CPU ms: ${pad(r.cpuMs.median, 6)} ${pad(r.cpuMs.max, 6)} | peak RSS MB: ${pad(r.peakRssMb.min, 4)} ${pad(r.peakRssMb.max, 4)}`,
+      `${(r.step === 'audit' ? 'audit-cluster' : r.step).padEnd(15)} ${pad(r.invocations, 5)} ${pad(r.function.memoryMb, 6)} | handler ms: ${dist(r.handlerMs)} | process ms: ${dist(r.processMs)} | CPU ms: ${pad(r.cpuMs.median, 6)} ${pad(r.cpuMs.max, 6)} | peak RSS MB: ${pad(r.peakRssMb.min, 4)} ${pad(r.peakRssMb.max, 4)}`,
     );
   }
   const audit = rows[1]!;
@@ -392,6 +438,8 @@ function report(
         options: { ...o, work: undefined, tsx: undefined },
         objectsPerCluster: objects,
         wallMs: run.wallMs,
+        path: run.path,
+        loadavg: loadavg(),
         steps: rows,
         result: run.result,
         findings,

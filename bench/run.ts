@@ -10,8 +10,8 @@
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
  *                    [--page-size N] [--skip-baseline] [--skip-bundle] [--node-options '...']
  *
- * With `--fleet N [--namespaces M] [--concurrency C]`, a fleet run through the local state machine
- * executor instead (bench/fleet.ts; `--latency` then takes one value, the first).
+ * With `--fleet N [--namespaces M] [--concurrency C] [--seed K]`, a fleet run through the local state
+ * machine executor instead (bench/fleet.ts; `--latency` then takes one value, the first).
  *
  * With `--timings`, the time goals that tests no longer assert (bench/timings.ts) instead.
  */
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '10' },
     /** Timing goals moved out of the tests (bench/timings.ts). */
     timings: { type: 'boolean', default: false },
+    /** Fleet mode: clusters the seed execution audits (default all; see bench/fleet.ts). */
+    seed: { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -246,6 +248,7 @@ async function main(): Promise<void> {
       clusters: Number(values.fleet),
       namespaces: Number(values.namespaces),
       concurrency: Number(values.concurrency),
+      ...(values.seed !== undefined ? { seedClusters: Number(values.seed) } : {}),
       latencyMs: latencies[0] ?? 0,
       pageSize,
       secretConcurrency,
@@ -357,6 +360,11 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
-  // Bundles, kubeconfigs and previous reports (35 MB at N=5000): scratch for this run only.
-  rmSync(work, { recursive: true, force: true });
+  // Bundles, kubeconfigs and previous reports (35 MB at N=5000): scratch for this run only. A
+  // failed fleet run may leave workers writing into it: retried, and never hiding main's error.
+  try {
+    rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
+  } catch (err) {
+    console.error(`bench: scratch ${work} not removed: ${(err as Error).message}`);
+  }
 }

@@ -3,16 +3,15 @@
  * Local entry point: the same audit as the Lambda, with human output and an exit code.
  * stdout carries only the report (or the ExecCredential / manifest); progress goes to stderr.
  */
+import { planRun, validatedChecks } from './run/plan.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { newRunId, runAudit, type AuditDeps } from './audit.js';
 import { createAwsClients } from './aws/clients.js';
 import { createEksToken } from './aws/eks-token.js';
 import { execCredential } from './aws/exec-credential.js';
-import { CHECKS } from './checks/index.js';
 import { collectCluster, type CollectOptions } from './collect.js';
 import {
-  assertSuppressions,
   ConfigError,
   parseConfig,
   parseConfigText,
@@ -261,21 +260,16 @@ async function audit(args: string[], io: CliIo): Promise<number> {
   }
 
   let report: AuditReport;
-  const checkIds = CHECKS.map((c) => c.id);
   if (v.demo) {
     const { runDemoAudit } = await import('./demo/demo.js');
     // The demo's cluster is the fixture; a --config file may still bring its suppressions.
     const raw = v.config ? demoSuppressions(v.config) : undefined;
-    const suppressions = raw
-      ? parseConfig({ clusters: [{ name: 'demo' }], suppressions: raw }, v.config!).suppressions
+    const demoConfig = raw
+      ? parseConfig({ clusters: [{ name: 'demo' }], suppressions: raw }, v.config!)
       : undefined;
-    if (suppressions) {
-      assertSuppressions({ suppressions } as AuditorConfig, {
-        now: io.now(),
-        checkIds,
-        origin: v.config!,
-      });
-    }
+    // Refused by the run plan's rules, as on every entry point (exit 2).
+    if (demoConfig) validatedChecks({ config: demoConfig, now: io.now(), origin: v.config! });
+    const suppressions = demoConfig?.suppressions;
     report = await runDemoAudit({
       fixture: v.fixture ?? 'field-report',
       progress: io.stderr,
@@ -283,8 +277,16 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     });
   } else {
     const config = configFromFlags(v, io);
-    // Refused before any cluster is touched (exit 2).
-    assertSuppressions(config, { now: io.now(), checkIds, origin: v.config ?? 'configuration' });
+    // The run plan: suppressions refused before any cluster is touched (exit 2).
+    const planned = planRun({
+      event: undefined,
+      config,
+      now: io.now(),
+      origin: v.config ?? 'configuration',
+      trigger: 'cli',
+    });
+    if (!planned.ok) throw new UsageError(`audit: ${planned.issues.join('; ')}`);
+    const { plan } = planned;
     const collectOpts: CollectOptions = {
       now: io.now,
       ...io.collect,
@@ -300,7 +302,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
     };
     const deps: AuditDeps = {
       collect: (c, cfg) => collectCluster(c, cfg, collectOpts),
-      checks: CHECKS,
+      checks: plan.checks,
       now: io.now,
       newRunId: () => newRunId(io.now()),
       logger: {
@@ -309,7 +311,7 @@ async function audit(args: string[], io: CliIo): Promise<number> {
         error: (m, e) => io.stderr(`error: ${m}${e ? ` ${JSON.stringify(e)}` : ''}\n`),
       },
     };
-    report = await runAudit(config, config.clusters, deps, 'cli');
+    report = await runAudit(plan.config, plan.clusters, deps, plan.trigger);
   }
 
   const drift = v.baseline ? diffAgainstBaseline(report, loadBaseline(v.baseline)) : undefined;

@@ -1,7 +1,7 @@
 /**
- * The fleet's Lambda entry points, thin: parse the input, load the configuration, call the shared
- * step (lambda/fleet/run.ts), log, flush metrics, return. Wired for production in
- * lambda/handler.ts; tests and the local state-machine executor wire them with their own deps.
+ * The fleet's Lambda handlers, thin: load the configuration, plan (lambda/run/plan.ts), call the
+ * shared step (lambda/fleet/run.ts), log, flush metrics, return. Wired for production in
+ * lambda/run/; tests and the local state-machine executor wire them with their own deps.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -11,15 +11,20 @@ import type { Discovery } from './discovery.js';
 import type { LambdaContextLike } from '../events.js';
 import type { AuditMetrics, HandlerLogger } from '../observability.js';
 import { budgetFrom, DEFAULT_MARGIN_MS } from './budget.js';
+import { planRun, validatedChecks } from '../run/plan.js';
 import {
   auditClusterTask,
-  deliverFleetRun,
+  deliverClusterTask,
   discoverRun,
+  finishRun,
+  InvalidEventError,
+  type ClusterDelivered,
   type ClusterResult,
   type ClusterTask,
-  type DeliverInput,
+  type DeliverClusterTask,
   type DeliverResult,
   type DiscoverResult,
+  type FinishInput,
 } from './run.js';
 
 export interface FleetHandlerDeps {
@@ -38,12 +43,15 @@ export interface FleetHandlerDeps {
   marginMs?: number;
   functionName?: string;
   region?: string;
+  /** The run date suppression expiries are judged against. Default: the clock. */
+  now?(): Date;
 }
 
 export interface FleetHandlers {
   discover(event: unknown, context?: LambdaContextLike): Promise<DiscoverResult>;
   auditCluster(task: ClusterTask, context?: LambdaContextLike): Promise<ClusterResult>;
-  deliver(input: DeliverInput, context?: LambdaContextLike): Promise<DeliverResult>;
+  deliverCluster(task: DeliverClusterTask, context?: LambdaContextLike): Promise<ClusterDelivered>;
+  finish(input: FinishInput, context?: LambdaContextLike): Promise<DeliverResult>;
 }
 
 export function createFleetHandlers(deps: FleetHandlerDeps): FleetHandlers {
@@ -68,11 +76,25 @@ export function createFleetHandlers(deps: FleetHandlerDeps): FleetHandlers {
     discover: (event, context) =>
       withKeys({ step: 'discover' }, context, async () => {
         const config = await deps.loadConfig();
-        const discovered = deps.discover
-          ? await deps.discover(config)
-          : { clusters: [], failures: [] };
-        const result = await discoverRun(deps, config, event, {
-          discovered,
+        const now = deps.now?.() ?? new Date();
+        // Suppressions are refused before discovery lists a cluster.
+        validatedChecks({ config, now, checks: deps.audit.checks });
+        const discovered = deps.discover ? await deps.discover(config) : undefined;
+        const planned = planRun({
+          event,
+          config,
+          now,
+          checks: deps.audit.checks,
+          ...(discovered ? { discovered } : {}),
+        });
+        if (!planned.ok) {
+          throw new InvalidEventError(
+            planned.error === 'Invalid event'
+              ? `Invalid event: ${planned.issues.join('; ')}. Start the execution with an input such as ${JSON.stringify(planned.example)}.`
+              : `Unknown cluster: ${planned.issues.join('; ')}`,
+          );
+        }
+        const result = await discoverRun(deps, planned.plan, {
           ...(deps.inlineMaxClusters !== undefined
             ? { inlineMaxClusters: deps.inlineMaxClusters }
             : {}),
@@ -92,7 +114,14 @@ export function createFleetHandlers(deps: FleetHandlerDeps): FleetHandlers {
         async () => {
           const config = await deps.loadConfig();
           const result = await auditClusterTask(
-            { ...deps, audit: { ...deps.audit, logger: deps.logger } },
+            {
+              ...deps,
+              audit: {
+                ...deps.audit,
+                logger: deps.logger,
+                ...(deps.now ? { now: deps.now } : {}),
+              },
+            },
             config,
             task,
             budgetFrom(context, margin),
@@ -103,16 +132,42 @@ export function createFleetHandlers(deps: FleetHandlerDeps): FleetHandlers {
           return result;
         },
       ),
-    deliver: (input, context) =>
-      withKeys({ step: 'deliver', runId: input.run?.runId }, context, async () => {
+    deliverCluster: (task, context) =>
+      withKeys(
+        { step: 'deliver-cluster', runId: task.run?.runId, cluster: task.cluster?.name },
+        context,
+        async () => {
+          const config = await deps.loadConfig();
+          return deliverClusterTask(
+            deps,
+            config,
+            task,
+            budgetFrom(context, margin),
+            deliveryOptions(deps, context),
+          );
+        },
+      ),
+    finish: (input, context) =>
+      withKeys({ step: 'finish-run', runId: input.run?.runId }, context, async () => {
         const config = await deps.loadConfig();
-        const functionName =
-          context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
-        const region = deps.region ?? process.env.AWS_REGION;
-        return deliverFleetRun(deps, config, input, budgetFrom(context, margin), {
-          ...(functionName ? { functionName } : {}),
-          ...(region ? { region } : {}),
-        });
+        return finishRun(
+          deps,
+          config,
+          input,
+          budgetFrom(context, margin),
+          deliveryOptions(deps, context),
+        );
       }),
+  };
+}
+
+function deliveryOptions(deps: FleetHandlerDeps, context: LambdaContextLike | undefined) {
+  const functionName =
+    context?.functionName ?? deps.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
+  const region = deps.region ?? process.env.AWS_REGION;
+  return {
+    ...(functionName ? { functionName } : {}),
+    ...(region ? { region } : {}),
+    ...(context?.invokedFunctionArn ? { invokedFunctionArn: context.invokedFunctionArn } : {}),
   };
 }

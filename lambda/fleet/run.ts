@@ -1,11 +1,13 @@
 /**
- * The fleet path's three steps over shared modules: discover (event + config -> cluster list),
- * audit one cluster (collect + checks -> that cluster's report in S3 -> a small pointer), deliver
- * (reports -> deliverReports). The state machine does the fan-out; these functions hold no loop over
- * clusters beyond reading what the Map produced.
+ * The fleet path's steps over shared modules: discover (the run plan -> cluster list), then per
+ * Map iteration audit one cluster (collect + checks -> that cluster's report in S3) and deliver
+ * that cluster (drift, archive, metrics, SNS, Security Hub, Datadog -> a small result), and
+ * finish the run (the iterations' small results -> counts, run summary, run metrics). The state
+ * machine does the fan-out; no step holds a loop over the fleet's reports, and every step's
+ * memory and time are those of one cluster (finish: of one small result per cluster).
  *
- * Between steps only small JSON travels (Step Functions caps state at 256 KB): the cluster list
- * and every report live under `runs/<runId>/` of the archive bucket.
+ * Between steps only small JSON travels (Step Functions caps state at 256 KB): the cluster list,
+ * every report and the Distributed Map's results live under `runs/<runId>/` of the archive bucket.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -15,20 +17,19 @@ import {
   outOfTimeReport,
   type AuditDeps,
 } from '../audit.js';
+import { ConfigError, type AuditorConfig, type ClusterConfig } from '../config.js';
 import {
-  clusterConfigSchema,
-  ConfigError,
-  type AuditorConfig,
-  type ClusterConfig,
-} from '../config.js';
-import {
-  deliverReports,
-  type ClusterReportSource,
+  deliverCluster,
+  finishDelivery,
+  openDelivery,
+  sendIntegrations,
+  type ClusterSummary,
   type DeliverDeps,
   type HandlerSummary,
+  type RunTally,
 } from '../deliver.js';
-import { exampleEvent, parseEvent, selectClusters } from '../events.js';
 import { findingId, type Finding } from '../findings.js';
+import type { IntegrationOutcome } from '../report/integrations.js';
 import { ReportArchive, archiveSegment, s3Uri } from '../report/archive.js';
 import { readPreviousCopyRecord } from '../report/previous-copies.js';
 import type { NotifyPolicy } from '../report/publish.js';
@@ -36,7 +37,9 @@ import { safeJsonStringify } from '../report/render-json.js';
 import { singleLine } from '../report/sanitize.js';
 import { failingCounts } from '../report/summary.js';
 import type { ClusterReport, ClusterStatus } from '../report/types.js';
-import { discoveryReport, type Discovery, type DiscoveryFailure } from './discovery.js';
+import { planClusterTask, type RunPlan } from '../run/plan.js';
+import { discoveryReport, type DiscoveryFailure } from './discovery.js';
+import { deliveryMarks } from './marks.js';
 import { BudgetExhausted, withinBudget, type TimeBudget } from './budget.js';
 
 export const RUNS_PREFIX = 'runs/';
@@ -53,6 +56,11 @@ export interface FleetRun {
   dryRun: boolean;
   notify: NotifyPolicy;
   bucket: string;
+  /**
+   * Names listed in more than one region this run (discovered clusters included): their archive
+   * keys carry the region. Known to every iteration without reading the whole list.
+   */
+  clashes?: string[];
 }
 
 export interface DiscoverResult {
@@ -82,14 +90,49 @@ export type ClusterResult =
     }
   | { ok: false; cluster: ClusterConfig; failure?: { Error?: string; Cause?: string } };
 
-export interface DeliverInput {
+/**
+ * One Map iteration's delivery: the state machine joins the item with the audit's outcome (its
+ * pointer, or the Catch's failure marker).
+ */
+export interface DeliverClusterTask {
+  step: 'deliver-cluster';
+  run: FleetRun;
+  cluster: ClusterConfig;
+  audit: ClusterResult;
+}
+
+/** What one iteration leaves for the finish step: one cluster's summary line, a few hundred bytes. */
+export type ClusterDelivered =
+  | {
+      ok: true;
+      summary: ClusterSummary;
+      /** Steps that failed for this cluster (the run fails in the finish step). */
+      failures: string[];
+      unaudited: boolean;
+      warnings: string[];
+      integrations?: Pick<IntegrationOutcome, 'securityHub' | 'datadog'>;
+    }
+  /** The Catch's marker: the delivery itself failed after its retries. */
+  | { ok: false; cluster: ClusterConfig; failure?: { Error?: string; Cause?: string } };
+
+/** Where the Distributed Map's ResultWriter put the iterations' results (the Map's output). */
+export interface ResultWriterOutput {
+  MapRunArn?: string;
+  ResultWriterDetails: { Bucket: string; Key: string };
+}
+
+export interface FinishInput {
   run: FleetRun;
   count: number;
   items: { bucket: string; key: string };
-  /** The Map's results (inline Map only; a Distributed Map's are not carried in state). */
-  results?: ClusterResult[];
+  /** The inline Map's results, in state. */
+  results?: ClusterDelivered[];
+  /** The Distributed Map's results, written to S3 by its ResultWriter. */
+  resultWriter?: ResultWriterOutput;
   discoveryFailures?: DiscoveryFailure[];
 }
+/** @deprecated the finish step's input; kept under the old name for the bench and callers. */
+export type DeliverInput = FinishInput;
 
 export interface DeliverResult {
   ok: true;
@@ -97,7 +140,7 @@ export interface DeliverResult {
   clusters: number;
   statuses: Record<ClusterStatus, number>;
   published: number;
-  /** The full run summary (HandlerSummary, with the dry-run report) as JSON in S3. */
+  /** The full run summary (HandlerSummary) as JSON in S3. */
   summary: string;
   warnings: number;
 }
@@ -129,6 +172,19 @@ export function isClusterTask(event: unknown): event is ClusterTask {
   );
 }
 
+export function isDeliverClusterTask(event: unknown): event is DeliverClusterTask {
+  return (
+    !!event && typeof event === 'object' && (event as { step?: unknown }).step === 'deliver-cluster'
+  );
+}
+
+/** The archive key segment of a cluster of this run (a name listed twice carries its region). */
+export function runSegment(run: FleetRun, cluster: { name: string; region?: string }): string {
+  // archiveSegment adds the region to a name that appears more than once in the list it is given.
+  const clashes = run.clashes ?? [];
+  return archiveSegment(cluster, [...clashes, ...clashes]);
+}
+
 function requireBucket(config: AuditorConfig): string {
   if (!config.archiveBucket) {
     throw new ConfigError(
@@ -147,65 +203,53 @@ export interface FleetDeps {
 // discover
 // ---------------------------------------------------------------------------------------------
 
+/** Writes the planned run's cluster list where the Map reads it; returns what the Map needs. */
 export async function discoverRun(
   deps: FleetDeps,
-  config: AuditorConfig,
-  event: unknown,
-  opts: { inlineMaxClusters?: number; discovered?: Discovery } = {},
+  plan: RunPlan,
+  opts: { inlineMaxClusters?: number } = {},
 ): Promise<DiscoverResult> {
-  const parsed = parseEvent(event);
-  if (!parsed.ok) {
-    throw new InvalidEventError(
-      `Invalid event: ${parsed.issues.join('; ')}. Start the execution with an input such as ${JSON.stringify(exampleEvent(config))}.`,
-    );
-  }
-  // Explicit entries win over discovered ones with the same name and region.
-  const merged = mergeClusters(config.clusters, opts.discovered?.clusters ?? []);
-  const selected = selectClusters({ ...config, clusters: merged }, parsed.event.clusters);
-  if (!selected.ok) {
-    throw new InvalidEventError(`Unknown cluster: ${selected.issues.join('; ')}`);
-  }
+  const { config } = plan;
   const bucket = requireBucket(config);
+  const clashes = namesListedTwice(plan.config.clusters);
   const run: FleetRun = {
     runId: deps.newRunId(),
-    trigger: parsed.trigger,
-    dryRun: parsed.event.dryRun ?? false,
-    notify: parsed.event.notify ?? config.notify,
+    trigger: plan.trigger === 'on-demand' ? 'on-demand' : 'scheduled',
+    dryRun: plan.dryRun,
+    notify: plan.notify,
     bucket,
+    ...(clashes.length ? { clashes } : {}),
   };
   const items = { bucket, key: runKey(run.runId, 'clusters.json') };
-  // Bounded: the failures travel in state to the deliver step.
-  const failures = (opts.discovered?.failures ?? []).slice(0, MAX_DISCOVERY_FAILURES);
+  // Bounded: the failures travel in state to the finish step.
+  const failures = plan.discoveryFailures.slice(0, MAX_DISCOVERY_FAILURES);
   await deps.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: items.key,
-      Body: JSON.stringify(selected.clusters),
+      Body: JSON.stringify(plan.clusters),
       ContentType: 'application/json',
     }),
   );
-  const inline =
-    selected.clusters.length <= (opts.inlineMaxClusters ?? config.fleet.inlineMaxClusters);
+  const inline = plan.clusters.length <= (opts.inlineMaxClusters ?? config.fleet.inlineMaxClusters);
   return {
     run,
-    count: selected.clusters.length,
+    count: plan.clusters.length,
     mode: inline ? 'inline' : 's3',
-    ...(inline ? { clusters: selected.clusters } : {}),
+    ...(inline ? { clusters: plan.clusters } : {}),
     items,
     ...(failures.length ? { discoveryFailures: failures } : {}),
   };
 }
 
-export function mergeClusters(
-  explicit: readonly ClusterConfig[],
-  discovered: readonly ClusterConfig[],
-): ClusterConfig[] {
-  const key = (c: ClusterConfig) => `${c.region ?? ''}/${c.name}`;
-  const byKey = new Map<string, ClusterConfig>();
-  for (const c of discovered) byKey.set(key(c), c);
-  for (const c of explicit) byKey.set(key(c), { ...byKey.get(key(c)), ...c });
-  return [...byKey.values()];
+function namesListedTwice(clusters: readonly ClusterConfig[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const c of clusters) (seen.has(c.name) ? twice : seen).add(c.name);
+  return [...twice];
 }
+
+export { mergeClusters } from '../run/plan.js';
 
 // ---------------------------------------------------------------------------------------------
 // audit one cluster
@@ -217,23 +261,19 @@ export async function auditClusterTask(
   task: ClusterTask,
   budget: TimeBudget,
 ): Promise<ClusterResult> {
-  const parsed = clusterConfigSchema.safeParse(task.cluster);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `Map item is not a cluster entry: ${singleLine(parsed.error.message)}. The list is written by the discover step; start a new execution.`,
-    );
-  }
-  const cluster = parsed.data;
+  const { cluster, checks } = planClusterTask({
+    config,
+    cluster: task.cluster,
+    now: deps.audit.now(),
+    checks: deps.audit.checks,
+  });
   const startedAt = new Date().toISOString();
   // Read before collection, so the previous report is gone when the snapshot is built.
   const region = cluster.region ?? config.region;
   const previousRun = config.archiveBucket
     ? await readPreviousCopyRecord(
         new ReportArchive(deps.s3, config.archiveBucket),
-        archiveSegment(
-          { name: cluster.name, region },
-          config.clusters.map((c) => c.name),
-        ),
+        runSegment(task.run, { name: cluster.name, ...(region ? { region } : {}) }),
         { name: cluster.name, ...(region ? { region } : {}) },
       )
     : undefined;
@@ -242,6 +282,7 @@ export async function auditClusterTask(
     report = await withinBudget(
       auditCluster(cluster, config, {
         ...deps.audit,
+        checks,
         newRunId: () => task.run.runId,
         ...(previousRun ? { previousRun: async () => previousRun } : {}),
       }),
@@ -274,80 +315,206 @@ export async function auditClusterTask(
 }
 
 // ---------------------------------------------------------------------------------------------
-// deliver
+// deliver one cluster (inside its Map iteration)
 // ---------------------------------------------------------------------------------------------
 
-export async function deliverFleetRun(
+export interface DeliverContextOptions {
+  functionName?: string;
+  region?: string;
+  invokedFunctionArn?: string;
+}
+
+/**
+ * An iteration's result stays under this many bytes (long failure and warning lines are cut, the
+ * full lines are in the function's log): the inline Map keeps one per cluster in state.
+ */
+export const MAX_CLUSTER_RESULT_BYTES = 1024;
+const MAX_LINES_PER_CLUSTER = 2;
+const MAX_LINE_CHARS = 160;
+
+/**
+ * Delivers one cluster of the run: its report (or, when its audit failed, an ERROR report
+ * saying so), drift against its previous report, archive, metrics, SNS, Security Hub and
+ * Datadog. Idempotent on retry: each effect is marked once per run and cluster
+ * (lambda/fleet/marks.ts), and an attempt that finds the whole delivery done returns its result.
+ */
+export async function deliverClusterTask(
   deps: FleetDeps & DeliverDeps,
   config: AuditorConfig,
-  input: DeliverInput,
+  task: DeliverClusterTask,
   budget: TimeBudget,
-  opts: { functionName?: string; region?: string; readConcurrency?: number } = {},
-): Promise<DeliverResult> {
-  const { run } = input;
-  const clusters = await readJson<ClusterConfig[]>(deps.s3, input.items.bucket, input.items.key);
-  const failures = new Map<string, ClusterResult>();
-  for (const r of input.results ?? []) {
-    if (!r.ok) failures.set(`${r.cluster.region ?? ''}/${r.cluster.name}`, r);
+  opts: DeliverContextOptions = {},
+): Promise<ClusterDelivered> {
+  const { run } = task;
+  const cluster = task.cluster;
+  const marks = deliveryMarks(deps.s3, run.bucket, runKey(run.runId, 'delivered/'));
+  const segment = runSegment(run, { name: cluster.name, region: cluster.region ?? config.region });
+  const done = await marks.finished<ClusterDelivered>(segment);
+  if (done) {
+    deps.logger.info('cluster already delivered by an earlier attempt', { segment });
+    return done;
   }
-  const read = async (cluster: ClusterConfig): Promise<ClusterReport> => {
-    const failed = failures.get(`${cluster.region ?? ''}/${cluster.name}`);
-    if (failed || budget.exhausted()) {
-      return missingReport(cluster, config, run, failed, budget.exhausted());
-    }
-    try {
-      return await readJson<ClusterReport>(
-        deps.s3,
-        run.bucket,
-        clusterReportKey(run, cluster, config),
-      );
-    } catch (err) {
-      deps.logger.warn('cluster report unreadable', {
-        cluster: cluster.name,
-        error: (err as Error).message,
-      });
-      return missingReport(cluster, config, run, undefined, false);
-    }
-  };
-  // Reports are read a few ahead of the one being delivered, and each is let go once delivered:
-  // a fleet's reports are never all in memory at once.
-  const ahead = Math.max(1, opts.readConcurrency ?? 4);
-  const reads = new Map<number, Promise<ClusterReport>>();
-  const sources: ClusterReportSource[] = clusters.map((cluster, index) => ({
-    name: cluster.name,
-    async load() {
-      for (let i = index; i < Math.min(clusters.length, index + ahead); i++) {
-        if (!reads.has(i)) reads.set(i, read(clusters[i]!));
-      }
-      const report = await reads.get(index)!;
-      reads.delete(index);
-      return report;
-    },
-  }));
-  if (input.discoveryFailures?.length) {
-    const failed = discoveryReport(input.discoveryFailures, new Date().toISOString());
-    sources.push({ name: failed.name, load: async () => failed });
-  }
-  // The run starts with its earliest cluster: deliverReports moves startedAt back as they load.
-  const now = new Date().toISOString();
-  const header = { runId: run.runId, startedAt: now, finishedAt: now, trigger: run.trigger };
-  // The run's list names the clusters (discovered ones included) whose archive keys may clash.
-  const summary: HandlerSummary = await deliverReports(
+  const report = await clusterReportOf(deps, config, task, budget);
+  const ctx = openDelivery(
     deps,
-    { ...config, clusters },
-    header,
-    sources,
+    config,
     {
       runId: run.runId,
       trigger: run.trigger,
       dryRun: run.dryRun,
       notify: run.notify,
       budget,
-      ...(opts.functionName ? { functionName: opts.functionName } : {}),
-      ...(opts.region ? { region: opts.region } : {}),
+      ...opts,
     },
+    { guard: marks, names: [...(run.clashes ?? []), ...(run.clashes ?? [])] },
   );
-  // The summary (with a dry run's whole report) may exceed what a state can hold.
+  const outcome = await deliverCluster(ctx, report);
+  let integrations: RunTally['integrations'];
+  if (!run.dryRun && (config.securityHub?.enabled || config.datadog)) {
+    const claimed = await marks.claim(segment, 'integrations');
+    if (!claimed) {
+      const sent = await sendIntegrations(
+        ctx,
+        {
+          runId: run.runId,
+          trigger: run.trigger,
+          startedAt: report.startedAt,
+          finishedAt: report.finishedAt,
+          clusters: [report],
+        },
+        outcome.drift ? { [report.name]: outcome.drift } : {},
+        { [report.name]: outcome.summary.archive },
+      );
+      integrations = {
+        ...(sent.securityHub ? { securityHub: sent.securityHub } : {}),
+        ...(sent.datadog ? { datadog: sent.datadog } : {}),
+      };
+      await marks.record(segment, 'integrations', integrations);
+    } else {
+      integrations = claimed.recorded as typeof integrations;
+    }
+  }
+  const result: ClusterDelivered = {
+    ok: true,
+    summary: outcome.summary,
+    failures: boundedLines(outcome.failures),
+    unaudited: outcome.unaudited,
+    warnings: boundedLines(ctx.warnings),
+    ...(integrations ? { integrations: boundedIntegrations(integrations) } : {}),
+  };
+  await marks.finish(segment, result);
+  return result;
+}
+
+/** At most two lines of a few words each, and how many more there were. */
+function boundedLines(lines: readonly string[]): string[] {
+  const cut = lines
+    .slice(0, MAX_LINES_PER_CLUSTER)
+    .map((l) => (l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS - 1)}…` : l));
+  if (lines.length > MAX_LINES_PER_CLUSTER) {
+    cut.push(`… and ${lines.length - MAX_LINES_PER_CLUSTER} more (see the function's log)`);
+  }
+  return cut;
+}
+
+/** Counts only: the refused findings' details are in the function's log. */
+function boundedIntegrations(i: NonNullable<RunTally['integrations']>): RunTally['integrations'] {
+  return {
+    ...(i.securityHub
+      ? { securityHub: { ...i.securityHub, failed: i.securityHub.failed.slice(0, 1) } }
+      : {}),
+    ...(i.datadog ? { datadog: { ...i.datadog, failed: boundedLines(i.datadog.failed) } } : {}),
+  };
+}
+
+async function clusterReportOf(
+  deps: FleetDeps & DeliverDeps,
+  config: AuditorConfig,
+  task: DeliverClusterTask,
+  budget: TimeBudget,
+): Promise<ClusterReport> {
+  const { run, cluster, audit } = task;
+  if (!audit?.ok) return missingReport(cluster, config, run, audit, false);
+  if (budget.exhausted()) return missingReport(cluster, config, run, undefined, true);
+  try {
+    return await readJson<ClusterReport>(deps.s3, run.bucket, audit.key);
+  } catch (err) {
+    deps.logger.warn('cluster report unreadable', {
+      cluster: cluster.name,
+      error: (err as Error).message,
+    });
+    return missingReport(cluster, config, run, undefined, false);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// finish the run
+// ---------------------------------------------------------------------------------------------
+
+const MAX_RUN_WARNINGS = 100;
+
+/**
+ * The last step: folds the iterations' small results (in state, or the files the Distributed
+ * Map's ResultWriter wrote) into the run's counts and summary, delivers the discovery failures
+ * as one report, records the run's metrics, and fails the run when any cluster's delivery failed.
+ */
+export async function finishRun(
+  deps: FleetDeps & DeliverDeps,
+  config: AuditorConfig,
+  input: FinishInput,
+  budget: TimeBudget,
+  opts: DeliverContextOptions = {},
+): Promise<DeliverResult> {
+  const { run } = input;
+  const warnings = new Set<string>();
+  const tally: RunTally = { summaries: [], failures: [], unaudited: [], warnings: [] };
+  const fold = (r: ClusterDelivered | undefined, item: unknown, failure?: string) => {
+    if (!r || !r.ok) {
+      const c = (r && !r.ok ? r.cluster : (item as { cluster?: ClusterConfig })?.cluster) ?? {
+        name: 'unknown',
+      };
+      const why = r && !r.ok && r.failure ? r.failure : undefined;
+      tally.failures.push(
+        `cluster ${c.name}: not delivered: ${singleLine(failure ?? `${why?.Error ?? 'Error'}: ${(why?.Cause ?? '').slice(0, 300)}`)}`,
+      );
+      return;
+    }
+    tally.summaries.push(r.summary);
+    tally.failures.push(...r.failures);
+    if (r.unaudited) tally.unaudited.push(r.summary.name);
+    for (const w of r.warnings) if (warnings.size < MAX_RUN_WARNINGS) warnings.add(w);
+    if (r.integrations) tally.integrations = addIntegrations(tally.integrations, r.integrations);
+  };
+  if (input.results) for (const r of input.results) fold(r, undefined);
+  if (input.resultWriter) await foldResultFiles(deps.s3, input.resultWriter, fold);
+
+  if (input.discoveryFailures?.length) {
+    const failed = discoveryReport(input.discoveryFailures, new Date().toISOString());
+    const ctx = openDelivery(deps, config, {
+      runId: run.runId,
+      trigger: run.trigger,
+      dryRun: run.dryRun,
+      notify: run.notify,
+      budget,
+      ...opts,
+    });
+    const outcome = await deliverCluster(ctx, failed);
+    fold(
+      {
+        ok: true,
+        summary: outcome.summary,
+        failures: outcome.failures,
+        unaudited: outcome.unaudited,
+        warnings: ctx.warnings,
+      },
+      undefined,
+    );
+  }
+  if (tally.summaries.length + tally.failures.length === 0 && input.count > 0) {
+    tally.failures.push(`run ${run.runId}: no cluster result reached the finish step`);
+  }
+  tally.warnings = [...warnings];
+  const summary: HandlerSummary = finishDelivery(deps, config, run, tally);
   const summaryKey = runKey(run.runId, 'summary.json');
   await deps.s3.send(
     new PutObjectCommand({
@@ -368,6 +535,88 @@ export async function deliverFleetRun(
     summary: s3Uri(run.bucket, summaryKey),
     warnings: summary.warnings.length,
   };
+}
+
+/** A ResultWriter manifest (Step Functions: "Processing Distributed Map results"). */
+interface ResultManifest {
+  ResultFiles?: Partial<Record<'SUCCEEDED' | 'FAILED' | 'PENDING', { Key: string }[]>>;
+}
+
+/** One child execution in a ResultWriter file. */
+interface ResultEntry {
+  Status?: string;
+  Input?: string;
+  Output?: string;
+  Error?: string;
+  Cause?: string;
+}
+
+/** Reads the result files one at a time; each child execution's result is folded and let go. */
+async function foldResultFiles(
+  s3: S3Client,
+  where: ResultWriterOutput,
+  fold: (r: ClusterDelivered | undefined, item: unknown, failure?: string) => void,
+): Promise<void> {
+  const { Bucket, Key } = where.ResultWriterDetails;
+  const manifest = await readJson<ResultManifest>(s3, Bucket, Key);
+  const files = manifest.ResultFiles ?? {};
+  for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
+    for (const file of files[status] ?? []) {
+      const entries = await readJson<ResultEntry[]>(s3, Bucket, file.Key);
+      for (const e of entries) {
+        const item = parseOr(e.Input);
+        if (e.Status === 'SUCCEEDED') fold(parseOr(e.Output) as ClusterDelivered, item);
+        else {
+          fold(
+            undefined,
+            item,
+            `its Map iteration ended ${e.Status ?? status} (${e.Error ?? 'no error'}: ${(e.Cause ?? '').slice(0, 300)})`,
+          );
+        }
+      }
+    }
+  }
+}
+
+function parseOr(text: string | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sums the per-cluster Security Hub and Datadog outcomes (counts add, failure lists join). */
+function addIntegrations(
+  a: RunTally['integrations'],
+  b: NonNullable<RunTally['integrations']>,
+): NonNullable<RunTally['integrations']> {
+  const out: NonNullable<RunTally['integrations']> = { ...a };
+  if (b.securityHub) {
+    const s = out.securityHub;
+    out.securityHub = s
+      ? {
+          ...s,
+          imported: s.imported + b.securityHub.imported,
+          archived: s.archived + b.securityHub.archived,
+          calls: s.calls + b.securityHub.calls,
+          failed: [...s.failed, ...b.securityHub.failed].slice(0, MAX_RUN_WARNINGS),
+        }
+      : b.securityHub;
+  }
+  if (b.datadog) {
+    const d = out.datadog;
+    out.datadog = d
+      ? {
+          ...d,
+          events: d.events + b.datadog.events,
+          series: d.series + b.datadog.series,
+          failed: [...d.failed, ...b.datadog.failed].slice(0, MAX_RUN_WARNINGS),
+        }
+      : b.datadog;
+  }
+  return out;
 }
 
 function missingReport(

@@ -3,102 +3,28 @@
  * with its Task states bound in-process to the real fleet handlers (discover, audit one cluster,
  * deliver) over an in-memory S3 (aws-sdk-client-mock), mocked SNS and fixture snapshots.
  */
-import { join } from 'node:path';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { createRequire } from 'node:module';
-import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { STATE } from '../../infra/fleet.js';
-import { CHECKS } from '../../lambda/checks/index.js';
-import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
-import { createFleetHandlers, type FleetHandlers } from '../../lambda/fleet/handlers.js';
 import {
   BUDGET_MESSAGE_ID,
   NO_REPORT_MESSAGE_ID,
   type ClusterTask,
-  type DeliverInput,
+  type DeliverClusterTask,
   type DeliverResult,
+  type FinishInput,
 } from '../../lambda/fleet/run.js';
 import type { HandlerSummary } from '../../lambda/deliver.js';
-import { recordingLogger, recordingMetrics } from '../handler/support.js';
-import { FLEET_200, FLEET_3, type StackConfigName } from '../infra/configs.js';
-import { flat, synthNamed } from '../infra/support.js';
-import { fakeS3 } from '../report/fake-s3.js';
-import { fixtureAws } from '../support/aws-snapshot.js';
-import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
-
-// asl-validator is CommonJS without type declarations.
-const aslValidator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errors: unknown[];
-};
-
-const BUCKET = 'auditor-archive';
-const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:auditor-topic';
-const HEALTHY = loadManifests(join(FIXTURES_DIR, 'healthy'));
-const HEALTHY_AWS = fixtureAws('healthy');
-
-type Definition = Record<string, unknown>;
-
-/** The state machine of the stack synthesized for `raw`, its intrinsics replaced by plain ARNs. */
-function definitionFor(name: StackConfigName): Definition {
-  const s = synthNamed(name);
-  const sm = s.template.findResources('AWS::StepFunctions::StateMachine');
-  const [only] = Object.values(sm);
-  const text = String(flat(only!.Properties.DefinitionString))
-    .replace(/\{(\w+)\.Arn\}/g, 'arn:aws:lambda:eu-west-1:123456789012:function:$1')
-    .replace(new RegExp(`\\{${s.id(s.stack.archive)}\\}`, 'g'), BUCKET);
-  return JSON.parse(text) as Definition;
-}
-
-interface World {
-  handlers: FleetHandlers;
-  config: AuditorConfig;
-  s3: ReturnType<typeof fakeS3>;
-  published: () => number;
-}
-
-function world(raw: Record<string, unknown>, opts: { slow?: Record<string, number> } = {}): World {
-  const config = parseConfig({ ...raw, topicArn: TOPIC, archiveBucket: BUCKET }, 'test');
-  const s3 = fakeS3();
-  const sns = new SNSClient({ region: 'eu-west-1' });
-  const snsMock = mockClient(sns);
-  snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
-  let run = 0;
-  const handlers = createFleetHandlers({
-    loadConfig: () => config,
-    s3: s3.s3,
-    sns,
-    logger: recordingLogger(),
-    metrics: recordingMetrics(),
-    newRunId: () => `2026-12-02T02-00-00Z-run${++run}`,
-    marginMs: 0,
-    audit: {
-      checks: CHECKS,
-      now: () => new Date(),
-      collect: async (cluster: ClusterConfig) => {
-        const delay = opts.slow?.[cluster.name];
-        if (delay) await new Promise((r) => setTimeout(r, delay));
-        return snapshotFromManifests(HEALTHY, { cluster: cluster.name, aws: HEALTHY_AWS });
-      },
-    },
-  });
-  return { handlers, config, s3, published: () => snsMock.commandCalls(PublishCommand).length };
-}
-
-/** Messages of the findings saying a cluster's audit itself did not run (failed, out of time). */
-function auditErrors(w: World, name: string): string[] {
-  const report = w.s3.json(`reports/${name}/latest.json`) as {
-    findings: { checkId: string; message: string }[];
-  };
-  return report.findings.filter((f) => f.checkId === 'audit-cluster').map((f) => f.message);
-}
-
-/** Lambda's context for a task: how long the invocation has left. */
-const lambdaContext = (ms: number) => {
-  const deadline = Date.now() + ms;
-  return { getRemainingTimeInMillis: () => deadline - Date.now() };
-};
+import {
+  aslValidator,
+  auditErrors,
+  BUCKET,
+  clusters,
+  definitionFor,
+  lambdaContext,
+  world,
+  type Definition,
+  type World,
+} from './support.js';
 
 async function execute(
   definition: Definition,
@@ -121,6 +47,7 @@ async function execute(
     }
     return w.handlers.auditCluster(task, lambdaContext(opts.auditTimeMs?.[name] ?? 60_000));
   };
+  let finishInput: FinishInput | undefined;
   const sm = new StateMachine(definition as never);
   const execution = sm.run(input as never, {
     overrides: {
@@ -128,24 +55,32 @@ async function execute(
         [STATE.discover]: (event: unknown) =>
           w.handlers.discover(event, lambdaContext(60_000)) as never,
         [STATE.audit]: auditCluster as never,
-        [STATE.deliver]: (i: unknown) =>
-          w.handlers.deliver(i as DeliverInput, lambdaContext(600_000)) as never,
+        [STATE.deliverCluster]: (t: unknown) =>
+          w.handlers.deliverCluster(t as DeliverClusterTask, lambdaContext(60_000)) as never,
+        [STATE.deliver]: (i: unknown) => {
+          finishInput = i as FinishInput;
+          return w.handlers.finish(finishInput, lambdaContext(600_000)) as never;
+        },
       },
       // Backoff is Step Functions' business; the test only counts the attempts.
-      retryIntervalOverrides: { [STATE.audit]: 0, [STATE.discover]: 0, [STATE.deliver]: 0 },
+      retryIntervalOverrides: {
+        [STATE.audit]: 0,
+        [STATE.discover]: 0,
+        [STATE.deliverCluster]: 0,
+        [STATE.deliver]: 0,
+      },
     },
   });
   const result = (await execution.result) as unknown as DeliverResult;
   const summary = w.s3.json(result.summary.replace(`s3://${BUCKET}/`, '')) as HandlerSummary;
-  return { result, summary, attempts };
+  return { result, summary, attempts, finishInput: finishInput! };
 }
 
 describe('fleet state machine (synthesized, run locally)', () => {
-  // configs.ts FLEET_3: these three clusters, maxConcurrency 2 (its template is cached).
-  const three = FLEET_3.clusters;
+  const three = clusters(['golang-cluster', 'payments', 'batch']);
   let definition: Definition;
   beforeAll(() => {
-    definition = definitionFor('fleet-3');
+    definition = definitionFor({ clusters: three, fleet: { maxConcurrency: 2 } }, 'fleet-3');
   });
 
   it('is valid Amazon States Language (asl-validator)', () => {
@@ -278,16 +213,26 @@ describe('fleet state machine (synthesized, run locally)', () => {
     });
   });
 
-  it('maps over 200 clusters in one execution', async () => {
-    // configs.ts FLEET_200: cluster-0..199, maxConcurrency 40, inlineMaxClusters 500.
-    const raw = FLEET_200;
-    const big = definitionFor('fleet-200');
+  it('maps over 150 clusters (the inline Map at its largest) in one execution', async () => {
+    const many = clusters(Array.from({ length: 150 }, (_, i) => `cluster-${i}`));
+    const raw = { clusters: many, fleet: { maxConcurrency: 40, inlineMaxClusters: 150 } };
+    const big = definitionFor(raw, 'fleet-150');
     const w = world(raw);
-    const { result, summary } = await execute(big, w, {});
-    expect(result).toMatchObject({ ok: true, clusters: 200 });
-    expect(new Set(summary.clusters.map((c) => c.name)).size).toBe(200);
+    const { result, summary, finishInput } = await execute(big, w, {});
+    expect(result).toMatchObject({ ok: true, clusters: 150 });
+    // The list and the 150 results held in state: well under Step Functions' 256 KB.
+    expect(finishInput.results).toHaveLength(150);
+    expect(Buffer.byteLength(JSON.stringify(finishInput))).toBeLessThan(128 * 1024);
+    expect(new Set(summary.clusters.map((c) => c.name)).size).toBe(150);
     expect(summary.clusters.every((c) => c.archive?.startsWith(`s3://${BUCKET}/reports/`))).toBe(
       true,
     );
   }, 120_000);
+
+  it('refuses an inline Map too large for state, in one line naming the limit and the fix', () => {
+    const raw = { clusters: three, fleet: { inlineMaxClusters: 151 } };
+    expect(() => definitionFor(raw)).toThrow(
+      /^fleet\.inlineMaxClusters is 151: .* set it to 150 or less \(larger fleets take the Distributed Map/,
+    );
+  });
 });

@@ -3,14 +3,10 @@ import { PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import 'aws-sdk-client-mock-jest';
 import { ConfigError } from '../../lambda/config.js';
 import type { Check } from '../../lambda/checks/check.js';
-import {
-  auditWith,
-  createHandler,
-  loadConfigFromEnv,
-  parseEvent,
-  type HandlerError,
-  type HandlerSummary,
-} from '../../lambda/handler.js';
+import { auditWith, createHandler } from '../../lambda/run/direct.js';
+import { loadConfigFromEnv } from '../../lambda/config-source.js';
+import { parseEvent, type HandlerError } from '../../lambda/events.js';
+import { type HandlerSummary } from '../../lambda/deliver.js';
 import { latestKey } from '../../lambda/report/archive.js';
 import { accessDenied } from '../report/fake-s3.js';
 import { fieldReportFindings, finding } from '../report/support.js';

@@ -4,7 +4,8 @@
  */
 import 'aws-sdk-client-mock-jest';
 import { tokenStaleInPods } from '../../lambda/checks/token/token-stale-in-pods.js';
-import { auditWith, createHandler, type HandlerSummary } from '../../lambda/handler.js';
+import { auditWith, createHandler } from '../../lambda/run/direct.js';
+import { type HandlerSummary } from '../../lambda/deliver.js';
 import type { Raw } from '../../lambda/kube/convert.js';
 import { latestKey, type LatestRead } from '../../lambda/report/archive.js';
 import { copyRecordOf } from '../../lambda/report/previous-copies.js';

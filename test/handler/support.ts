@@ -3,7 +3,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
 import type { Finding } from '../../lambda/findings.js';
-import { createHandler, type HandlerDeps } from '../../lambda/handler.js';
+import { createHandler, type HandlerDeps } from '../../lambda/run/direct.js';
 import type { AuditMetrics, HandlerLogger } from '../../lambda/observability.js';
 import type { AuditReport, ClusterReport, Drift } from '../../lambda/report/types.js';
 import { fakeS3 } from '../report/fake-s3.js';

@@ -132,7 +132,7 @@ describe('AuditorStack with the example configuration', () => {
     });
 
     it('sends an event the handler treats as a scheduled run over every cluster', async () => {
-      const { parseEvent } = await import('../../lambda/handler.js');
+      const { parseEvent } = await import('../../lambda/events.js');
       expect(parseEvent(SCHEDULED_EVENT)).toEqual({ ok: true, trigger: 'scheduled', event: {} });
     });
 

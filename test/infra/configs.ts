@@ -89,10 +89,10 @@ export const FLEET_3 = {
   fleet: { maxConcurrency: 2 },
 };
 
-/** 200 clusters mapped inline: the fleet state machine test's large fleet. */
-export const FLEET_200 = {
-  clusters: regional(Array.from({ length: 200 }, (_, i) => `cluster-${i}`)),
-  fleet: { maxConcurrency: 40, inlineMaxClusters: 500 },
+/** 150 clusters mapped inline (the inline Map at its largest): the fleet test's large fleet. */
+export const FLEET_150 = {
+  clusters: regional(Array.from({ length: 150 }, (_, i) => `cluster-${i}`)),
+  fleet: { maxConcurrency: 40, inlineMaxClusters: 150 },
 };
 
 /**
@@ -108,7 +108,7 @@ export const STACK_CONFIGS = {
   integrations: () => WITH_INTEGRATIONS,
   'datadog-secret-arn': () => ({ ...EXAMPLE, datadog: { apiKeySecret: DATADOG_SECRET_ARN } }),
   'fleet-3': () => FLEET_3,
-  'fleet-200': () => FLEET_200,
+  'fleet-150': () => FLEET_150,
 } satisfies Record<string, () => unknown>;
 
 export type StackConfigName = keyof typeof STACK_CONFIGS;

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_USAGE, main } from '../../lambda/cli.js';
-import { loadConfigFromEnv } from '../../lambda/handler.js';
+import { loadConfigFromEnv } from '../../lambda/config-source.js';
 import { Book, faultCase, finalCanarySearch, type CaseRecorder } from './book.js';
 import { handlerCase, NOW, type HandlerOutcome } from './harness.js';
 

@@ -17,7 +17,7 @@ import { createAwsClients, type AwsClients } from '../../lambda/aws/clients.js';
 import { CHECKS } from '../../lambda/checks/index.js';
 import { collectCluster, type CollectOptions } from '../../lambda/collect.js';
 import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
-import { auditWith, createHandler, type HandlerResult } from '../../lambda/handler.js';
+import { auditWith, createHandler, type HandlerResult } from '../../lambda/run/direct.js';
 import type { KubeAccess } from '../../lambda/kube/client.js';
 import type { Raw } from '../../lambda/kube/convert.js';
 import {

@@ -10,7 +10,7 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { fetch as crossFetch } from 'cross-fetch';
-import type { HandlerSummary } from '../../lambda/handler.js';
+import type { HandlerSummary } from '../../lambda/deliver.js';
 import {
   deliverToDatadog,
   driftEvent,

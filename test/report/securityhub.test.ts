@@ -4,7 +4,7 @@ import {
   type AwsSecurityFinding,
 } from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { HandlerSummary } from '../../lambda/handler.js';
+import type { HandlerSummary } from '../../lambda/deliver.js';
 import {
   deliverToSecurityHub,
   importFindings,
