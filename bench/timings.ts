@@ -17,7 +17,7 @@ import { DEFAULT_RETRY, listAll } from '../lambda/kube/list.js';
 import { RbacIndex } from '../lambda/rbac/evaluator.js';
 import { OPTIONS, scalePod, tokenAccess } from '../test/kube/support.js';
 import { manyNamespacesRbac } from '../test/rbac/world.js';
-import { startTestApiServer, type TestApiServer } from '../test/support/kube-api-server.js';
+import { startTestApiServer, type TestApiServer } from '../lambda/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS, FIXTURES_DIR, loadManifests } from '../test/support/snapshot-builder.js';
 
 interface Figure {

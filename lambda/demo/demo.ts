@@ -14,7 +14,12 @@ import { collectCluster } from '../collect.js';
 import { parseConfig, type AuditorConfigInput } from '../config.js';
 import type { Raw } from '../kube/convert.js';
 import type { AuditReport } from '../report/types.js';
-import { answerFromFixture, awsFixtureResponder, loadAwsFixture } from './aws-fixture.js';
+import {
+  answerFromFixture,
+  awsFixtureResponder,
+  loadAwsFixture,
+  type AwsFixture,
+} from './aws-fixture.js';
 import {
   startTestApiServer,
   type TestApiServer,

@@ -101,7 +101,7 @@ describe('the deployed handler configuration', () => {
   });
 
   it('retries a configuration read that failed on the previous invocation instead of keeping the failure', async () => {
-    const { defaultDeps } = await import('../../lambda/handler.js');
+    const { directDeps } = await import('../../lambda/run/production.js');
     const mock = mockClient(SSMClient);
     mock
       .on(GetParameterCommand)
@@ -109,7 +109,7 @@ describe('the deployed handler configuration', () => {
       .resolves({ Parameter: { Value: configJson('prod') } });
     process.env.AUDITOR_CONFIG_PARAMETER = PARAMETER;
     process.env.AWS_REGION = 'eu-west-1';
-    const deps = defaultDeps();
+    const deps = directDeps();
     await expect(Promise.resolve().then(() => deps.loadConfig())).rejects.toThrow(
       /ThrottlingException/,
     );

@@ -13,7 +13,7 @@ import { createKubePort } from '../../lambda/kube/client.js';
 import { collectKube } from '../../lambda/kube/collect.js';
 import type { Raw } from '../../lambda/kube/convert.js';
 import { itemsOf } from '../../lambda/snapshot.js';
-import { startTestApiServer } from '../support/kube-api-server.js';
+import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
 import {
   DEFAULT_SETTINGS,
   FIXTURES_DIR,
