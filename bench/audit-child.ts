@@ -12,7 +12,10 @@
  */
 import { peakRssMb as ownPeakRssMb } from './peak-rss.js';
 import { createReadStream, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -41,18 +44,29 @@ interface Args {
   previous?: string;
   /** Seed run: write the latest.json this run archives here. */
   seedOut?: string;
+  /** Profiling runs: write a heap snapshot at these marks (see `mark` below) into profileDir. */
+  heapSnapshotAt?: string[];
+  /** Sample RSS from a worker thread (see below). */
+  rssTimeline?: boolean;
+  profileDir?: string;
 }
 const args = JSON.parse(process.argv[2]!) as Args;
 const collectedAt = new Date(args.seedOut ? '2026-11-23T02:00:00Z' : '2026-11-24T02:00:00Z');
 const calls = { count: 0 };
 const aws = mockAwsFromFixture(loadAwsFixture(args.awsDir), { counter: calls });
 const sns = mockClient(SNSClient);
-sns.on(PublishCommand).resolves({ MessageId: 'bench' });
+sns.on(PublishCommand).callsFake(() => {
+  mark('snsPublish');
+  return { MessageId: 'bench' };
+});
 
 /** A bucket at the HTTP layer: serves the previous latest.json, takes every PUT. */
 let archivedBytes = 0;
 const s3RequestHandler = {
   async handle(request: HttpRequest) {
+    mark(
+      `s3 ${request.method} ${request.path.split('.').pop()} ${request.path.includes('latest') ? 'latest' : 'dated'}`,
+    );
     const key = decodeURIComponent(request.path.replace(/^\/[^/]+\//, '').replace(/^\//, ''));
     const ok = (headers: Record<string, string>, body: Buffer = Buffer.alloc(0)) => ({
       response: new HttpResponse({ statusCode: 200, headers, body: Readable.from([body]) }),
@@ -121,8 +135,9 @@ const silent: HandlerLogger = {
 const noMetrics: AuditMetrics = { recordCluster() {}, recordRunSucceeded() {}, flush() {} };
 let report: AuditReport | undefined;
 const audit = auditWith({
-  collect: (cluster, cfg) =>
-    collectCluster(cluster, cfg, {
+  collect: async (cluster, cfg) => {
+    mark('collectStart');
+    const snapshot = await collectCluster(cluster, cfg, {
       now: () => collectedAt,
       awsClients: (region) => ({ ...createAwsClients({ region }), calls }),
       kubeAccess: {
@@ -132,14 +147,21 @@ const audit = auditWith({
         caData: args.caData,
         token: async () => args.token,
       },
-    }),
+    });
+    mark('collectEnd');
+    return snapshot;
+  },
   checks: CHECKS,
   now: () => collectedAt,
 });
 const handler = createHandler({
   loadConfig: () => config,
   // The report is alive for the whole invocation anyway; kept for the figures below.
-  audit: async (...a) => (report = await audit(...a)),
+  audit: async (...a) => {
+    report = await audit(...a);
+    mark('auditEnd');
+    return report;
+  },
   s3: new S3Client({
     region: 'eu-west-1',
     credentials: { accessKeyId: 'AKIABENCH', secretAccessKey: 'bench' },
@@ -151,9 +173,61 @@ const handler = createHandler({
   newRunId: () => newRunId(collectedAt),
 });
 
+/** Where the wall time went: milliseconds from the start of the invocation. */
+const marks: Record<string, number> = {};
+/** Heap in use (MB) at each mark, after the mark's work: what was live, garbage included. */
+const heapAt: Record<string, number> = {};
+const mark = (name: string) => {
+  if (name in marks) return;
+  marks[name] = Math.round(performance.now() - t0);
+  heapAt[name] = Math.round(process.memoryUsage().heapUsed / 1048576);
+  markNames.push(name);
+  Atomics.store(markCode, 0, markNames.length - 1);
+  if (args.heapSnapshotAt?.includes(name) && args.profileDir) {
+    writeHeapSnapshot(join(args.profileDir, `${args.n}-${name}.heapsnapshot`));
+  }
+};
+/**
+ * Profiling runs (`rssTimeline`): a worker thread samples the process's RSS every 10 ms, since
+ * the checks and the renderers run synchronously and block this thread's timers; the timeline
+ * names the last mark before each sample.
+ */
+const markCode = new Int32Array(new SharedArrayBuffer(4));
+const markNames: string[] = ['start'];
+const sampler = args.rssTimeline
+  ? new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const code = new Int32Array(workerData);
+const samples = [];
+const t0 = Date.now();
+const timer = setInterval(() => {
+  const kb = Number(fs.readFileSync('/proc/self/status', 'utf8').match(/^VmRSS:\\s+(\\d+)/m)[1]);
+  samples.push([Date.now() - t0, Math.round(kb / 1024), Atomics.load(code, 0)]);
+}, 10);
+parentPort.on('message', () => { clearInterval(timer); parentPort.postMessage(samples); });`,
+      { eval: true, workerData: markCode.buffer },
+    )
+  : undefined;
 const t0 = performance.now();
+/** The monotonic clock at t0 in microseconds: the time base of a V8 CPU profile. */
+const t0Us = Number(process.hrtime.bigint() / 1000n);
 const result: HandlerResult = await handler({}, { functionName: 'bench', awsRequestId: 'bench' });
 const wallMs = performance.now() - t0;
+/** Per mark: the highest RSS sampled after it and before the next. */
+let rssTimeline: Record<string, number> | undefined;
+if (sampler) {
+  const samples = await new Promise<[number, number, number][]>((resolve) => {
+    sampler.once('message', resolve);
+    sampler.postMessage('stop');
+  });
+  await sampler.terminate();
+  rssTimeline = {};
+  for (const [, mb, code] of samples) {
+    const name = markNames[code]!;
+    rssTimeline[name] = Math.max(rssTimeline[name] ?? 0, mb);
+  }
+}
 const peakRssMb = ownPeakRssMb();
 aws.restore();
 sns.restore();
@@ -181,6 +255,10 @@ process.stdout.write(
     published: result.published,
     archiveBytes: archivedBytes,
     peakRssMb,
+    marks: { ...marks, end: Math.round(wallMs) },
+    t0Us,
+    heapAt,
+    ...(rssTimeline ? { rssTimeline } : {}),
   }) + '\n',
 );
 process.exit(0);

@@ -10,19 +10,24 @@
  *   npm run bench -- [--sizes 10,100,1000,5000] [--latency 0,20] [--secret-concurrency N]
  *                    [--page-size N] [--skip-baseline] [--skip-bundle] [--node-options '...']
  *
+ * With `--baseline <git-rev> [--repeat R]`, this tree against that build, back to back, R runs
+ * each, alternating (bench/compare.ts); medians and ratios. (`--skip-baseline` is about the
+ * kubectl loop, not this.)
+ *
  * With `--fleet N [--namespaces M] [--concurrency C] [--seed K]`, a fleet run through the local state
  * machine executor instead (bench/fleet.ts; `--latency` then takes one value, the first).
  *
  * With `--timings`, the time goals that tests no longer assert (bench/timings.ts) instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { esbuildOptions, LAMBDA_NODE_OPTIONS } from '../infra/bundling.js';
 import { KUBE_KINDS } from '../lambda/kube/kinds.js';
+import type { Build } from './compare.js';
 import { awsResponses, BENCH_CLUSTER, BENCH_TOKEN } from './generate.js';
 
 const { values } = parseArgs({
@@ -35,6 +40,20 @@ const { values } = parseArgs({
     'skip-bundle': { type: 'boolean', default: false },
     /** NODE_OPTIONS of the audit child instead of the function's (e.g. '' for V8's defaults). */
     'node-options': { type: 'string' },
+    /**
+     * Profiling: with --profile-dir, the measured audit runs write a V8 CPU profile there
+     * (--cpu-prof) and/or heap snapshots at the named marks of bench/audit-child.ts
+     * (--heap-snapshot-at collectEnd,auditEnd); the audit bundle and its source map are copied
+     * there to read them. Profiled runs are slower: never compare their figures.
+     */
+    'profile-dir': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'heap-snapshot-at': { type: 'string', default: '' },
+    /** The highest RSS per phase of the measured runs, sampled by a worker thread every 10 ms. */
+    'rss-timeline': { type: 'boolean', default: false },
+    /** Compare against this git revision, back to back (bench/compare.ts). */
+    baseline: { type: 'string' },
+    repeat: { type: 'string', default: '3' },
     /** Fleet mode (bench/fleet.ts): clusters, namespaces per cluster, the Map's MaxConcurrency. */
     fleet: { type: 'string' },
     namespaces: { type: 'string', default: '200' },
@@ -135,12 +154,32 @@ async function bundleAuditChild(): Promise<string> {
 
 const childNodeOptions = values['node-options'] ?? LAMBDA_NODE_OPTIONS;
 
-function runAuditChild(bundle: string, args: object): AuditFigures {
-  const out = spawnSync(process.execPath, [bundle, JSON.stringify(args)], {
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: childNodeOptions },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+const profileDir = values['profile-dir'];
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+
+function runAuditChild(
+  bundle: string,
+  args: object,
+  measured = false,
+  nodeOptions = childNodeOptions,
+): AuditFigures {
+  const profile =
+    measured && profileDir
+      ? {
+          flags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+          args: { profileDir, heapSnapshotAt: values['heap-snapshot-at'].split(',') },
+        }
+      : { flags: [], args: {} };
+  if (measured && values['rss-timeline']) Object.assign(profile.args, { rssTimeline: true });
+  const out = spawnSync(
+    process.execPath,
+    [...profile.flags, bundle, JSON.stringify({ ...args, ...profile.args })],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (out.status !== 0)
     throw new Error(`audit process failed (${out.status}): ${out.stderr.slice(-2000)}`);
   return JSON.parse(out.stdout.trim().split('\n').pop()!);
@@ -263,6 +302,14 @@ async function main(): Promise<void> {
   writeFileSync(join(awsDir, 'aws.json'), JSON.stringify(awsResponses(BENCH_CLUSTER)));
 
   const auditBundle = await bundleAuditChild();
+  if (profileDir) {
+    copyFileSync(auditBundle, join(profileDir, 'audit-child.mjs'));
+    copyFileSync(`${auditBundle}.map`, join(profileDir, 'audit-child.mjs.map'));
+  }
+  if (values.baseline) {
+    await compare(values.baseline, auditBundle, awsDir, secretConcurrency);
+    return;
+  }
   const rows: Record<string, unknown>[] = [];
   const baselines: Record<string, unknown>[] = [];
   console.error(
@@ -281,7 +328,11 @@ async function main(): Promise<void> {
           previous.set(n, seedOut);
           await server.stats(); // the seed run's requests are not counted
         }
-        const figures = runAuditChild(auditBundle, { ...childArgs, previous: previous.get(n) });
+        const figures = runAuditChild(
+          auditBundle,
+          { ...childArgs, previous: previous.get(n) },
+          true,
+        );
         const requests = await server.stats();
         const row = {
           namespaces: n,
@@ -355,6 +406,48 @@ async function main(): Promise<void> {
       2,
     ) + '\n',
   );
+}
+
+/** `--baseline REV`: this build against REV's, alternately on the same servers. */
+async function compare(
+  rev: string,
+  auditBundle: string,
+  awsDir: string,
+  secretConcurrency: number,
+): Promise<void> {
+  const { baselineBuild, compareBuilds, removeBaseline } = await import('./compare.js');
+  let baseline: Build | undefined;
+  try {
+    baseline = await baselineBuild(rev, work);
+    const current: Build = { name: 'this', bundle: auditBundle, nodeOptions: childNodeOptions };
+    console.error(
+      `bench: ${baseline.name} (NODE_OPTIONS '${baseline.nodeOptions}') against this tree (NODE_OPTIONS '${childNodeOptions}'), ${values.repeat} runs each, node ${process.version}`,
+    );
+    const { rows, table } = await compareBuilds(
+      {
+        sizes,
+        latencies,
+        repeat: Number(values.repeat),
+        work,
+        current,
+        startServer,
+        childArgs: (info, n) => ({ ...info, n, awsDir, pageSize, secretConcurrency }),
+        runAuditChild: (b, args) => runAuditChild(b.bundle, args, false, b.nodeOptions),
+      },
+      baseline,
+    );
+    console.log(table);
+    writeFileSync(
+      join(process.cwd(), 'bench', 'results.json'),
+      JSON.stringify(
+        { at: new Date().toISOString(), node: process.version, baseline: rev, rows, table },
+        null,
+        2,
+      ) + '\n',
+    );
+  } finally {
+    removeBaseline(work, baseline);
+  }
 }
 
 try {

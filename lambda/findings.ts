@@ -77,6 +77,16 @@ export function findingId(
   resource: ResourceRef,
   messageId: string,
 ): string {
+  return `${checkId}:${findingHash(checkId, cluster, resource, messageId)}`;
+}
+
+/** The 16 hex characters of a finding's id after `checkId:`. */
+export function findingHash(
+  checkId: string,
+  cluster: string,
+  resource: ResourceRef,
+  messageId: string,
+): string {
   const key = [
     checkId,
     cluster,
@@ -85,7 +95,7 @@ export function findingId(
     resource.name,
     messageId,
   ].join('\u0000');
-  return `${checkId}:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
 export function severityRank(s: Severity): number {

@@ -53,9 +53,13 @@ export function neutraliseQuotedClusterText(
 ): Finding[] {
   const hostile = clusterStringsWithControls(snapshot);
   if (hostile.length === 0) return findings;
-  return findings.map((f) => ({
-    ...f,
-    message: neutralise(f.message, hostile),
-    remediation: neutralise(f.remediation, hostile),
-  }));
+  // Only the findings that quote one are copied: the others (compact PASS results among them,
+  // lambda/checks/pass-results.ts) stay as they are.
+  return findings.map((f) => {
+    const message = neutralise(f.message, hostile);
+    const remediation = neutralise(f.remediation, hostile);
+    return message === f.message && remediation === f.remediation
+      ? f
+      : { ...f, message, remediation };
+  });
 }

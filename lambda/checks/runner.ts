@@ -1,4 +1,5 @@
 import {
+  findingHash,
   findingId,
   severityRank,
   type CheckResult,
@@ -10,6 +11,7 @@ import { awsRemediation, type FailurePlace } from '../aws/errors.js';
 import type { Check } from './check.js';
 import { AFFECTED_SAMPLE, identityOf } from './identity.js';
 import { SNAPSHOT_MODELS, type SnapshotModel } from '../snapshot-model.js';
+import { PassResults } from './pass-results.js';
 // Registers the RBAC index (the runner releases models; it does not read them).
 import '../rbac/evaluator.js';
 
@@ -86,28 +88,79 @@ function flat(s: string): string {
   return s;
 }
 
-function toFinding(
-  check: Check,
-  cluster: string,
-  r: CheckResult,
-  snapshot?: ClusterSnapshot,
-): Finding {
-  // A result about a pod is filed under its workload (lambda/checks/identity.ts).
-  const { resource, pod } = snapshot
-    ? identityOf(r.resource, snapshot)
-    : { resource: r.resource, pod: undefined };
-  return {
-    id: flat(findingId(check.id, cluster, resource, r.messageId)),
-    checkId: check.id,
-    cluster,
-    severity: r.severity ?? check.severity,
-    status: r.status,
-    resource,
-    messageId: flat(r.messageId),
-    message: flat(r.message),
-    remediation: flat(r.remediation),
-    ...(pod !== undefined ? { affected: { count: 1, names: [pod] } } : {}),
-  };
+/**
+ * One check's results as findings: PASS results go to the check's compact store
+ * (lambda/checks/pass-results.ts), the others become plain findings; replicas of one workload are
+ * merged as they come (see {@link merge}). Message ids repeat across results: one string each.
+ */
+class CheckFindings {
+  readonly findings: Finding[] = [];
+  private readonly byHash = new Map<string, Finding>();
+  private readonly passes: PassResults;
+
+  constructor(
+    private readonly check: Check,
+    private readonly cluster: string,
+    private readonly messageIds: Map<string, string>,
+  ) {
+    this.passes = new PassResults(check.id);
+  }
+
+  add(r: CheckResult, snapshot?: ClusterSnapshot): void {
+    const { check, cluster } = this;
+    // A result about a pod is filed under its workload (lambda/checks/identity.ts).
+    const { resource, pod } = snapshot
+      ? identityOf(r.resource, snapshot)
+      : { resource: r.resource, pod: undefined };
+    let messageId = this.messageIds.get(r.messageId);
+    if (messageId === undefined) this.messageIds.set((messageId = flat(r.messageId)), messageId);
+    const hash = findingHash(check.id, cluster, resource, messageId);
+    const first = this.byHash.get(hash);
+    if (first) {
+      merge(first, pod, r.severity ?? check.severity);
+      return;
+    }
+    const severity = r.severity ?? check.severity;
+    const affected = pod !== undefined ? { count: 1, names: [pod] } : undefined;
+    const finding: Finding =
+      r.status === 'PASS'
+        ? this.passes.add({
+            checkId: check.id,
+            cluster,
+            severity,
+            resource,
+            messageId,
+            message: r.message,
+            hash,
+            ...(affected ? { affected } : {}),
+          })
+        : {
+            id: flat(`${check.id}:${hash}`),
+            checkId: check.id,
+            cluster,
+            severity,
+            status: r.status,
+            resource,
+            messageId,
+            message: flat(r.message),
+            remediation: flat(r.remediation),
+            ...(affected ? { affected } : {}),
+          };
+    this.byHash.set(hash, finding);
+    this.findings.push(finding);
+  }
+}
+
+/**
+ * Two results with one identity would collide downstream; the first is kept, which is the most
+ * severe by order. Replicas of one workload share an identity: they become the first replica's
+ * finding with every affected pod counted (names sorted, a few kept), at the highest severity.
+ */
+function merge(first: Finding, pod: string | undefined, severity: Severity): void {
+  if (!first.affected || pod === undefined) return;
+  const names = [...first.affected.names, pod].sort();
+  first.affected = { count: first.affected.count + 1, names: names.slice(0, AFFECTED_SAMPLE) };
+  if (severityRank(severity) > severityRank(first.severity)) first.severity = severity;
 }
 
 /**
@@ -123,19 +176,21 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
   );
   // Results are kept per check and joined in the declared order, whatever the run order.
   const byCheck: Finding[][] = checks.map(() => []);
+  const messageIds = new Map<string, string>();
   const { order, releaseAfter } = runPlan(checks);
   for (const [step, index] of order.entries()) {
     for (const model of releaseAfter.get(step - 1) ?? []) model.release(snapshot);
     const check = checks[index]!;
-    const findings = byCheck[index]!;
+    const results = new CheckFindings(check, cluster, messageIds);
+    byCheck[index] = results.findings;
     /** A result about the check itself: it could not say anything about the cluster. */
     const checkError = (
       messageId: string,
       severity: Severity,
       message: string,
       remediation: string,
-    ): Finding =>
-      toFinding(check, cluster, {
+    ): void =>
+      results.add({
         status: 'ERROR',
         severity,
         resource: { kind: 'Check', name: check.id },
@@ -146,13 +201,11 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
 
     const missing = check.requires.filter((key) => collectedAt(snapshot, key).status === 'error');
     if (missing.length > 0) {
-      findings.push(
-        checkError(
-          'not-evaluated',
-          check.severity,
-          `Not evaluated: ${check.title} needs ${missing.join(', ')}, which could not be collected on cluster ${cluster}.`,
-          'Fix the collection errors reported under audit-collection, then re-run.',
-        ),
+      checkError(
+        'not-evaluated',
+        check.severity,
+        `Not evaluated: ${check.title} needs ${missing.join(', ')}, which could not be collected on cluster ${cluster}.`,
+        'Fix the collection errors reported under audit-collection, then re-run.',
       );
       continue;
     }
@@ -163,31 +216,28 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
     );
     if (skipped.length > 0) {
       const why = collectedAt(snapshot, skipped[0]!) as { detail?: string };
-      findings.push(
-        checkError(
-          'not-evaluated',
-          'info',
-          `Not evaluated: ${check.title} needs ${skipped.join(', ')}, which was not collected on cluster ${cluster} (${why.detail ?? 'AWS side not collected'}).`,
-          'Run the audit with AWS credentials (without --no-aws) to evaluate it.',
-        ),
+      checkError(
+        'not-evaluated',
+        'info',
+        `Not evaluated: ${check.title} needs ${skipped.join(', ')}, which was not collected on cluster ${cluster} (${why.detail ?? 'AWS side not collected'}).`,
+        'Run the audit with AWS credentials (without --no-aws) to evaluate it.',
       );
       continue;
     }
     try {
-      for (const r of check.run(snapshot)) findings.push(toFinding(check, cluster, r, snapshot));
+      for (const r of check.run(snapshot)) results.add(r, snapshot);
     } catch (err) {
-      findings.push(
-        checkError(
-          CHECK_CRASHED_MESSAGE_ID,
-          check.severity,
-          `Check ${check.id} failed on cluster ${cluster}: ${(err as Error).message ?? String(err)}`,
-          'This is a bug in the auditor: report it with the snapshot (digests only) attached.',
-        ),
+      checkError(
+        CHECK_CRASHED_MESSAGE_ID,
+        check.severity,
+        `Check ${check.id} failed on cluster ${cluster}: ${(err as Error).message ?? String(err)}`,
+        'This is a bug in the auditor: report it with the snapshot (digests only) attached.',
       );
     }
   }
   for (const model of SNAPSHOT_MODELS) model.release(snapshot);
-  return dedupe(failures.concat(...byCheck));
+  // Ids start with the check id: results of different checks never collide.
+  return dedupe(failures).concat(...byCheck);
 }
 
 /**

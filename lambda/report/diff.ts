@@ -43,7 +43,12 @@ export function diffReports(current: ClusterReport, previous: ClusterReport | un
   }
   const failingBefore = new Map(previous.findings.filter(isFailing).map((f) => [f.id, f] as const));
   const failingNowIds = new Set(failingNow.map((f) => f.id));
-  const presentNow = new Set(current.findings.map((f) => f.id));
+  // Only whether a previously failing id is still present matters: no set of every id.
+  const presentNow = new Set<string>();
+  for (const f of current.findings) {
+    const id = f.id;
+    if (failingBefore.has(id)) presentNow.add(id);
+  }
   const notRun = checksNotRun(current);
 
   // Reports written before findings were filed under workloads keyed pod findings on the pod.

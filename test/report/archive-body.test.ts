@@ -2,6 +2,8 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   archiveBody,
+  releaseNow,
+  RELEASE_MIN_BYTES,
   ReportArchive,
   toArchived,
   type ArchivedClusterReport,
@@ -67,5 +69,16 @@ describe('ReportArchive.readLatest with a streamed body', () => {
     } finally {
       s3.restore();
     }
+  });
+});
+
+describe('releaseNow', () => {
+  it('frees a large buffer at once (it reads as empty) and leaves a small one alone', () => {
+    const large = Buffer.alloc(RELEASE_MIN_BYTES, 1);
+    expect(releaseNow(large)).toBe(true);
+    expect(large.buffer.byteLength).toBe(0);
+    const small = Buffer.from('{"findings":[]}');
+    expect(releaseNow(small)).toBe(false);
+    expect(small.toString()).toBe('{"findings":[]}');
   });
 });
