@@ -1,7 +1,7 @@
 /**
  * Fleet benchmark helper process: ONE Lambda invocation of one step of the fleet state machine
  * (discover, audit one cluster, deliver one cluster, or finish the run), through the real fleet handlers
- * (lambda/fleet/handlers.ts). Bundled with the Lambda's esbuild options and run with the
+ * (lambda/run/fleet/handlers.ts). Bundled with the Lambda's esbuild options and run with the
  * function's NODE_OPTIONS, so its peak RSS is what that function would use. Kubernetes is real
  * HTTP to the server of server-child.ts; the AWS collectors are answered by the fixture mocks of
  * the cluster being audited; S3 is the shared directory bucket of fleet-s3.ts; SNS is mocked.
@@ -15,14 +15,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { newRunId } from '../lambda/audit.js';
-import { createAwsClients } from '../lambda/aws/clients.js';
+import { newRunId } from '../lambda/run/audit.js';
+import { createAwsClients } from '../lambda/collect/aws/clients.js';
 import { CHECKS } from '../lambda/checks/index.js';
-import { collectCluster } from '../lambda/collect.js';
-import { parseConfig } from '../lambda/config.js';
-import { createFleetHandlers } from '../lambda/fleet/handlers.js';
-import type { ClusterTask, DeliverClusterTask, FinishInput } from '../lambda/fleet/run.js';
-import type { AuditMetrics, HandlerLogger } from '../lambda/observability.js';
+import { collectCluster } from '../lambda/collect/collect.js';
+import { parseConfig } from '../lambda/config/config.js';
+import { createFleetHandlers } from '../lambda/run/fleet/handlers.js';
+import type { ClusterTask, DeliverClusterTask, FinishInput } from '../lambda/run/fleet/run.js';
+import type { AuditMetrics, HandlerLogger } from '../lambda/deliver/observability.js';
 import { loadAwsFixture, mockAwsFromFixture } from '../test/support/aws-fixture.js';
 import { dirBucketClient, type DirBucketStats } from './fleet-s3.js';
 

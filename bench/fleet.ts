@@ -29,7 +29,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../infra/bundling.js';
 import { STATE } from '../infra/fleet.js';
-import { runKey, type DeliverResult } from '../lambda/fleet/run.js';
+import { runKey, type DeliverResult } from '../lambda/run/fleet/run.js';
 import { flat, synth } from '../test/infra/support.js';
 import { distributedMapAdapter, withAslTaskTimeouts } from '../test/support/distributed-map.js';
 import { dirBucketClient } from './fleet-s3.js';

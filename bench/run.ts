@@ -26,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { esbuildOptions, LAMBDA_NODE_OPTIONS } from '../infra/bundling.js';
-import { KUBE_KINDS } from '../lambda/kube/kinds.js';
+import { KUBE_KINDS } from '../lambda/collect/kube/kinds.js';
 import type { Build } from './compare.js';
 import { awsResponses, BENCH_CLUSTER, BENCH_TOKEN } from './generate.js';
 
@@ -75,7 +75,7 @@ const work = mkdtempSync(join(process.cwd(), 'node_modules', '.cache', 'bench-')
 /** The default secret GET concurrency, unless overridden on the command line. */
 async function defaultSecretConcurrency(): Promise<number> {
   if (values['secret-concurrency']) return Number(values['secret-concurrency']);
-  const { auditorConfigSchema } = await import('../lambda/config.js');
+  const { auditorConfigSchema } = await import('../lambda/config/config.js');
   return auditorConfigSchema.parse({ clusters: [{ name: 'x' }] }).kubernetes.secretConcurrency;
 }
 

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startTestApiServer } from '../lambda/demo/kube-api-server.js';
+import { startTestApiServer } from '../lambda/run/demo/kube-api-server.js';
 import { generateCluster } from './generate.js';
 
 const [n, latencyMs, dir] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]!];

@@ -9,15 +9,15 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createKubePort } from '../lambda/kube/client.js';
-import { collectKube } from '../lambda/kube/collect.js';
-import { convertPod } from '../lambda/kube/convert.js';
-import { kindByKey } from '../lambda/kube/kinds.js';
-import { DEFAULT_RETRY, listAll } from '../lambda/kube/list.js';
-import { RbacIndex } from '../lambda/rbac/evaluator.js';
+import { createKubePort } from '../lambda/collect/kube/client.js';
+import { collectKube } from '../lambda/collect/kube/collect.js';
+import { convertPod } from '../lambda/collect/kube/convert.js';
+import { kindByKey } from '../lambda/collect/kube/kinds.js';
+import { DEFAULT_RETRY, listAll } from '../lambda/collect/kube/list.js';
+import { RbacIndex } from '../lambda/snapshot/rbac/evaluator.js';
 import { OPTIONS, scalePod, tokenAccess } from '../test/kube/support.js';
 import { manyNamespacesRbac } from '../test/rbac/world.js';
-import { startTestApiServer, type TestApiServer } from '../lambda/demo/kube-api-server.js';
+import { startTestApiServer, type TestApiServer } from '../lambda/run/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS, FIXTURES_DIR, loadManifests } from '../test/support/snapshot-builder.js';
 
 interface Figure {

@@ -13,9 +13,12 @@ if (major < 22 || (major === 22 && minor < 19)) {
 }
 let cli;
 try {
-  cli = await import('../dist/lambda/cli.js');
+  cli = await import('../dist/lambda/run/cli.js');
 } catch (err) {
-  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/lambda/cli.js')) {
+  if (
+    err?.code === 'ERR_MODULE_NOT_FOUND' &&
+    String(err.message).includes('dist/lambda/run/cli.js')
+  ) {
     process.stderr.write(
       'eks-datadog-auditor: dist/ is missing: this is a checkout, not an installed package. ' +
         'Run `npm run build` first, or `npm run cli -- <args>` (TypeScript sources through tsx).\n',

@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
-import { ConfigError } from '../lambda/config.js';
+import { ConfigError } from '../lambda/config/config.js';
 import { AUDITOR_APP_CONTEXT, AuditorStack } from './auditor-stack.js';
 import { DEFAULT_CONFIG_FILE, loadDeploymentConfig } from './config.js';
 import { MemberStack } from './member-stack.js';

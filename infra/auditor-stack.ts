@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { AUDITOR_GROUP } from '../lambda/rbac-manifest.js';
+import { AUDITOR_GROUP } from '../lambda/collect/kube/rbac-manifest.js';
 import type { DeploymentConfig } from './config.js';
 import { EksDatadogAuditor } from './construct/index.js';
 import { legacyLogicalId } from './construct/logical-ids.js';

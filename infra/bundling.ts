@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 
-export const HANDLER_ENTRY = 'lambda/handler.ts';
+export const HANDLER_ENTRY = 'lambda/run/handler.ts';
 export const ESBUILD_TARGET = 'node22';
 
 /** ESM bundles still meet CommonJS dependencies that call require(). */
@@ -98,15 +98,15 @@ export const clientNodeModelsWithoutSideEffects: Plugin = {
 };
 
 /**
- * The Datadog delivery (lambda/report/datadog.ts) and the official Datadog client it imports:
+ * The Datadog delivery (lambda/deliver/datadog.ts) and the official Datadog client it imports:
  * 5.9 MB minified, because the client's serializer registers every model of its API version.
  * It is built as its own file beside index.mjs and imported on first use, so a function without
  * `datadog` in its config never loads it and the handler bundle keeps its size.
  */
-export const LAZY_DATADOG_ENTRY = 'lambda/report/datadog.ts';
+export const LAZY_DATADOG_ENTRY = 'lambda/deliver/datadog.ts';
 export const LAZY_DATADOG_FILE = 'datadog.mjs';
 
-/** Turns `import('./datadog.js')` (lambda/report/integrations.ts) into `import('./datadog.mjs')`. */
+/** Turns `import('./datadog.js')` (lambda/deliver/integrations.ts) into `import('./datadog.mjs')`. */
 export const lazyDatadog: Plugin = {
   name: 'lazy-datadog',
   setup(b) {

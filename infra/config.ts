@@ -8,7 +8,7 @@ import {
   missingClusters,
   severitySchema,
   type AuditorConfig,
-} from '../lambda/config.js';
+} from '../lambda/config/config.js';
 
 /**
  * The deployment configuration file (`auditor.config.json`): the Lambda's own schema

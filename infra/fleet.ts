@@ -1,7 +1,7 @@
 /**
  * The fleet state machine: discover -> Map over clusters (per cluster: audit, then deliver that
  * cluster) -> finish the run. Step Functions does the fan-out, concurrency, retries and failure
- * isolation; the functions stay single-purpose (lambda/fleet/handlers.ts), and no function's
+ * isolation; the functions stay single-purpose (lambda/run/fleet/handlers.ts), and no function's
  * work grows with the fleet: each iteration delivers its own cluster, and the last step only
  * folds one small result per cluster.
  *
@@ -19,9 +19,9 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { GZIP_PREFIX } from '../lambda/config-source.js';
-import { ConfigError, type AuditorConfig, type FleetConfig } from '../lambda/config.js';
-import { MAX_CLUSTER_RESULT_BYTES } from '../lambda/fleet/run.js';
+import { GZIP_PREFIX } from '../lambda/config/source.js';
+import { ConfigError, type AuditorConfig, type FleetConfig } from '../lambda/config/config.js';
+import { MAX_CLUSTER_RESULT_BYTES } from '../lambda/run/fleet/run.js';
 
 /** State names: the local executor's tests bind Task states to handlers by these. */
 export const STATE = {
@@ -153,7 +153,7 @@ export class FleetStateMachine extends Construct {
   /**
    * One Map iteration: audit the cluster (its failure becomes a marker), then deliver it. Both
    * run on the audit function (its concurrency reservation, VPC and permissions); the delivery
-   * is retried on any error because it is idempotent (lambda/fleet/marks.ts), and a delivery
+   * is retried on any error because it is idempotent (lambda/deliver/marks.ts), and a delivery
    * that still fails becomes a marker the finish step reports as a failure of the run.
    */
   private perCluster(

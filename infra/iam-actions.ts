@@ -29,7 +29,7 @@ export const API_ACTION_BY_COMMAND = {
   PutObjectCommand: 's3:PutObject',
   // security hub (opt-in: securityHub.enabled), on the account's default product only
   BatchImportFindingsCommand: 'securityhub:BatchImportFindings',
-  // lambda/config-source.ts: the functions' configuration (AUDITOR_CONFIG_PARAMETER).
+  // lambda/config/source.ts: the functions' configuration (AUDITOR_CONFIG_PARAMETER).
   GetParameterCommand: 'ssm:GetParameter',
 } as const;
 
@@ -83,9 +83,10 @@ export const COMMANDS_WITHOUT_GRANT: Readonly<Record<string, string>> = {
  * (A static scan of lambda/ for `new XCommand(` finds every other one.)
  */
 export const COMMANDS_SENT_BY_LIBRARIES: Readonly<Record<string, string>> = {
-  AssumeRoleCommand: 'fromTemporaryCredentials in lambda/aws/clients.ts (clusters with roleArn)',
+  AssumeRoleCommand:
+    'fromTemporaryCredentials in lambda/collect/aws/clients.ts (clusters with roleArn)',
   GetParameterCommand:
-    "Powertools Parameters' SSMProvider in lambda/config-source.ts (the configuration parameter)",
+    "Powertools Parameters' SSMProvider in lambda/config/source.ts (the configuration parameter)",
 };
 
 /**

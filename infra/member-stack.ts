@@ -1,7 +1,7 @@
 import { Aws, CfnOutput, CfnParameter, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { DEFAULT_TOKEN_SECRET_ID } from '../lambda/config.js';
+import { DEFAULT_TOKEN_SECRET_ID } from '../lambda/config/config.js';
 import { MemberClusterAccess, type MemberClusterAccessProps } from './member/cluster-access.js';
 import { nagResource } from './construct/plan.js';
 import { API_ACTION_BY_COMMAND } from './iam-actions.js';

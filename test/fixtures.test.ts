@@ -4,9 +4,9 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Raw } from '../lambda/kube/convert.js';
-import { digestsEqual } from '../lambda/secret-digest.js';
-import type { ClusterSnapshot, SecretDigest } from '../lambda/snapshot.js';
+import type { Raw } from '../lambda/collect/kube/convert.js';
+import { digestsEqual } from '../lambda/snapshot/secret-digest.js';
+import type { ClusterSnapshot, SecretDigest } from '../lambda/snapshot/snapshot.js';
 import {
   DEFAULT_COLLECTED_AT,
   FIXTURES_DIR,

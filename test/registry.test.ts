@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CHECKS } from '../lambda/checks/index.js';
-import { SETUP_DETECTORS } from '../lambda/checks/setup-detection.js';
+import { SETUP_DETECTORS } from '../lambda/snapshot/setup.js';
 import { renderSetupTable, withCheckTable, withSetupTable } from './support/check-docs.js';
 
 const checksDir = new URL('../lambda/checks/', import.meta.url).pathname;

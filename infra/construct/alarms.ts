@@ -6,7 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/deliver/observability.js';
 import { noSuccessWindow } from '../schedule-window.js';
 import { groupingLayer } from './logical-ids.js';
 import { regionId, type ClusterPlan } from './plan.js';

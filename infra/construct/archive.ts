@@ -1,7 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RUNS_PREFIX } from '../../lambda/fleet/run.js';
+import { RUNS_PREFIX } from '../../lambda/run/fleet/run.js';
 import { groupingLayer } from './logical-ids.js';
 
 export interface ArchiveProps {

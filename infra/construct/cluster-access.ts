@@ -11,8 +11,8 @@ import { Annotations, NestedStack, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ConfigError } from '../../lambda/config.js';
-import { AUDITOR_GROUP } from '../../lambda/rbac-manifest.js';
+import { ConfigError } from '../../lambda/config/config.js';
+import { AUDITOR_GROUP } from '../../lambda/collect/kube/rbac-manifest.js';
 import { groupingLayer } from './logical-ids.js';
 import type { ClusterPlan } from './plan.js';
 

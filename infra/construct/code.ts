@@ -8,7 +8,7 @@ const BUILD = 'infra/build-bundle.ts';
 
 /**
  * The one code asset every auditor function runs (each its own handler export of
- * lambda/handler.ts): built once by infra/build-bundle.ts, the shared esbuild options with their
+ * lambda/run/handler.ts): built once by infra/build-bundle.ts, the shared esbuild options with their
  * plugins, which is also the bundle `npm run bench` measures. Built locally; Docker (the SAM
  * Node.js 22 build image) only where no local Node.js can run it.
  */

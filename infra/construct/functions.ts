@@ -12,11 +12,11 @@ import {
   ARCHIVE_BUCKET_ENV,
   CONFIG_PARAMETER_ENV,
   TOPIC_ARN_ENV,
-} from '../../lambda/config-source.js';
-import type { AuditorConfig } from '../../lambda/config.js';
-import { RUNS_PREFIX } from '../../lambda/fleet/run.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability.js';
-import { ARCHIVE_PREFIX } from '../../lambda/report/archive.js';
+} from '../../lambda/config/source.js';
+import type { AuditorConfig } from '../../lambda/config/config.js';
+import { RUNS_PREFIX } from '../../lambda/run/fleet/run.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/deliver/observability.js';
+import { ARCHIVE_PREFIX } from '../../lambda/deliver/archive.js';
 import { lambdaNodeOptions } from '../bundling.js';
 import { configParameter } from '../fleet.js';
 import { groupingLayer } from './logical-ids.js';

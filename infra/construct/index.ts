@@ -23,7 +23,7 @@ import {
   parseConfig,
   type AuditorConfig,
   type AuditorConfigInput,
-} from '../../lambda/config.js';
+} from '../../lambda/config/config.js';
 import {
   DEFAULT_LOG_RETENTION_DAYS,
   DEFAULT_MEMORY_MB,
@@ -54,7 +54,7 @@ export interface EksDatadogAuditorProps {
   /**
    * What to audit and how: clusters (or `discover`), token secret, Cluster Agent, checks, notify
    * policy, fleet, Security Hub, Datadog: the function's own configuration schema
-   * (lambda/config.ts), without `topicArn` and `archiveBucket` (use `topic` and `archiveBucket`).
+   * (lambda/config/config.ts), without `topicArn` and `archiveBucket` (use `topic` and `archiveBucket`).
    * Required; validated here.
    */
   readonly config: AuditorConfigInput;
@@ -114,7 +114,7 @@ export interface EksDatadogAuditorProps {
   readonly reserveConcurrency?: boolean;
   /** Retention of the functions' and the state machine's logs. @default 90 days */
   readonly logRetention?: logs.RetentionDays;
-  /** Code of the functions (a bundle exporting the handlers of lambda/handler.ts). @default this package's bundle */
+  /** Code of the functions (a bundle exporting the handlers of lambda/run/handler.ts). @default this package's bundle */
   readonly code?: lambda.Code;
 }
 

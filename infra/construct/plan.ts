@@ -1,6 +1,6 @@
 /** What the constructs derive from the configuration: one plan per cluster, ARNs, names. */
 import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
-import { settingsFor, type AuditorConfig } from '../../lambda/config.js';
+import { settingsFor, type AuditorConfig } from '../../lambda/config/config.js';
 
 /** One configured cluster, as IAM and EKS see it. */
 export interface ClusterPlan {

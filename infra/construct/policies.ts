@@ -9,9 +9,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { AuditorConfig } from '../../lambda/config.js';
-import { RUNS_PREFIX } from '../../lambda/fleet/run.js';
-import { ARCHIVE_PREFIX } from '../../lambda/report/archive.js';
+import type { AuditorConfig } from '../../lambda/config/config.js';
+import { RUNS_PREFIX } from '../../lambda/run/fleet/run.js';
+import { ARCHIVE_PREFIX } from '../../lambda/deliver/archive.js';
 import { eksArn, eksReadScopes, secretArn, unique, type ClusterPlan } from './plan.js';
 
 export interface PolicyInputs {

@@ -13,8 +13,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ConfigError } from '../../lambda/config.js';
-import { AUDITOR_GROUP } from '../../lambda/rbac-manifest.js';
+import { ConfigError } from '../../lambda/config/config.js';
+import { AUDITOR_GROUP } from '../../lambda/collect/kube/rbac-manifest.js';
 import { STACK_RESOURCE_LIMIT } from '../construct/cluster-access.js';
 import { nagResource } from '../construct/plan.js';
 

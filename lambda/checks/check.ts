@@ -1,6 +1,6 @@
-import type { CheckResult, Severity } from '../findings.js';
-import type { SnapshotModel } from '../snapshot-model.js';
-import type { ClusterSnapshot, DataKey } from '../snapshot.js';
+import type { CheckResult, Severity } from './findings.js';
+import type { SnapshotModel } from '../snapshot/models.js';
+import type { ClusterSnapshot, DataKey } from '../snapshot/snapshot.js';
 
 /**
  * A check: metadata beside a pure, synchronous function of the snapshot. It never calls an API,
@@ -32,7 +32,7 @@ export interface Check {
    */
   requires: DataKey[];
   /**
-   * The models derived from the snapshot that the check reads (lambda/snapshot-model.ts): the
+   * The models derived from the snapshot that the check reads (lambda/snapshot/models.ts): the
    * runner runs the readers of a model together and releases it after the last of them.
    */
   models?: readonly SnapshotModel<unknown>[];

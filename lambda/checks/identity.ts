@@ -15,9 +15,9 @@
  *
  * Owners are found by the one owner lookup (`workloads/owners.ts`).
  */
-import type { AffectedPods, ResourceRef } from '../findings.js';
-import { itemsOf, type ClusterSnapshot, type Pod } from '../snapshot.js';
-import { workloadOf } from '../workloads/owners.js';
+import type { AffectedPods, ResourceRef } from './findings.js';
+import { itemsOf, type ClusterSnapshot, type Pod } from '../snapshot/snapshot.js';
+import { workloadOf } from '../snapshot/workloads/owners.js';
 
 export type { AffectedPods };
 

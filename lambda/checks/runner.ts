@@ -5,15 +5,15 @@ import {
   type CheckResult,
   type Finding,
   type Severity,
-} from '../findings.js';
-import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot.js';
-import { awsRemediation, type FailurePlace } from '../aws/errors.js';
+} from './findings.js';
+import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot/snapshot.js';
+import { awsRemediation, type FailurePlace } from '../collect/aws/errors.js';
 import type { Check } from './check.js';
 import { AFFECTED_SAMPLE, identityOf } from './identity.js';
-import { SNAPSHOT_MODELS, type SnapshotModel } from '../snapshot-model.js';
+import { SNAPSHOT_MODELS, type SnapshotModel } from '../snapshot/models.js';
 import { PassResults } from './pass-results.js';
 // Registers the RBAC index (the runner releases models; it does not read them).
-import '../rbac/evaluator.js';
+import '../snapshot/rbac/evaluator.js';
 
 /** Every failed collection in the snapshot, Kubernetes and AWS, including secret GETs. */
 export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure[] {
@@ -243,7 +243,7 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
 /**
  * The order the checks run in: the readers of each snapshot model next to each other (grouped
  * under the first model they declare), then the checks that read none, each group in declared
- * order; and after which step each model is released (see lambda/snapshot-model.ts).
+ * order; and after which step each model is released (see lambda/snapshot/models.ts).
  */
 export function runPlan(checks: readonly Check[]): {
   order: number[];

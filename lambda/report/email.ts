@@ -3,7 +3,7 @@
  * what is new, what is still failing and what got fixed, each with the exact fix; then where the
  * full evidence is and how to re-run.
  */
-import { resourceLabel, type Finding } from '../findings.js';
+import { resourceLabel, type Finding } from '../checks/findings.js';
 import { asciiLine, singleLine, textBlocks, wrapWords } from './sanitize.js';
 import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
 import { affectedNote, mutedFindings, suppressionNote } from './muted.js';

@@ -14,7 +14,7 @@
  */
 import type { AwsSecurityFinding, SeverityLabel } from '@aws-sdk/client-securityhub';
 import { CHECKS } from '../checks/index.js';
-import { resourceLabel, type Finding, type Severity } from '../findings.js';
+import { resourceLabel, type Finding, type Severity } from '../checks/findings.js';
 import { multiLine, singleLine } from './sanitize.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 

@@ -4,9 +4,9 @@
  * severity, status, resource: { kind, namespace, name }, message, remediation }], errors }] }`,
  * plus optional extras (finishedAt, trigger, region, counts, drift).
  */
-import type { ClusterSetup } from '../checks/setup-detection.js';
-import type { AffectedPods, Finding, Severity, Suppression } from '../findings.js';
-import type { CollectionFailure } from '../snapshot.js';
+import type { ClusterSetup } from '../snapshot/setup.js';
+import type { AffectedPods, Finding, Severity, Suppression } from '../checks/findings.js';
+import type { CollectionFailure } from '../snapshot/snapshot.js';
 import { failingCounts, sortFindings } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 

@@ -12,7 +12,7 @@
  * Every string from a cluster is XML-escaped, and characters XML 1.0 cannot carry (C0 controls,
  * lone surrogates) are made visible first, so a hostile object name cannot break the document.
  */
-import { resourceLabel, type Finding } from '../findings.js';
+import { resourceLabel, type Finding } from '../checks/findings.js';
 import { TOOL_NAME } from './links.js';
 import { multiLine, singleLine } from './sanitize.js';
 import { sortFindings } from './summary.js';

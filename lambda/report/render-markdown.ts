@@ -3,7 +3,7 @@
  * so it cannot close a table cell, open a link or inject HTML; fixes go in fenced code blocks
  * whose fence outgrows any backticks inside.
  */
-import { resourceLabel, type Finding } from '../findings.js';
+import { resourceLabel, type Finding } from '../checks/findings.js';
 import { incompleteReasons } from './email.js';
 import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import { markdownCodeBlock, markdownInline, singleLine, textBlocks } from './sanitize.js';

@@ -2,7 +2,7 @@
  * Terminal table: one section per cluster, failing findings first by severity, each followed by
  * its fix. PASS rows are hidden unless asked for, but always counted.
  */
-import { resourceLabel, type Finding, type Severity } from '../findings.js';
+import { resourceLabel, type Finding, type Severity } from '../checks/findings.js';
 import { displayWidth, padToWidth, singleLine, textBlocks, wrapWords } from './sanitize.js';
 import {
   describeCounts,

@@ -1,7 +1,7 @@
 import { CHECK_CRASHED_MESSAGE_ID } from '../checks/runner.js';
-import type { ClusterSetup } from '../checks/setup-detection.js';
-import type { Finding } from '../findings.js';
-import type { CollectionFailure, CollectionStats, CopyRecordSet } from '../snapshot.js';
+import type { ClusterSetup } from '../snapshot/setup.js';
+import type { Finding } from '../checks/findings.js';
+import type { CollectionFailure, CollectionStats, CopyRecordSet } from '../snapshot/snapshot.js';
 
 /**
  * PASS: every evaluated resource passed. FAIL: some finding failed. ERROR: the audit is incomplete:
@@ -23,10 +23,10 @@ export interface ClusterReport {
   /** Collection failures (also present as ERROR findings), for "audit incomplete" summaries. */
   errors: CollectionFailure[];
   stats: CollectionStats;
-  /** How Datadog gets onto the pods (lambda/checks/setup-detection.ts); absent when not collected. */
+  /** How Datadog gets onto the pods (lambda/snapshot/setup.ts); absent when not collected. */
   setup?: ClusterSetup;
   /**
-   * Fingerprints of every token and Datadog key copy (lambda/copies/record.ts), archived
+   * Fingerprints of every token and Datadog key copy (lambda/snapshot/copies/record.ts), archived
    * so the next run can tell which key changed. Absent when the cluster holds none.
    */
   copyRecord?: CopyRecordSet;
@@ -62,7 +62,7 @@ export interface Drift {
 
 /**
  * Check ids of the ERROR findings that say a read failed: `audit-collection` (COLLECTION_CHECK_ID,
- * lambda/checks/runner.ts), `audit-cluster` (CLUSTER_UNREACHABLE_CHECK_ID, lambda/audit.ts: the
+ * lambda/checks/runner.ts), `audit-cluster` (CLUSTER_UNREACHABLE_CHECK_ID, lambda/run/audit.ts: the
  * cluster unreachable, out of time, no report) and `fleet-discovery` (DISCOVERY_CHECK_ID). Literal
  * here because those modules import this one; test/report/completeness-mechanism.test.ts keeps
  * them equal.

@@ -7,26 +7,26 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { runAudit, type AuditDeps, type AuditLogger } from '../audit.js';
+import { runAudit, type AuditDeps, type AuditLogger } from './audit.js';
 import type { Check } from '../checks/check.js';
 import { CHECKS } from '../checks/index.js';
-import type { AuditorConfig, ClusterConfig } from '../config.js';
-import { deliverRun, readPrevious, type HandlerSummary } from '../deliver.js';
-import type { HandlerError, LambdaContextLike } from '../events.js';
+import type { AuditorConfig, ClusterConfig } from '../config/config.js';
+import { deliverRun, readPrevious, type HandlerSummary } from '../deliver/deliver.js';
+import type { HandlerError, LambdaContextLike } from './events.js';
 import {
   budgetFrom,
   DEFAULT_DELIVER_RESERVE_MS,
   DEFAULT_MARGIN_MS,
   reserve,
   type TimeBudget,
-} from '../fleet/budget.js';
-import { discoveryReport, type Discovery } from '../fleet/discovery.js';
-import type { AuditMetrics, HandlerLogger } from '../observability.js';
-import { ReportArchive, archiveSegment, type LatestRead } from '../report/archive.js';
-import type { IntegrationClients } from '../report/integrations.js';
-import { copyRecordOf } from '../report/previous-copies.js';
+} from '../config/budget.js';
+import { discoveryReport, type Discovery } from './fleet/discovery.js';
+import type { AuditMetrics, HandlerLogger } from '../deliver/observability.js';
+import { ReportArchive, archiveSegment, type LatestRead } from '../deliver/archive.js';
+import type { IntegrationClients } from '../deliver/integrations.js';
+import { copyRecordOf } from '../deliver/previous-copies.js';
 import type { AuditReport } from '../report/types.js';
-import type { CopyRecordSet } from '../snapshot.js';
+import type { CopyRecordSet } from '../snapshot/snapshot.js';
 import { planRun, type RunPlan } from './plan.js';
 
 export type HandlerResult = HandlerSummary | HandlerError;

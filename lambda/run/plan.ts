@@ -12,10 +12,10 @@ import {
   ConfigError,
   type AuditorConfig,
   type ClusterConfig,
-} from '../config.js';
-import { exampleEvent, parseEvent, selectClusters, type OnDemandEvent } from '../events.js';
-import type { Discovery, DiscoveryFailure } from '../fleet/discovery.js';
-import type { NotifyPolicy } from '../report/publish.js';
+} from '../config/config.js';
+import { exampleEvent, parseEvent, selectClusters, type OnDemandEvent } from './events.js';
+import type { Discovery, DiscoveryFailure } from './fleet/discovery.js';
+import type { NotifyPolicy } from '../deliver/publish.js';
 import { singleLine } from '../report/sanitize.js';
 import type { AuditReport } from '../report/types.js';
 

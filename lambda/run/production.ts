@@ -6,16 +6,16 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { newRunId } from '../audit.js';
-import { AWS_MAX_ATTEMPTS } from '../aws/clients.js';
+import { newRunId } from './audit.js';
+import { AWS_MAX_ATTEMPTS } from '../collect/aws/clients.js';
 import { CHECKS } from '../checks/index.js';
-import { collectCluster } from '../collect.js';
-import type { AuditorConfig, ClusterConfig } from '../config.js';
-import { configReader } from '../config-source.js';
-import type { LambdaContextLike } from '../events.js';
-import { discoverClusters } from '../fleet/discovery.js';
-import { createFleetHandlers, type FleetHandlerDeps } from '../fleet/handlers.js';
-import { auditMetrics, handlerLogger } from '../observability.js';
+import { collectCluster } from '../collect/collect.js';
+import type { AuditorConfig, ClusterConfig } from '../config/config.js';
+import { configReader } from '../config/source.js';
+import type { LambdaContextLike } from './events.js';
+import { discoverClusters } from './fleet/discovery.js';
+import { createFleetHandlers, type FleetHandlerDeps } from './fleet/handlers.js';
+import { auditMetrics, handlerLogger } from '../deliver/observability.js';
 import { auditWith, type HandlerDeps } from './direct.js';
 
 export function lazy<T>(make: () => T): () => T {

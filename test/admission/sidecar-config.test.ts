@@ -4,9 +4,9 @@ import {
   selectsPod,
   sidecarRequestMatcher,
   sidecarSecretInputs,
-} from '../../lambda/admission/sidecar-config.js';
-import { convertEnvVar } from '../../lambda/kube/convert.js';
-import type { Container, EnvVar } from '../../lambda/snapshot.js';
+} from '../../lambda/snapshot/admission/sidecar-config.js';
+import { convertEnvVar } from '../../lambda/collect/kube/convert.js';
+import type { Container, EnvVar } from '../../lambda/snapshot/snapshot.js';
 
 function clusterAgent(env: Record<string, string>, extra: Partial<Container> = {}): Container {
   return {

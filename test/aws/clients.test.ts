@@ -6,8 +6,8 @@ import {
   AWS_MAX_ATTEMPTS,
   createAwsClients,
   memoizeCredentials,
-} from '../../lambda/aws/clients.js';
-import { describeCluster } from '../../lambda/aws/collect.js';
+} from '../../lambda/collect/aws/clients.js';
+import { describeCluster } from '../../lambda/collect/aws/collect.js';
 import {
   loadAwsFixture,
   mockAwsFromFixture,

@@ -6,15 +6,15 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeFargateProfileCommand, ListFargateProfilesCommand } from '@aws-sdk/client-eks';
 import 'aws-sdk-client-mock-jest';
-import { createAwsClients } from '../../lambda/aws/clients.js';
+import { createAwsClients } from '../../lambda/collect/aws/clients.js';
 import {
   collectAwsCluster,
   collectAwsNetwork,
   describeCluster,
   DESCRIBE_CONCURRENCY,
-} from '../../lambda/aws/collect.js';
-import { digestSecret } from '../../lambda/secret-digest.js';
-import type { EksCluster, FargateProfile, KubeSnapshot } from '../../lambda/snapshot.js';
+} from '../../lambda/collect/aws/collect.js';
+import { digestSecret } from '../../lambda/snapshot/secret-digest.js';
+import type { EksCluster, FargateProfile, KubeSnapshot } from '../../lambda/snapshot/snapshot.js';
 import {
   loadAwsFixture,
   mockAwsFromFixture,
@@ -27,7 +27,7 @@ import {
   FIXTURES_DIR,
   snapshotFromManifests,
 } from '../support/snapshot-builder.js';
-import type { Raw } from '../../lambda/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
 
 const TOKEN_CANARY = 'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c';
 const CLUSTER_SG = 'sg-0c1a5e7e2d3f4a5b6';

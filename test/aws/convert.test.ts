@@ -9,7 +9,7 @@ import {
   convertSecurityGroup,
   convertSubnet,
   flattenPermission,
-} from '../../lambda/aws/convert.js';
+} from '../../lambda/collect/aws/convert.js';
 
 describe('convertCluster', () => {
   it('keeps endpoint access, security groups, subnets, VPC and authentication mode', () => {

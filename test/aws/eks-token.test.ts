@@ -4,7 +4,7 @@ import {
   decodeEksToken,
   EksTokenProvider,
   resolveStsEndpoint,
-} from '../../lambda/aws/eks-token.js';
+} from '../../lambda/collect/aws/eks-token.js';
 
 // AWS's documented example keys, plus a session token with characters that need encoding.
 const CREDS = {

@@ -1,4 +1,4 @@
-import { awsErrorCode, awsFailure, awsRemediation } from '../../lambda/aws/errors.js';
+import { awsErrorCode, awsFailure, awsRemediation } from '../../lambda/collect/aws/errors.js';
 import { runChecks } from '../../lambda/checks/runner.js';
 import { sdkError } from '../support/aws-fixture.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';

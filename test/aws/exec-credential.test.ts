@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createEksToken } from '../../lambda/aws/eks-token.js';
-import { execCredential } from '../../lambda/aws/exec-credential.js';
+import { createEksToken } from '../../lambda/collect/aws/eks-token.js';
+import { execCredential } from '../../lambda/collect/aws/exec-credential.js';
 
 /**
  * ExecCredential as documented for client.authentication.k8s.io/v1beta1

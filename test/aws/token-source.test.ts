@@ -7,10 +7,10 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { createAwsClients } from '../../lambda/aws/clients.js';
-import { collectTokenSource } from '../../lambda/aws/token-source.js';
-import { digestSecret } from '../../lambda/secret-digest.js';
-import type { AuditSettings, Collected, TokenSource } from '../../lambda/snapshot.js';
+import { createAwsClients } from '../../lambda/collect/aws/clients.js';
+import { collectTokenSource } from '../../lambda/collect/aws/token-source.js';
+import { digestSecret } from '../../lambda/snapshot/secret-digest.js';
+import type { AuditSettings, Collected, TokenSource } from '../../lambda/snapshot/snapshot.js';
 import { sdkError } from '../support/aws-fixture.js';
 
 const CANARY = 'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c';

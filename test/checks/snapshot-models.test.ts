@@ -8,8 +8,8 @@ import {
   snapshotModel,
   traceModelReads,
   type SnapshotModel,
-} from '../../lambda/snapshot-model.js';
-import { RbacIndex } from '../../lambda/rbac/evaluator.js';
+} from '../../lambda/snapshot/models.js';
+import { RbacIndex } from '../../lambda/snapshot/rbac/evaluator.js';
 import { fixtureAws } from '../support/aws-snapshot.js';
 import { fixtureSnapshot } from '../support/snapshot-builder.js';
 

@@ -4,9 +4,9 @@
  * controller's effective selector, DatadogAgents) and writers (ExternalSecrets, chains).
  */
 import { datadogKeysMatch } from '../../lambda/checks/keys/datadog-keys-match.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import { digestSecret } from '../../lambda/secret-digest.js';
-import type { AwsSnapshot, ClusterSnapshot, TokenSource } from '../../lambda/snapshot.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import { digestSecret } from '../../lambda/snapshot/secret-digest.js';
+import type { AwsSnapshot, ClusterSnapshot, TokenSource } from '../../lambda/snapshot/snapshot.js';
 import { ok } from '../support/snapshot-builder.js';
 import {
   CANARY,
@@ -24,9 +24,9 @@ import {
   tokenSourceOf,
 } from '../checks/token/support.js';
 import { kubernetesStore } from '../checks/copies/support.js';
-import { copiesOf, copyModel, type HeldKey } from '../../lambda/copies/model.js';
-import { readerDetail } from '../../lambda/copies/readers.js';
-import type { CopiedValue } from '../../lambda/copies/values.js';
+import { copiesOf, copyModel, type HeldKey } from '../../lambda/snapshot/copies/model.js';
+import { readerDetail } from '../../lambda/snapshot/copies/readers.js';
+import type { CopiedValue } from '../../lambda/snapshot/copies/values.js';
 
 const OLD_API_KEY = 'CANARY-dd-api-key-OLD-9f8e7d6c5b4a3f2e1d0c';
 

@@ -5,12 +5,12 @@
  * before; an optional secretKeyRef whose Secret or key is missing sets nothing. The copy model's
  * readers and token-ref-resolves must both follow it: before one model they disagreed.
  */
-import { tokenKeys } from '../../lambda/copies/model.js';
-import { readerDetail } from '../../lambda/copies/readers.js';
+import { tokenKeys } from '../../lambda/snapshot/copies/model.js';
+import { readerDetail } from '../../lambda/snapshot/copies/readers.js';
 import { tokenConsumersMatch } from '../../lambda/checks/token/token-consumers-match.js';
 import { tokenRefResolves } from '../../lambda/checks/token/token-ref-resolves.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import type { ClusterSnapshot } from '../../lambda/snapshot.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { ClusterSnapshot } from '../../lambda/snapshot/snapshot.js';
 import { failed } from '../support/snapshot-builder.js';
 import {
   CANARY,

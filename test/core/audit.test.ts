@@ -1,7 +1,7 @@
-import { newRunId, runAudit, type AuditDeps } from '../../lambda/audit.js';
-import { mapLimit } from '../../lambda/concurrency.js';
+import { newRunId, runAudit, type AuditDeps } from '../../lambda/run/audit.js';
+import { mapLimit } from '../../lambda/collect/concurrency.js';
 import type { Check } from '../../lambda/checks/check.js';
-import { parseConfig } from '../../lambda/config.js';
+import { parseConfig } from '../../lambda/config/config.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';
 
 const failing: Check = {

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../lambda/config.js';
+import { ConfigError, parseConfig } from '../../lambda/config/config.js';
 
 const base = { clusters: [{ name: 'golang-cluster' }] };
 

@@ -6,8 +6,8 @@ import {
   CONFIG_MAX_AGE_ENV,
   DEFAULT_CONFIG_MAX_AGE_SECONDS,
   configReader,
-} from '../../lambda/config-source.js';
-import { ConfigError } from '../../lambda/config.js';
+} from '../../lambda/config/source.js';
+import { ConfigError } from '../../lambda/config/config.js';
 import { sdkError } from '../support/aws-fixture.js';
 
 const PARAMETER = '/auditor/config';

@@ -1,4 +1,9 @@
-import { ConfigError, parseConfig, parseConfigText, settingsFor } from '../../lambda/config.js';
+import {
+  ConfigError,
+  parseConfig,
+  parseConfigText,
+  settingsFor,
+} from '../../lambda/config/config.js';
 
 describe('auditor configuration', () => {
   it('fills every default in one place', () => {

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Check } from '../../lambda/checks/check.js';
 import { CHECKS } from '../../lambda/checks/index.js';
 import { describeAffected } from '../../lambda/checks/identity.js';
-import { workloadOf } from '../../lambda/workloads/owners.js';
+import { workloadOf } from '../../lambda/snapshot/workloads/owners.js';
 import { runChecks } from '../../lambda/checks/runner.js';
-import type { Finding } from '../../lambda/findings.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { diffAgainstBaseline, parseBaseline } from '../../lambda/report/index.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 import { rollout } from '../support/rollout.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
 

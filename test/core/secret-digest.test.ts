@@ -1,4 +1,8 @@
-import { digestSecret, digestsEqual, isSensitiveName } from '../../lambda/secret-digest.js';
+import {
+  digestSecret,
+  digestsEqual,
+  isSensitiveName,
+} from '../../lambda/snapshot/secret-digest.js';
 
 describe('secret digests', () => {
   it('keeps the sha256, length and shape flags but not the value', () => {

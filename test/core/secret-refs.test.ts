@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
-import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
-import { convertExternalSecret, convertPod } from '../../lambda/kube/convert.js';
+import { referencedSecrets } from '../../lambda/snapshot/secret-refs.js';
+import { convertExternalSecret, convertPod } from '../../lambda/collect/kube/convert.js';
 import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
 
 const pod = convertPod(

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKS } from '../../lambda/checks/index.js';
 import { runChecks } from '../../lambda/checks/runner.js';
-import { exitCodeFor, main, type CliIo } from '../../lambda/cli.js';
-import { assertSuppressions, ConfigError, parseConfig } from '../../lambda/config.js';
-import type { Finding } from '../../lambda/findings.js';
+import { exitCodeFor, main, type CliIo } from '../../lambda/run/cli.js';
+import { assertSuppressions, ConfigError, parseConfig } from '../../lambda/config/config.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { renderEmail, renderReport } from '../../lambda/report/index.js';
 import { failingCounts } from '../../lambda/report/summary.js';
@@ -15,7 +15,7 @@ import {
   parseSuppressAnnotation,
   SUPPRESS_ANNOTATION,
   type SuppressionRule,
-} from '../../lambda/suppressions.js';
+} from '../../lambda/config/suppressions.js';
 import { fixtureAws } from '../support/aws-snapshot.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
 

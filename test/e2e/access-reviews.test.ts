@@ -2,11 +2,11 @@
  * SubjectAccessReview confirmation of the RBAC checks, through the real client against the test
  * API server's authorizer.
  */
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 import {
   SUBJECT_ACCESS_REVIEWS_PATH,
   type TestApiServer,
-} from '../../lambda/demo/kube-api-server.js';
+} from '../../lambda/run/demo/kube-api-server.js';
 
 describe('SubjectAccessReview confirmation', () => {
   it('asks the API server about each contract rule and stays quiet when it agrees', async () => {

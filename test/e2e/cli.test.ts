@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { startTestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
 import { runCli as cli } from './support.js';
 

@@ -3,9 +3,9 @@
  * (AWS through aws-sdk-client-mock): every way a copy of the token or a Datadog key stops
  * following Secrets Manager comes out as a FAIL with its fix.
  */
-import type { Finding } from '../../lambda/findings.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 
 const failing = (c: ClusterReport) => c.findings.filter((f) => f.status === 'FAIL');
 const line = (f: Finding) =>

@@ -4,9 +4,9 @@
  * with its exact edit although every copy matches today; the ones that keep it following pass; a
  * template that rewrites the value is "not evaluated", never PASS nor a mismatch.
  */
-import type { Finding } from '../../lambda/findings.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 
 const line = (f: Finding) =>
   `${f.status} ${f.severity} ${f.checkId} ${f.resource.namespace ?? ''}/${f.resource.name} ${f.messageId}`;

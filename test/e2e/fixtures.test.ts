@@ -3,7 +3,7 @@
  * API server, AWS through aws-sdk-client-mock: the findings each fixture must produce, and how the
  * audit behaves when the API server refuses or pages.
  */
-import type { TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { auditFixture as audit, failing, summary } from './support.js';
 
 describe('fixture clusters audited end to end', () => {

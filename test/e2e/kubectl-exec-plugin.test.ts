@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { decodeEksToken } from '../../lambda/aws/eks-token.js';
+import { decodeEksToken } from '../../lambda/collect/aws/eks-token.js';
 
 const haveKubectl =
   spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;

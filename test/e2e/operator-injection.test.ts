@@ -6,7 +6,7 @@
  * datadog-secrets (keys api-key, cluster-agent-token) because the profile says so.
  */
 import type { ClusterReport } from '../../lambda/report/types.js';
-import type { TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { auditFixture as audit, failing, summary, findingsOf as find } from './support.js';
 
 describe('the Datadog Operator with sidecar injection (fixture operator-injection)', () => {

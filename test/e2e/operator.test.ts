@@ -4,7 +4,7 @@
  * Operator install has no FAIL; a literal and a generated token each fail with the DatadogAgent
  * field to change; no token value reaches the report.
  */
-import type { TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { auditFixture as audit, failing, summary } from './support.js';
 
 describe('Datadog Operator fixtures audited end to end', () => {

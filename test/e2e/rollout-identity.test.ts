@@ -3,7 +3,7 @@
  * the test API server, with a rollout (new ReplicaSet hash, new pod names) and a rescale in
  * between: the same FAIL ids and no drift.
  */
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { rollout } from '../support/rollout.js';
 

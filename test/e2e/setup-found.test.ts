@@ -3,7 +3,7 @@
  * fails through the real Kubernetes client against the local test API server and the CLI, and the
  * CLI exits 1 under its default --fail-on high.
  */
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 import { findCanaries } from '../reliability/canary-needles.js';
 import { runCli as cli } from './support.js';
 

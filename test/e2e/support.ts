@@ -3,10 +3,10 @@
  * against the local test API server, AWS through aws-sdk-client-mock), the CLI with its output
  * captured, and one-line summaries of findings for table-like assertions.
  */
-import { main, type CliIo } from '../../lambda/cli.js';
-import type { Finding } from '../../lambda/findings.js';
+import { main, type CliIo } from '../../lambda/run/cli.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import { runDemoAudit, type DemoOptions } from '../../lambda/demo/demo.js';
+import { runDemoAudit, type DemoOptions } from '../../lambda/run/demo/demo.js';
 import { findCanaries } from '../reliability/canary-needles.js';
 
 /** The one cluster of a fixture audited end to end; no secret canary may be in its report. */

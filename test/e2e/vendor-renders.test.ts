@@ -6,7 +6,7 @@
  * the test API server to the real client. A vendor's render of a supported version fails only for
  * its known gaps, each with the fix in the owner's own terms.
  */
-import type { TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { loadManifests } from '../support/snapshot-builder.js';
 import { join } from 'node:path';
 import {

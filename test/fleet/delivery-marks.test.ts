@@ -7,16 +7,16 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig } from '../../lambda/config.js';
-import { budgetFrom } from '../../lambda/fleet/budget.js';
+import { parseConfig } from '../../lambda/config/config.js';
+import { budgetFrom } from '../../lambda/config/budget.js';
 import {
   clusterReportKey,
   deliverClusterTask,
   runKey,
   type DeliverClusterTask,
   type FleetRun,
-} from '../../lambda/fleet/run.js';
-import { archiveBody, toArchived } from '../../lambda/report/archive.js';
+} from '../../lambda/run/fleet/run.js';
+import { archiveBody, toArchived } from '../../lambda/deliver/archive.js';
 import { safeJsonStringify } from '../../lambda/report/render-json.js';
 import { recordingLogger, recordingMetrics } from '../handler/support.js';
 import { fakeS3 } from '../report/fake-s3.js';

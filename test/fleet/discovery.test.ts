@@ -3,10 +3,10 @@ import { ListAccountsForParentCommand, OrganizationsClient } from '@aws-sdk/clie
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { gzipSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
-import { loadConfig } from '../../lambda/config-source.js';
-import { parseConfig } from '../../lambda/config.js';
-import { discoverClusters, discoveryReport } from '../../lambda/fleet/discovery.js';
-import { mergeClusters } from '../../lambda/fleet/run.js';
+import { loadConfig } from '../../lambda/config/source.js';
+import { parseConfig } from '../../lambda/config/config.js';
+import { discoverClusters, discoveryReport } from '../../lambda/run/fleet/discovery.js';
+import { mergeClusters } from '../../lambda/run/fleet/run.js';
 import { sdkError } from '../support/aws-fixture.js';
 
 /** One mocked EKS client per account and region, as the reader role would see them. */

@@ -12,14 +12,14 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { MAP_RESULTS_PREFIX, STATE } from '../../infra/fleet.js';
-import type { HandlerSummary } from '../../lambda/deliver.js';
+import type { HandlerSummary } from '../../lambda/deliver/deliver.js';
 import {
   runKey,
   type ClusterTask,
   type DeliverClusterTask,
   type DeliverResult,
   type FinishInput,
-} from '../../lambda/fleet/run.js';
+} from '../../lambda/run/fleet/run.js';
 import { distributedMapAdapter } from '../support/distributed-map.js';
 import {
   auditErrors,

@@ -5,8 +5,8 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Check } from '../../lambda/checks/check.js';
-import { parseConfig } from '../../lambda/config.js';
-import { createFleetHandlers } from '../../lambda/fleet/handlers.js';
+import { parseConfig } from '../../lambda/config/config.js';
+import { createFleetHandlers } from '../../lambda/run/fleet/handlers.js';
 import { recordingLogger, recordingMetrics } from '../handler/support.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';

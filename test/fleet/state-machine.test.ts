@@ -12,8 +12,8 @@ import {
   type DeliverClusterTask,
   type DeliverResult,
   type FinishInput,
-} from '../../lambda/fleet/run.js';
-import type { HandlerSummary } from '../../lambda/deliver.js';
+} from '../../lambda/run/fleet/run.js';
+import type { HandlerSummary } from '../../lambda/deliver/deliver.js';
 import {
   aslValidator,
   auditErrors,

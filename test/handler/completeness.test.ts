@@ -1,5 +1,9 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { auditMetrics, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability.js';
+import {
+  auditMetrics,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../../lambda/deliver/observability.js';
 import { notAudited } from '../../lambda/report/completeness.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { clusterReport, fieldReportFindings, finding } from '../report/support.js';

@@ -4,7 +4,7 @@ import {
   deliverReports,
   type ClusterReportSource,
   type DeliveryStep,
-} from '../../lambda/deliver.js';
+} from '../../lambda/deliver/deliver.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import { clusterReport, fieldReportFindings, finding, RUN_ID, STARTED } from '../report/support.js';

@@ -1,4 +1,4 @@
-import { parseEvent } from '../../lambda/events.js';
+import { parseEvent } from '../../lambda/run/events.js';
 import { harness } from './support.js';
 
 const envelope = {

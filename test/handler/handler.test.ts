@@ -1,13 +1,13 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import 'aws-sdk-client-mock-jest';
-import { ConfigError } from '../../lambda/config.js';
+import { ConfigError } from '../../lambda/config/config.js';
 import type { Check } from '../../lambda/checks/check.js';
 import { auditWith, createHandler } from '../../lambda/run/direct.js';
-import { loadConfigFromEnv } from '../../lambda/config-source.js';
-import { parseEvent, type HandlerError } from '../../lambda/events.js';
-import { type HandlerSummary } from '../../lambda/deliver.js';
-import { latestKey } from '../../lambda/report/archive.js';
+import { loadConfigFromEnv } from '../../lambda/config/source.js';
+import { parseEvent, type HandlerError } from '../../lambda/run/events.js';
+import { type HandlerSummary } from '../../lambda/deliver/deliver.js';
+import { latestKey } from '../../lambda/deliver/archive.js';
 import { accessDenied } from '../report/fake-s3.js';
 import { fieldReportFindings, finding } from '../report/support.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';

@@ -6,7 +6,7 @@ import {
   METRICS_NAMESPACE,
   redactReplacer,
   SERVICE_NAME,
-} from '../../lambda/observability.js';
+} from '../../lambda/deliver/observability.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { clusterReport, fieldReportFindings, finding } from '../report/support.js';
 

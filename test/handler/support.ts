@@ -1,10 +1,10 @@
 /** Handler test wiring: in-memory S3, mocked SNS, recording logger and metrics, a stub audit. */
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
-import type { Finding } from '../../lambda/findings.js';
+import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config/config.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import { createHandler, type HandlerDeps } from '../../lambda/run/direct.js';
-import type { AuditMetrics, HandlerLogger } from '../../lambda/observability.js';
+import type { AuditMetrics, HandlerLogger } from '../../lambda/deliver/observability.js';
 import type { AuditReport, ClusterReport, Drift } from '../../lambda/report/types.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import { clusterReport, fieldReportFindings, FINISHED, STARTED } from '../report/support.js';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../lambda/config.js';
+import { ConfigError } from '../../lambda/config/config.js';
 import { harness, testConfig } from './support.js';
 
 describe('handler: suppressions in the configuration', () => {

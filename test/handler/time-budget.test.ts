@@ -7,12 +7,12 @@
 import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BUDGET_MESSAGE_ID } from '../../lambda/audit.js';
+import { BUDGET_MESSAGE_ID } from '../../lambda/run/audit.js';
 import { CHECKS } from '../../lambda/checks/index.js';
-import type { ClusterConfig } from '../../lambda/config.js';
-import { DEFAULT_DELIVER_RESERVE_MS, DEFAULT_MARGIN_MS } from '../../lambda/fleet/budget.js';
+import type { ClusterConfig } from '../../lambda/config/config.js';
+import { DEFAULT_DELIVER_RESERVE_MS, DEFAULT_MARGIN_MS } from '../../lambda/config/budget.js';
 import { auditWith, createHandler } from '../../lambda/run/direct.js';
-import { type HandlerSummary } from '../../lambda/deliver.js';
+import { type HandlerSummary } from '../../lambda/deliver/deliver.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import { fixtureAws } from '../support/aws-snapshot.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';

@@ -1,6 +1,6 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { auditorConfigSchema, ConfigError } from '../../lambda/config.js';
-import { AUDITOR_GROUP } from '../../lambda/rbac-manifest.js';
+import { auditorConfigSchema, ConfigError } from '../../lambda/config/config.js';
+import { AUDITOR_GROUP } from '../../lambda/collect/kube/rbac-manifest.js';
 import { SCHEDULED_EVENT } from '../../infra/auditor-stack.js';
 import { ACCOUNT, REGION, flat, synth, synthNamed, type Statement, type Synth } from './support.js';
 
@@ -91,7 +91,7 @@ describe('AuditorStack with the example configuration', () => {
     });
 
     it('stores a configuration the handler loads, with the stack topic and archive', async () => {
-      const { loadConfig } = await import('../../lambda/config-source.js');
+      const { loadConfig } = await import('../../lambda/config/source.js');
       const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
       const { mockClient } = await import('aws-sdk-client-mock');
       const ssm = new SSMClient({ region: REGION });
@@ -132,7 +132,7 @@ describe('AuditorStack with the example configuration', () => {
     });
 
     it('sends an event the handler treats as a scheduled run over every cluster', async () => {
-      const { parseEvent } = await import('../../lambda/events.js');
+      const { parseEvent } = await import('../../lambda/run/events.js');
       expect(parseEvent(SCHEDULED_EVENT)).toEqual({ ok: true, trigger: 'scheduled', event: {} });
     });
 

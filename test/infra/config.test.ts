@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditorConfigSchema, ConfigError } from '../../lambda/config.js';
+import { auditorConfigSchema, ConfigError } from '../../lambda/config/config.js';
 import {
   DEFAULT_SCHEDULE,
   functionConfigOf,

@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import cdkNag from 'cdk-nag';
-import { ConfigError } from '../../lambda/config.js';
+import { ConfigError } from '../../lambda/config/config.js';
 import { AUDITOR_APP_CONTEXT } from '../../infra/auditor-stack.js';
 import { EksDatadogAuditor, type EksDatadogAuditorProps } from '../../infra/construct/index.js';
 import { ACCOUNT, REGION } from './support.js';

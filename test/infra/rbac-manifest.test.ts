@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { KUBE_KINDS } from '../../lambda/kube/kinds.js';
+import { KUBE_KINDS } from '../../lambda/collect/kube/kinds.js';
 import {
   AUDITOR_EXTRA_RULES,
   AUDITOR_GROUP,
   renderAuditorRbac,
   type PolicyRule,
-} from '../../lambda/rbac-manifest.js';
+} from '../../lambda/collect/kube/rbac-manifest.js';
 
 interface Doc {
   kind: string;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import cdkNag from 'cdk-nag';
-import { ConfigError } from '../../lambda/config.js';
+import { ConfigError } from '../../lambda/config/config.js';
 import {
   ACCESS_ENTRY_SHARDS,
   accessEntryLayout,

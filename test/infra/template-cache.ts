@@ -4,7 +4,7 @@
  *
  * A cache entry is keyed by a hash of: the configuration's name and JSON, every file under infra/,
  * every source file reachable by relative imports from infra/ and from the test modules that build
- * the stack (lambda/config.ts, lambda/rbac-manifest.ts...), the installed aws-cdk-lib and
+ * the stack (lambda/config/config.ts, lambda/collect/kube/rbac-manifest.ts...), the installed aws-cdk-lib and
  * constructs versions, and the repository path (the stack resolves paths from it). Bundling is
  * skipped in tests, so the template does not depend on the rest of lambda/: the function asset's
  * hash is derived from its construct path (bundling itself is covered by the CI synth step).

@@ -4,11 +4,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../lambda/config.js';
-import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
-import { kindByKey } from '../../lambda/kube/kinds.js';
-import { KubeApiError } from '../../lambda/kube/port.js';
-import { startTestApiServer, type TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { ConfigError } from '../../lambda/config/config.js';
+import { createKubePort, type ClosableKubePort } from '../../lambda/collect/kube/client.js';
+import { kindByKey } from '../../lambda/collect/kube/kinds.js';
+import { KubeApiError } from '../../lambda/collect/kube/port.js';
+import { startTestApiServer, type TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { OPTIONS, tokenAccess, yamlDocs } from './support.js';
 
 const MANIFESTS = yamlDocs(`

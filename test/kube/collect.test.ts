@@ -5,16 +5,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
-import { KIND_READERS, collectKube, kubeRequestCounts } from '../../lambda/kube/collect.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import { KUBE_KINDS } from '../../lambda/kube/kinds.js';
-import type { KubeKey, KubeSnapshot } from '../../lambda/snapshot.js';
+import { createKubePort, type ClosableKubePort } from '../../lambda/collect/kube/client.js';
+import { KIND_READERS, collectKube, kubeRequestCounts } from '../../lambda/collect/kube/collect.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import { KUBE_KINDS } from '../../lambda/collect/kube/kinds.js';
+import type { KubeKey, KubeSnapshot } from '../../lambda/snapshot/snapshot.js';
 import {
   startTestApiServer,
   type Fault,
   type TestApiServer,
-} from '../../lambda/demo/kube-api-server.js';
+} from '../../lambda/run/demo/kube-api-server.js';
 import {
   DEFAULT_SETTINGS,
   FIXTURES_DIR,

@@ -3,12 +3,12 @@
  * snapshot keeps, what the converter drops (the literal token, the generated token, literal keys,
  * annotations), and which Secrets the collector then reads by name.
  */
-import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
-import { collectKube } from '../../lambda/kube/collect.js';
-import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
-import { operatorKeyRefs, operatorTokenRef } from '../../lambda/kube/operator-refs.js';
-import type { DatadogAgent } from '../../lambda/snapshot.js';
-import { startTestApiServer, type TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { createKubePort, type ClosableKubePort } from '../../lambda/collect/kube/client.js';
+import { collectKube } from '../../lambda/collect/kube/collect.js';
+import { convertDatadogAgent } from '../../lambda/collect/kube/convert-operator.js';
+import { operatorKeyRefs, operatorTokenRef } from '../../lambda/snapshot/operator-refs.js';
+import type { DatadogAgent } from '../../lambda/snapshot/snapshot.js';
+import { startTestApiServer, type TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
 import { FAST_RETRY, OPTIONS, tokenAccess, yamlDocs } from './support.js';
 

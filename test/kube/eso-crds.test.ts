@@ -9,11 +9,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
-import { createKubePort } from '../../lambda/kube/client.js';
-import { collectKube } from '../../lambda/kube/collect.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import { itemsOf } from '../../lambda/snapshot.js';
-import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { createKubePort } from '../../lambda/collect/kube/client.js';
+import { collectKube } from '../../lambda/collect/kube/collect.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import { itemsOf } from '../../lambda/snapshot/snapshot.js';
+import { startTestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import {
   DEFAULT_SETTINGS,
   FIXTURES_DIR,

@@ -1,4 +1,4 @@
-import { startTestApiServer, type TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { startTestApiServer, type TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { rawGet, yamlDocs } from './support.js';
 
 const MANIFESTS = yamlDocs(`

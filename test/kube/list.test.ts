@@ -1,17 +1,22 @@
 /**
- * Paging and retries (lambda/kube/list.ts) through the real client against the test API server,
+ * Paging and retries (lambda/collect/kube/list.ts) through the real client against the test API server,
  * plus the bounds that a well-behaved server cannot exercise (tiny fakes of the port).
  */
-import { createKubePort, type ClosableKubePort } from '../../lambda/kube/client.js';
-import { kindByKey } from '../../lambda/kube/kinds.js';
-import { mapLimit } from '../../lambda/concurrency.js';
-import { DEFAULT_RETRY, listAll, withRetry, type RetryPolicy } from '../../lambda/kube/list.js';
-import { KubeApiError, type KubePort } from '../../lambda/kube/port.js';
+import { createKubePort, type ClosableKubePort } from '../../lambda/collect/kube/client.js';
+import { kindByKey } from '../../lambda/collect/kube/kinds.js';
+import { mapLimit } from '../../lambda/collect/concurrency.js';
+import {
+  DEFAULT_RETRY,
+  listAll,
+  withRetry,
+  type RetryPolicy,
+} from '../../lambda/collect/kube/list.js';
+import { KubeApiError, type KubePort } from '../../lambda/collect/kube/port.js';
 import {
   startTestApiServer,
   statusBody,
   type TestApiServer,
-} from '../../lambda/demo/kube-api-server.js';
+} from '../../lambda/run/demo/kube-api-server.js';
 import { FAST_RETRY, OPTIONS, recordingRetry, tokenAccess, yamlDocs } from './support.js';
 
 const POD_NAMES = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];

@@ -3,12 +3,12 @@
  * GETs over a handful of connections. Behaviour only (counts, pages, connections); the times are
  * printed, and their goals are benchmark figures (`npm run bench -- --timings`).
  */
-import { createKubePort } from '../../lambda/kube/client.js';
-import { collectKube } from '../../lambda/kube/collect.js';
-import { convertPod } from '../../lambda/kube/convert.js';
-import { kindByKey } from '../../lambda/kube/kinds.js';
-import { listAll } from '../../lambda/kube/list.js';
-import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { createKubePort } from '../../lambda/collect/kube/client.js';
+import { collectKube } from '../../lambda/collect/kube/collect.js';
+import { convertPod } from '../../lambda/collect/kube/convert.js';
+import { kindByKey } from '../../lambda/collect/kube/kinds.js';
+import { listAll } from '../../lambda/collect/kube/list.js';
+import { startTestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { DEFAULT_SETTINGS } from '../support/snapshot-builder.js';
 import { OPTIONS, scalePod as pod, tokenAccess } from './support.js';
 

@@ -1,11 +1,11 @@
 /** Helpers shared by the Kubernetes I/O tests: inline YAML fixtures, access, raw HTTPS requests. */
 import { request } from 'node:https';
 import { parseAllDocuments } from 'yaml';
-import type { KubernetesOptions } from '../../lambda/config.js';
-import type { KubeAccess } from '../../lambda/kube/client.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import type { RetryPolicy } from '../../lambda/kube/list.js';
-import type { TestApiServer } from '../../lambda/demo/kube-api-server.js';
+import type { KubernetesOptions } from '../../lambda/config/config.js';
+import type { KubeAccess } from '../../lambda/collect/kube/client.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { RetryPolicy } from '../../lambda/collect/kube/list.js';
+import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 
 /** Multi-document YAML -> objects. */
 export function yamlDocs(text: string): Raw[] {

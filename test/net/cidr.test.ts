@@ -1,4 +1,4 @@
-import { contains, familyOf, isWholeFamily, parseBlock } from '../../lambda/net/cidr.js';
+import { contains, familyOf, isWholeFamily, parseBlock } from '../../lambda/snapshot/net/cidr.js';
 
 describe('CIDR parsing', () => {
   it.each([

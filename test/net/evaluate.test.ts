@@ -1,5 +1,10 @@
-import type { SecurityGroup, SgRule } from '../../lambda/snapshot.js';
-import { describeRule, evaluate, ruleCoversTraffic, type Peer } from '../../lambda/net/evaluate.js';
+import type { SecurityGroup, SgRule } from '../../lambda/snapshot/snapshot.js';
+import {
+  describeRule,
+  evaluate,
+  ruleCoversTraffic,
+  type Peer,
+} from '../../lambda/snapshot/net/evaluate.js';
 
 const TCP_5005 = { protocol: 'tcp', port: 5005 } as const;
 const ALL_EGRESS: SgRule = { direction: 'egress', protocol: '-1', cidrIpv4: '0.0.0.0/0' };

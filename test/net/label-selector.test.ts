@@ -1,5 +1,5 @@
-import { selectorMatches } from '../../lambda/net/label-selector.js';
-import type { LabelSelector } from '../../lambda/snapshot.js';
+import { selectorMatches } from '../../lambda/snapshot/net/label-selector.js';
+import type { LabelSelector } from '../../lambda/snapshot/snapshot.js';
 
 describe('label selectors', () => {
   it.each<{

@@ -3,16 +3,16 @@
  * a Cluster Agent, agent sidecar pods, EC2 and Fargate nodes, SecurityGroupPolicies, and security
  * groups built from readable rules.
  */
-import type { Raw } from '../../lambda/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
 import type {
   AwsSnapshot,
   EksCluster,
   FargateProfile,
   SecurityGroup,
   SgRule,
-} from '../../lambda/snapshot.js';
+} from '../../lambda/snapshot/snapshot.js';
 import type { Check } from '../../lambda/checks/check.js';
-import type { CheckResult } from '../../lambda/findings.js';
+import type { CheckResult } from '../../lambda/checks/findings.js';
 import {
   emptyAws,
   ok,

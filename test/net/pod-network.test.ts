@@ -1,8 +1,8 @@
-import { itemsOf } from '../../lambda/snapshot.js';
-import { netContext, podLikeOf, podNetwork } from '../../lambda/net/pod-network.js';
+import { itemsOf } from '../../lambda/snapshot/snapshot.js';
+import { netContext, podLikeOf, podNetwork } from '../../lambda/snapshot/net/pod-network.js';
 import { failed, ok, snapshotFromManifests } from '../support/snapshot-builder.js';
-import type { Raw } from '../../lambda/kube/convert.js';
-import type { AwsSnapshot, KubeSnapshot } from '../../lambda/snapshot.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { AwsSnapshot, KubeSnapshot } from '../../lambda/snapshot/snapshot.js';
 import {
   baseAws,
   CLUSTER_SG,

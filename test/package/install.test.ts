@@ -11,7 +11,7 @@ import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_proce
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { renderAuditorRbac } from '../../lambda/rbac-manifest.js';
+import { renderAuditorRbac } from '../../lambda/collect/kube/rbac-manifest.js';
 
 const ROOT = process.cwd();
 const NODE22 = join(ROOT, 'node_modules', 'node', 'bin', 'node');
@@ -67,10 +67,10 @@ describe('the packed package, installed without devDependencies', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'bin/eks-datadog-auditor.js',
-        'dist/lambda/cli.js',
-        'dist/lambda/cli.d.ts',
-        'dist/lambda/demo/demo.js',
-        'dist/lambda/demo/kube-api-server.js',
+        'dist/lambda/run/cli.js',
+        'dist/lambda/run/cli.d.ts',
+        'dist/lambda/run/demo/demo.js',
+        'dist/lambda/run/demo/kube-api-server.js',
         'dist/fixtures/field-report/aws.json',
         'package.json',
       ]),

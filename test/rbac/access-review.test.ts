@@ -1,4 +1,8 @@
-import { plannedAccessReviews, reviewKey, toReview } from '../../lambda/rbac/access-review.js';
+import {
+  plannedAccessReviews,
+  reviewKey,
+  toReview,
+} from '../../lambda/snapshot/rbac/access-review.js';
 import { fixtureSnapshot } from '../support/snapshot-builder.js';
 
 describe('plannedAccessReviews', () => {

@@ -1,5 +1,5 @@
-import { RbacIndex } from '../../lambda/rbac/evaluator.js';
-import type { AccessRequest } from '../../lambda/rbac/match.js';
+import { RbacIndex } from '../../lambda/snapshot/rbac/evaluator.js';
+import type { AccessRequest } from '../../lambda/snapshot/rbac/match.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';
 import { manifests, manyNamespacesRbac } from './world.js';
 

@@ -3,8 +3,8 @@
  * Each builder returns manifests; tests concatenate them and call snapshotFromManifests.
  */
 import { parseAllDocuments } from 'yaml';
-import type { Raw } from '../../lambda/kube/convert.js';
-import type { CheckResult } from '../../lambda/findings.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { CheckResult } from '../../lambda/checks/findings.js';
 
 export function manifests(text: string): Raw[] {
   return parseAllDocuments(text)

@@ -12,14 +12,14 @@ import {
   AssumeRoleError,
   createAwsClients,
   type AwsClients,
-} from '../../lambda/aws/clients.js';
-import { awsErrorCode } from '../../lambda/aws/errors.js';
-import { describeCluster } from '../../lambda/aws/collect.js';
+} from '../../lambda/collect/aws/clients.js';
+import { awsErrorCode } from '../../lambda/collect/aws/errors.js';
+import { describeCluster } from '../../lambda/collect/aws/collect.js';
 import { CHECKS } from '../../lambda/checks/index.js';
-import { LATEST_WRITE_ATTEMPTS } from '../../lambda/report/archive.js';
+import { LATEST_WRITE_ATTEMPTS } from '../../lambda/deliver/archive.js';
 import { renderEmail } from '../../lambda/report/email.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
-import type { DataKey } from '../../lambda/snapshot.js';
+import type { DataKey } from '../../lambda/snapshot/snapshot.js';
 import { loadAwsFixture, sdkError, type AwsFixture } from '../support/aws-fixture.js';
 import { FIXTURES_DIR } from '../support/snapshot-builder.js';
 import { conditionalRequestConflict } from '../report/fake-s3.js';

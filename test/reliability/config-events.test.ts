@@ -6,8 +6,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_USAGE, main } from '../../lambda/cli.js';
-import { loadConfigFromEnv } from '../../lambda/config-source.js';
+import { EXIT_USAGE, main } from '../../lambda/run/cli.js';
+import { loadConfigFromEnv } from '../../lambda/config/source.js';
 import { Book, faultCase, finalCanarySearch, type CaseRecorder } from './book.js';
 import { handlerCase, NOW, type HandlerOutcome } from './harness.js';
 

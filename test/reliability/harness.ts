@@ -12,27 +12,27 @@ import {
   type AwsSecurityFinding,
 } from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
-import { newRunId, runAudit, type AuditLogger } from '../../lambda/audit.js';
-import { createAwsClients, type AwsClients } from '../../lambda/aws/clients.js';
+import { newRunId, runAudit, type AuditLogger } from '../../lambda/run/audit.js';
+import { createAwsClients, type AwsClients } from '../../lambda/collect/aws/clients.js';
 import { CHECKS } from '../../lambda/checks/index.js';
-import { collectCluster, type CollectOptions } from '../../lambda/collect.js';
-import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config.js';
+import { collectCluster, type CollectOptions } from '../../lambda/collect/collect.js';
+import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config/config.js';
 import { auditWith, createHandler, type HandlerResult } from '../../lambda/run/direct.js';
-import type { KubeAccess } from '../../lambda/kube/client.js';
-import type { Raw } from '../../lambda/kube/convert.js';
+import type { KubeAccess } from '../../lambda/collect/kube/client.js';
+import type { Raw } from '../../lambda/collect/kube/convert.js';
 import {
   auditMetrics,
   createPowertoolsMetrics,
   handlerLogger,
-} from '../../lambda/observability.js';
+} from '../../lambda/deliver/observability.js';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SERVICE_NAME, redactReplacer } from '../../lambda/observability.js';
+import { SERVICE_NAME, redactReplacer } from '../../lambda/deliver/observability.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { renderEmail, renderSubject } from '../../lambda/report/email.js';
 import { renderReport } from '../../lambda/report/index.js';
-import { buildPublishInput } from '../../lambda/report/publish.js';
+import { buildPublishInput } from '../../lambda/deliver/publish.js';
 import type { AuditReport, ClusterReport } from '../../lambda/report/types.js';
-import type { ClusterSnapshot } from '../../lambda/snapshot.js';
+import type { ClusterSnapshot } from '../../lambda/snapshot/snapshot.js';
 import {
   loadAwsFixture,
   mockAwsFromFixture,
@@ -44,7 +44,7 @@ import {
   type RecordedRequest,
   type TestApiServer,
   type TestApiServerOptions,
-} from '../../lambda/demo/kube-api-server.js';
+} from '../../lambda/run/demo/kube-api-server.js';
 import { DEFAULT_COLLECTED_AT, FIXTURES_DIR, loadManifests } from '../support/snapshot-builder.js';
 import { fakeS3 } from '../report/fake-s3.js';
 import type { CaseRecorder } from './book.js';

@@ -10,10 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { createAwsClients, type AwsClients } from '../../lambda/aws/clients.js';
-import { EksTokenProvider } from '../../lambda/aws/eks-token.js';
-import { renderAuditorRbac, type PolicyRule } from '../../lambda/rbac-manifest.js';
-import type { RecordedRequest } from '../../lambda/demo/kube-api-server.js';
+import { createAwsClients, type AwsClients } from '../../lambda/collect/aws/clients.js';
+import { EksTokenProvider } from '../../lambda/collect/aws/eks-token.js';
+import { renderAuditorRbac, type PolicyRule } from '../../lambda/collect/kube/rbac-manifest.js';
+import type { RecordedRequest } from '../../lambda/run/demo/kube-api-server.js';
 import {
   AUDITOR_API_ACTIONS,
   AUDITOR_SUPPORT_ACTIONS,
@@ -125,7 +125,7 @@ beforeAll(async () => {
   for (const r of requests) used.add(grantOf(r));
 }, 60_000);
 
-/** The configuration read (lambda/config-source.ts), which the harness replaces. */
+/** The configuration read (lambda/config/source.ts), which the harness replaces. */
 const CONFIG_READ = 'ssm:GetParameter';
 describe('least privilege, proven from the requests the auditor makes', () => {
   it('the Kubernetes RBAC grants exactly the kinds and verbs the collectors used', () => {

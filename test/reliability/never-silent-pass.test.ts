@@ -10,7 +10,7 @@
  */
 import { CHECKS } from '../../lambda/checks/index.js';
 import { collectionFailures, runChecks } from '../../lambda/checks/runner.js';
-import type { Finding } from '../../lambda/findings.js';
+import type { Finding } from '../../lambda/checks/findings.js';
 import { renderEmail, renderSubject } from '../../lambda/report/email.js';
 import { renderMarkdown } from '../../lambda/report/render-markdown.js';
 import { renderTable } from '../../lambda/report/render-table.js';
@@ -20,7 +20,7 @@ import type {
   Collected,
   CollectionFailure,
   DataKey,
-} from '../../lambda/snapshot.js';
+} from '../../lambda/snapshot/snapshot.js';
 import { Book, faultCase, finalCanarySearch } from './book.js';
 import { collectSnapshot } from './harness.js';
 

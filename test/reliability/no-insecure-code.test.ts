@@ -8,10 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AWS_MAX_ATTEMPTS, createAwsClients } from '../../lambda/aws/clients.js';
-import { ConfigError } from '../../lambda/config.js';
-import { loadKubeConfig } from '../../lambda/kube/client.js';
-import { DEFAULT_MAX_PAGES, DEFAULT_RETRY } from '../../lambda/kube/list.js';
+import { AWS_MAX_ATTEMPTS, createAwsClients } from '../../lambda/collect/aws/clients.js';
+import { ConfigError } from '../../lambda/config/config.js';
+import { loadKubeConfig } from '../../lambda/collect/kube/client.js';
+import { DEFAULT_MAX_PAGES, DEFAULT_RETRY } from '../../lambda/collect/kube/list.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

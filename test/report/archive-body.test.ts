@@ -7,7 +7,7 @@ import {
   ReportArchive,
   toArchived,
   type ArchivedClusterReport,
-} from '../../lambda/report/archive.js';
+} from '../../lambda/deliver/archive.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { safeJsonStringify } from '../../lambda/report/render-json.js';
 import { clusterReport, fieldReportFindings, RUN_ID } from './support.js';

@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import 'aws-sdk-client-mock-jest';
-import { ReportArchive } from '../../lambda/report/archive.js';
-import { archiveHtml, htmlKey } from '../../lambda/report/archive-html.js';
+import { ReportArchive } from '../../lambda/deliver/archive.js';
+import { archiveHtml, htmlKey } from '../../lambda/deliver/archive-html.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { findingAnchor } from '../../lambda/report/render-html.js';
 import { BUCKET, harness } from '../handler/support.js';

@@ -1,5 +1,5 @@
-import { archiveBody, parseArchivedReport, toArchived } from '../../lambda/report/archive.js';
-import { clusterReport, fieldReportFindings, finding, RUN_ID } from '../report/support.js';
+import { archiveBody, parseArchivedReport, toArchived } from '../../lambda/deliver/archive.js';
+import { clusterReport, fieldReportFindings, finding, RUN_ID } from './support.js';
 
 const keepAll = () => true;
 const failing = (f: { status?: unknown }) => f.status === 'FAIL' || f.status === 'ERROR';

@@ -8,7 +8,7 @@ import {
   reportKey,
   toArchived,
   type ArchivedClusterReport,
-} from '../../lambda/report/archive.js';
+} from '../../lambda/deliver/archive.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { accessDenied, conditionalRequestConflict, fakeS3, preconditionFailed } from './fake-s3.js';
 import { clusterReport, fieldReportFindings, RUN_ID } from './support.js';

@@ -1,8 +1,8 @@
-import { CLUSTER_UNREACHABLE_CHECK_ID } from '../../lambda/audit.js';
+import { CLUSTER_UNREACHABLE_CHECK_ID } from '../../lambda/run/audit.js';
 import { CHECK_CRASHED_MESSAGE_ID, COLLECTION_CHECK_ID } from '../../lambda/checks/runner.js';
-import { DISCOVERY_CHECK_ID } from '../../lambda/fleet/discovery.js';
+import { DISCOVERY_CHECK_ID } from '../../lambda/run/fleet/discovery.js';
 import { incomplete } from '../../lambda/report/completeness.js';
-import { decidePublish } from '../../lambda/report/publish.js';
+import { decidePublish } from '../../lambda/deliver/publish.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { READ_FAILURE_CHECK_IDS, clusterStatus } from '../../lambda/report/types.js';
 import { clusterReport, finding } from './support.js';

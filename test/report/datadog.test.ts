@@ -10,15 +10,15 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { fetch as crossFetch } from 'cross-fetch';
-import type { HandlerSummary } from '../../lambda/deliver.js';
+import type { HandlerSummary } from '../../lambda/deliver/deliver.js';
 import {
   deliverToDatadog,
   driftEvent,
   DURATION_METRIC,
   FINDINGS_METRIC,
-} from '../../lambda/report/datadog.js';
+} from '../../lambda/deliver/datadog.js';
 import { diffReports } from '../../lambda/report/diff.js';
-import { testTlsMaterial } from '../../lambda/demo/kube-api-server.js';
+import { testTlsMaterial } from '../../lambda/run/demo/kube-api-server.js';
 import { harness, testConfig } from '../handler/support.js';
 import {
   auditReport,

@@ -20,7 +20,7 @@ import { diffReports } from '../../lambda/report/diff.js';
 import { findingAnchor, renderHtml } from '../../lambda/report/render-html.js';
 import type { AuditReport, Drift } from '../../lambda/report/types.js';
 import { findCanaries } from '../reliability/canary-needles.js';
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 import { mutedFinding, RESOLVED } from './formats-support.js';
 import { HOSTILE, finding } from './support.js';
 

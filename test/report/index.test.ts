@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../lambda/config.js';
-import { toArchived } from '../../lambda/report/archive.js';
+import { ConfigError } from '../../lambda/config/config.js';
+import { toArchived } from '../../lambda/deliver/archive.js';
 import {
   diffAgainstBaseline,
   loadBaseline,

@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { SEVERITIES } from '../../lambda/findings.js';
+import { SEVERITIES } from '../../lambda/checks/findings.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { renderEmail } from '../../lambda/report/email.js';
 import {
@@ -12,7 +12,7 @@ import {
   publishCluster,
   SNS_MAX_BYTES,
   type MachineMessage,
-} from '../../lambda/report/publish.js';
+} from '../../lambda/deliver/publish.js';
 import { jsonFinding } from '../../lambda/report/render-json.js';
 import { clusterReport, fieldReportFindings, finding, RUN_ID } from './support.js';
 

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { junitOutcome, renderJunit } from '../../lambda/report/render-junit.js';
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 import {
   collectionErrorFinding,
   everyKindReport,

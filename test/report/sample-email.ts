@@ -6,10 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { reportKey, s3Uri } from '../../lambda/report/archive.js';
+import { reportKey, s3Uri } from '../../lambda/deliver/archive.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { renderEmail, renderSubject } from '../../lambda/report/email.js';
-import { runDemoAudit } from '../../lambda/demo/demo.js';
+import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 
 const RUN_ID = '2026-11-24T02-00-00Z-3f9a1c';
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '../../docs/sample-email.txt');

@@ -4,12 +4,12 @@ import {
   type AwsSecurityFinding,
 } from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { HandlerSummary } from '../../lambda/deliver.js';
+import type { HandlerSummary } from '../../lambda/deliver/deliver.js';
 import {
   deliverToSecurityHub,
   importFindings,
   SECURITY_HUB_MAX_ATTEMPTS,
-} from '../../lambda/report/securityhub.js';
+} from '../../lambda/deliver/securityhub.js';
 import { asffFindings, type AsffContext } from '../../lambda/report/render-asff.js';
 import { harness, testConfig } from '../handler/support.js';
 import { auditReport, clusterReport, fieldReportFindings, finding } from './support.js';

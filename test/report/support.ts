@@ -5,8 +5,8 @@ import {
   type FindingStatus,
   type ResourceRef,
   type Severity,
-} from '../../lambda/findings.js';
-import type { CollectionFailure } from '../../lambda/snapshot.js';
+} from '../../lambda/checks/findings.js';
+import type { CollectionFailure } from '../../lambda/snapshot/snapshot.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from '../../lambda/report/types.js';
 
 export const CLUSTER = 'golang-cluster';

@@ -1,5 +1,5 @@
 /**
- * The fixture's AWS answers (lambda/demo/aws-fixture.ts decides them) served through
+ * The fixture's AWS answers (lambda/run/demo/aws-fixture.ts decides them) served through
  * aws-sdk-client-mock, for tests and the benchmark: every client of a class answers, including the
  * STS client `fromTemporaryCredentials` builds internally, and tests can assert on the calls.
  */
@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { awsFixtureResponder, type AwsFixture } from '../../lambda/demo/aws-fixture.js';
+import { awsFixtureResponder, type AwsFixture } from '../../lambda/run/demo/aws-fixture.js';
 
 export {
   loadAwsFixture,
@@ -34,7 +34,7 @@ export {
   type AwsFixture,
   type FaultSpec,
   type SecretFixture,
-} from '../../lambda/demo/aws-fixture.js';
+} from '../../lambda/run/demo/aws-fixture.js';
 
 export interface AwsFixtureMocks {
   eks: AwsClientStub<EKSClient>;

@@ -12,8 +12,8 @@ import {
   convertRouteTable,
   convertSecurityGroup,
   convertSubnet,
-} from '../../lambda/aws/convert.js';
-import type { AwsSnapshot } from '../../lambda/snapshot.js';
+} from '../../lambda/collect/aws/convert.js';
+import type { AwsSnapshot } from '../../lambda/snapshot/snapshot.js';
 import { loadAwsFixture, type AwsFixture } from './aws-fixture.js';
 import { FIXTURES_DIR, ok } from './snapshot-builder.js';
 

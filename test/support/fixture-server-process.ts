@@ -4,8 +4,8 @@
  * `--accept-eks-tokens` also accepts bearer tokens shaped like EKS IAM tokens for this cluster.
  */
 import { join } from 'node:path';
-import { decodeEksToken } from '../../lambda/aws/eks-token.js';
-import { startTestApiServer } from '../../lambda/demo/kube-api-server.js';
+import { decodeEksToken } from '../../lambda/collect/aws/eks-token.js';
+import { startTestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import { FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
 
 const [fixture, flag] = process.argv.slice(2);

@@ -19,17 +19,21 @@ import {
   convertServiceAccount,
   convertWorkload,
   type Raw,
-} from '../../lambda/kube/convert.js';
-import { DEFAULT_COLLECTED_AT, loadManifests } from '../../lambda/demo/fixtures.js';
-import { convertDatadogAgent } from '../../lambda/kube/convert-operator.js';
-import { convertSecret } from '../../lambda/kube/secrets.js';
+} from '../../lambda/collect/kube/convert.js';
+import { DEFAULT_COLLECTED_AT, loadManifests } from '../../lambda/run/demo/fixtures.js';
+import { convertDatadogAgent } from '../../lambda/collect/kube/convert-operator.js';
+import { convertSecret } from '../../lambda/collect/kube/secrets.js';
 import {
   convertClusterExternalSecret,
   convertClusterPushSecret,
   convertPushSecret,
-} from '../../lambda/kube/convert-eso.js';
-import { referencedSecrets } from '../../lambda/kube/secret-refs.js';
-import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, convertAwsAuth } from '../../lambda/kube/aws-auth.js';
+} from '../../lambda/collect/kube/convert-eso.js';
+import { referencedSecrets } from '../../lambda/snapshot/secret-refs.js';
+import {
+  AWS_AUTH_NAME,
+  AWS_AUTH_NAMESPACE,
+  convertAwsAuth,
+} from '../../lambda/collect/kube/aws-auth.js';
 import type {
   AuditSettings,
   AwsSnapshot,
@@ -37,7 +41,7 @@ import type {
   Collected,
   KubeSnapshot,
   SecretLookup,
-} from '../../lambda/snapshot.js';
+} from '../../lambda/snapshot/snapshot.js';
 
 export { DEFAULT_COLLECTED_AT, loadManifests };
 

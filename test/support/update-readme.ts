@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CHECKS } from '../../lambda/checks/index.js';
-import { SETUP_DETECTORS } from '../../lambda/checks/setup-detection.js';
+import { SETUP_DETECTORS } from '../../lambda/snapshot/setup.js';
 import { withCheckTable, withSetupTable } from './check-docs.js';
 
 const path = new URL('../../README.md', import.meta.url);

@@ -1,5 +1,8 @@
-import { fargatePlacement, selectorMatchesPod } from '../../lambda/workloads/fargate-profiles.js';
-import { globMatches } from '../../lambda/workloads/glob.js';
+import {
+  fargatePlacement,
+  selectorMatchesPod,
+} from '../../lambda/snapshot/workloads/fargate-profiles.js';
+import { globMatches } from '../../lambda/snapshot/workloads/glob.js';
 import { profile } from '../net/manifests.js';
 
 describe('Fargate profile wildcards', () => {

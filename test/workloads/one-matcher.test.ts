@@ -4,9 +4,9 @@
  * EKS's rules: `*` and `?` in namespaces, label keys and label values; only ACTIVE profiles
  * schedule pods.
  */
-import { discoverAgents } from '../../lambda/checks/agent-discovery.js';
-import { fargatePlacement } from '../../lambda/workloads/fargate-profiles.js';
-import type { FargateProfile } from '../../lambda/snapshot.js';
+import { discoverAgents } from '../../lambda/snapshot/agents.js';
+import { fargatePlacement } from '../../lambda/snapshot/workloads/fargate-profiles.js';
+import type { FargateProfile } from '../../lambda/snapshot/snapshot.js';
 import { ok, snapshotFromManifests } from '../support/snapshot-builder.js';
 
 const TEMPLATE_LABELS = { app: 'web', team: 'go' };

@@ -1,6 +1,10 @@
-import type { Pod } from '../../lambda/snapshot.js';
-import { ownerWorkload, workloadIndex, workloadOf } from '../../lambda/workloads/owners.js';
-import { isLivePod } from '../../lambda/workloads/pods.js';
+import type { Pod } from '../../lambda/snapshot/snapshot.js';
+import {
+  ownerWorkload,
+  workloadIndex,
+  workloadOf,
+} from '../../lambda/snapshot/workloads/owners.js';
+import { isLivePod } from '../../lambda/snapshot/workloads/pods.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';
 
 const template = {

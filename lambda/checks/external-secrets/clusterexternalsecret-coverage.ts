@@ -1,19 +1,19 @@
-import type { CheckResult } from '../../findings.js';
-import { selectorMatches } from '../../net/label-selector.js';
+import type { CheckResult } from '../findings.js';
+import { selectorMatches } from '../../snapshot/net/label-selector.js';
 import {
   itemsOf,
   type ClusterExternalSecret,
   type ClusterSnapshot,
   type ExternalSecret,
   type LabelSelector,
-} from '../../snapshot.js';
-import { externalSecretTarget } from '../../kube/secret-refs.js';
+} from '../../snapshot/snapshot.js';
+import { externalSecretTarget } from '../../snapshot/secret-refs.js';
 import type { Check } from '../check.js';
 import { quoteConditionMessage, readyCondition } from './eso.js';
-import { COPY_MODEL, copyModel } from '../../copies/model.js';
-import { readerLabel } from '../../copies/readers.js';
-import { sameSmSecret, sourceSecrets } from '../../copies/values.js';
-import { parentCes } from '../../copies/writers.js';
+import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';
+import { readerLabel } from '../../snapshot/copies/readers.js';
+import { sameSmSecret, sourceSecrets } from '../../snapshot/copies/values.js';
+import { parentCes } from '../../snapshot/copies/writers.js';
 
 /** Name of the ExternalSecrets (and, by default, Secrets) a ClusterExternalSecret creates. */
 export function childName(ces: ClusterExternalSecret): string {

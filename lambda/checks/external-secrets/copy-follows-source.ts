@@ -1,18 +1,18 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { pinnedVersion, pinnedWhat, templateEffect, type TemplateEffect } from './copy-settings.js';
 import { esLabel, forceSyncCommand } from './eso.js';
 import { analyseSyncWindows, windowsBlocker } from './sync-windows.js';
-import { COPY_MODEL, copyModel } from '../../copies/model.js';
-import { COPIED_LABEL } from '../../copies/values.js';
+import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';
+import { COPIED_LABEL } from '../../snapshot/copies/values.js';
 import {
   type CopyHop,
   copyPath,
   copyWriterLabel,
   hopRefresh,
   type SecretCopy,
-} from '../../copies/writers.js';
+} from '../../snapshot/copies/writers.js';
 
 /** One setting of one hop that stops the copy following Secrets Manager, with its exact edit. */
 interface Blocker {

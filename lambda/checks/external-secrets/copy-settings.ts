@@ -6,7 +6,7 @@
  * then templateFrom, then data[]; with no template data ESO writes the provider data as it is;
  * mergePolicy Merge keeps the provider keys the template does not name).
  */
-import type { ExternalSecret } from '../../snapshot.js';
+import type { ExternalSecret } from '../../snapshot/snapshot.js';
 
 export type PinnedVersion =
   | { kind: 'none' }

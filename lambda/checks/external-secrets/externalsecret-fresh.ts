@@ -1,8 +1,8 @@
-import type { CheckResult } from '../../findings.js';
-import { valueOf, type ClusterSnapshot, type ExternalSecret } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { valueOf, type ClusterSnapshot, type ExternalSecret } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { ago, esLabel, forceSyncCommand, msBetween, refreshMode } from './eso.js';
-import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../copies/model.js';
+import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../snapshot/copies/model.js';
 
 /**
  * The ExternalSecrets that feed the Cluster Agent token refresh on time: the last refresh is no

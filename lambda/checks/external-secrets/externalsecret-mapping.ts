@@ -1,6 +1,6 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot, ExternalSecret } from '../../snapshot.js';
-import { externalSecretTarget } from '../../kube/secret-refs.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot, ExternalSecret } from '../../snapshot/snapshot.js';
+import { externalSecretTarget } from '../../snapshot/secret-refs.js';
 import type { Check } from '../check.js';
 import { generatedTokenOf } from '../token/generated-token.js';
 import { esLabel, tokenDataEntryYaml, tokenMappings } from './eso.js';
@@ -10,10 +10,10 @@ import {
   type HeldKey,
   tokenExternalSecrets,
   tokenKeys,
-} from '../../copies/model.js';
-import { describeUsers } from '../../copies/readers.js';
-import { TOKEN_ENV } from '../../copies/values.js';
-import { copyPath } from '../../copies/writers.js';
+} from '../../snapshot/copies/model.js';
+import { describeUsers } from '../../snapshot/copies/readers.js';
+import { TOKEN_ENV } from '../../snapshot/copies/values.js';
+import { copyPath } from '../../snapshot/copies/writers.js';
 
 function esResource(es: ExternalSecret) {
   return { kind: 'ExternalSecret', namespace: es.meta.namespace ?? '', name: es.meta.name };

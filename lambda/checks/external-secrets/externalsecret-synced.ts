@@ -1,6 +1,6 @@
-import type { CheckResult } from '../../findings.js';
-import { isDatadogExternalSecret } from '../../kube/secret-refs.js';
-import type { ClusterSnapshot, ExternalSecret, SecretStore } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { isDatadogExternalSecret } from '../../snapshot/secret-refs.js';
+import type { ClusterSnapshot, ExternalSecret, SecretStore } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import {
   esLabel,
@@ -10,7 +10,7 @@ import {
   readyCondition,
   storeOf,
 } from './eso.js';
-import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../copies/model.js';
+import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../snapshot/copies/model.js';
 
 function reasonAdvice(es: ExternalSecret, reason: string | undefined): string {
   const ns = es.meta.namespace ?? '';

@@ -1,9 +1,9 @@
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { itemsOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
-import { COPY_MODEL, copyModel } from '../../copies/model.js';
-import { COPIED_LABEL } from '../../copies/values.js';
-import { copyWriterLabel, type PushWriter } from '../../copies/writers.js';
+import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';
+import { COPIED_LABEL } from '../../snapshot/copies/values.js';
+import { copyWriterLabel, type PushWriter } from '../../snapshot/copies/writers.js';
 
 /**
  * Nothing in the cluster writes back into the Secrets Manager secrets of the token or the

@@ -11,7 +11,7 @@
  * window, memoised per distinct syncWindows), which covers every daily and weekly pattern exactly
  * and monthly ones approximately.
  */
-import type { SyncWindows } from '../../snapshot.js';
+import type { SyncWindows } from '../../snapshot/snapshot.js';
 import { formatDuration, parseGoDuration } from './go-duration.js';
 
 const MINUTE = 60_000;

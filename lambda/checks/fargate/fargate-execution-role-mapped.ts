@@ -1,4 +1,4 @@
-import type { CheckResult } from '../../findings.js';
+import type { CheckResult } from '../findings.js';
 import {
   itemsOf,
   valueOf,
@@ -6,7 +6,7 @@ import {
   type AwsAuth,
   type AwsAuthRoleMapping,
   type ClusterSnapshot,
-} from '../../snapshot.js';
+} from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 
 /** `arn:aws:iam::123:role/path/name` -> `arn:aws:iam::123:role/name`: aws-auth style, path dropped. */

@@ -1,17 +1,22 @@
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, type ClusterSnapshot, type FargateProfile, type Pod } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import {
+  itemsOf,
+  type ClusterSnapshot,
+  type FargateProfile,
+  type Pod,
+} from '../../snapshot/snapshot.js';
 import {
   fargatePlacement,
   FARGATE_PROFILE_LABEL,
   matchingSelector,
   type ProfileSelector,
-} from '../../workloads/fargate-profiles.js';
+} from '../../snapshot/workloads/fargate-profiles.js';
 import type { Check } from '../check.js';
 import {
   discoverAgents,
   isClusterAgentContainer,
   isNodeAgentContainer,
-} from '../agent-discovery.js';
+} from '../../snapshot/agents.js';
 
 interface Target {
   resource: { kind: string; namespace: string; name: string };

@@ -1,5 +1,5 @@
-import type { CheckResult, Severity } from '../../findings.js';
-import { itemsOf, type ClusterSnapshot, type FargateProfile } from '../../snapshot.js';
+import type { CheckResult, Severity } from '../findings.js';
+import { itemsOf, type ClusterSnapshot, type FargateProfile } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 
 /** What each documented health issue code usually means, and where to look. */

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../../findings.js';
+import type { CheckResult } from '../findings.js';
 import {
   itemsOf,
   valueOf,
@@ -6,7 +6,7 @@ import {
   type Route,
   type RouteTable,
   type Subnet,
-} from '../../snapshot.js';
+} from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 
 /**

@@ -1,7 +1,11 @@
-import { SIDECAR_ENV, describeSelectors, settingField } from '../../admission/sidecar-config.js';
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents } from '../agent-discovery.js';
+import {
+  SIDECAR_ENV,
+  describeSelectors,
+  settingField,
+} from '../../snapshot/admission/sidecar-config.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { clusterAgentLabel, clusterAgentResource } from './injection-model.js';
 

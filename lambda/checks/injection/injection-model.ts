@@ -2,8 +2,8 @@
  * What the injection checks share: the Cluster Agent as a resource, where its injection settings are
  * changed, and the pods that ask for an injected sidecar grouped by the workload that owns them.
  */
-import type { ResourceRef } from '../../findings.js';
-import type { AgentDiscovery, ClusterAgent, SidecarRequest } from '../agent-discovery.js';
+import type { ResourceRef } from '../findings.js';
+import type { AgentDiscovery, ClusterAgent, SidecarRequest } from '../../snapshot/agents.js';
 
 export function clusterAgentResource(ca: ClusterAgent): ResourceRef {
   return ca.deployment

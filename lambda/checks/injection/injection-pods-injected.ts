@@ -4,10 +4,10 @@ import {
   SIDECAR_ENV,
   describeSelectors,
   settingField,
-} from '../../admission/sidecar-config.js';
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents, type AgentDiscovery } from '../agent-discovery.js';
+} from '../../snapshot/admission/sidecar-config.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents, type AgentDiscovery } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { clusterAgentLabel, listOf, requestsByOwner } from './injection-model.js';
 

@@ -6,13 +6,13 @@ import {
   SIDECAR_TOKEN_KEY,
   settingField,
   type SidecarSecretInput,
-} from '../../admission/sidecar-config.js';
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents } from '../agent-discovery.js';
+} from '../../snapshot/admission/sidecar-config.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { clusterAgentLabel, clusterAgentResource, listOf } from './injection-model.js';
-import { COPY_MODEL, copyModel } from '../../copies/model.js';
+import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';
 
 const TOKEN_ENV = SIDECAR_TOKEN_ENV;
 const API_KEY_ENV = SIDECAR_API_KEY_ENV;

@@ -1,7 +1,7 @@
-import { settingField } from '../../admission/sidecar-config.js';
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents } from '../agent-discovery.js';
+import { settingField } from '../../snapshot/admission/sidecar-config.js';
+import type { CheckResult } from '../findings.js';
+import { itemsOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { clusterAgentLabel, clusterAgentResource } from './injection-model.js';
 

@@ -4,10 +4,10 @@ import {
   SIDECAR_API_KEY,
   SIDECAR_SECRET,
   SIDECAR_TOKEN_KEY,
-} from '../../admission/sidecar-config.js';
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents } from '../agent-discovery.js';
+} from '../../snapshot/admission/sidecar-config.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 
 /** Reasons the Cluster Agent writes (agent_sidecar/constants.go, PR #56691) and what each needs. */

@@ -1,7 +1,7 @@
-import { SIDECAR_WEBHOOK, describeSelectors } from '../../admission/sidecar-config.js';
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, type ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents } from '../agent-discovery.js';
+import { SIDECAR_WEBHOOK, describeSelectors } from '../../snapshot/admission/sidecar-config.js';
+import type { CheckResult } from '../findings.js';
+import { itemsOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { clusterAgentLabel } from './injection-model.js';
 

@@ -1,13 +1,18 @@
-import type { CheckResult } from '../../findings.js';
-import { digestSecret, digestsEqual } from '../../secret-digest.js';
-import type { ClusterSnapshot, Collected, DatadogAgent, TokenSource } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { digestSecret, digestsEqual } from '../../snapshot/secret-digest.js';
+import type {
+  ClusterSnapshot,
+  Collected,
+  DatadogAgent,
+  TokenSource,
+} from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { forceSyncCommand } from '../external-secrets/eso.js';
 import { ddaLabel } from '../operator/datadog-agents.js';
-import { COPY_MODEL, copyModel, type HeldKey } from '../../copies/model.js';
-import { readerDetail } from '../../copies/readers.js';
-import { COPIED_LABEL, type CopiedValue } from '../../copies/values.js';
-import { copyWriterLabel } from '../../copies/writers.js';
+import { COPY_MODEL, copyModel, type HeldKey } from '../../snapshot/copies/model.js';
+import { readerDetail } from '../../snapshot/copies/readers.js';
+import { COPIED_LABEL, type CopiedValue } from '../../snapshot/copies/values.js';
+import { copyWriterLabel } from '../../snapshot/copies/writers.js';
 import { helmRelease } from '../token/generated-token.js';
 
 /** The Helm value that makes the chart read the key from an existing Secret instead of its own. */

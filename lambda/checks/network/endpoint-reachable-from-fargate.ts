@@ -1,6 +1,6 @@
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, valueOf, type ClusterSnapshot } from '../../snapshot.js';
-import { isWholeFamily } from '../../net/cidr.js';
+import type { CheckResult } from '../findings.js';
+import { itemsOf, valueOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { isWholeFamily } from '../../snapshot/net/cidr.js';
 import type { Check } from '../check.js';
 
 /**

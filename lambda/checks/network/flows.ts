@@ -3,8 +3,8 @@
  * their effective groups, evaluation of one agent -> Cluster Agent flow in both directions, and
  * the exact AWS CLI commands that open a missing path.
  */
-import type { ClusterSnapshot, Pod, Workload } from '../../snapshot.js';
-import { discoverAgents, type AgentDiscovery } from '../agent-discovery.js';
+import type { ClusterSnapshot, Pod, Workload } from '../../snapshot/snapshot.js';
+import { discoverAgents, type AgentDiscovery } from '../../snapshot/agents.js';
 import {
   describeRule,
   evaluate,
@@ -12,7 +12,7 @@ import {
   type Peer,
   type Traffic,
   type Verdict,
-} from '../../net/evaluate.js';
+} from '../../snapshot/net/evaluate.js';
 import {
   netContext,
   peerOf,
@@ -21,7 +21,7 @@ import {
   type NetContext,
   type PodLike,
   type PodNetwork,
-} from '../../net/pod-network.js';
+} from '../../snapshot/net/pod-network.js';
 
 export interface Endpoint {
   /** `Pod ns/name` or `Deployment ns/name`. */

@@ -1,6 +1,6 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import type { Outcome, Traffic, Verdict } from '../../net/evaluate.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import type { Outcome, Traffic, Verdict } from '../../snapshot/net/evaluate.js';
 import type { Check } from '../check.js';
 import {
   clusterAgentPodPort,

@@ -1,13 +1,18 @@
-import type { CheckResult } from '../../findings.js';
-import { itemsOf, refOf, type ClusterSnapshot, type SecurityGroupPolicy } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import {
+  itemsOf,
+  refOf,
+  type ClusterSnapshot,
+  type SecurityGroupPolicy,
+} from '../../snapshot/snapshot.js';
 import {
   evaluate,
   type Outcome,
   type Peer,
   type Traffic,
   type Verdict,
-} from '../../net/evaluate.js';
-import { matchingPolicies, podLikeOf, podNetwork, peerOf } from '../../net/pod-network.js';
+} from '../../snapshot/net/evaluate.js';
+import { matchingPolicies, podLikeOf, podNetwork, peerOf } from '../../snapshot/net/pod-network.js';
 import type { Check } from '../check.js';
 import {
   controlPlanePeer,

@@ -2,14 +2,14 @@
  * The Datadog Operator's view of a cluster: which DatadogAgents drive the agents (for setup
  * detection). The Secret keys a DatadogAgent makes the Operator's components read (the Cluster
  * Agent token, spec.global.credentials) are readers in the one copy model
- * (lambda/copies/model.ts), which reads DatadogAgents through kube/operator-refs.ts.
+ * (lambda/snapshot/copies/model.ts), which reads DatadogAgents through kube/operator-refs.ts.
  */
 import {
   datadogAgentsOf,
   operatorTokenRef,
   type OperatorTokenRef,
-} from '../../kube/operator-refs.js';
-import type { ClusterSnapshot, DatadogAgent } from '../../snapshot.js';
+} from '../../snapshot/operator-refs.js';
+import type { ClusterSnapshot, DatadogAgent } from '../../snapshot/snapshot.js';
 import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
 
 export { datadogAgentsOf, operatorTokenRef, type OperatorTokenRef };

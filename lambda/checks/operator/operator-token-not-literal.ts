@@ -1,5 +1,5 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import {
   datadogAgentsOf,

@@ -1,9 +1,9 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { contractResults } from '../../rbac/contract-check.js';
-import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
-import { fargateAgentSubjects } from '../../rbac/subjects.js';
-import { discoverAgents } from '../agent-discovery.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { contractResults } from '../../snapshot/rbac/contract-check.js';
+import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../snapshot/rbac/evaluator.js';
+import { fargateAgentSubjects } from '../../snapshot/rbac/subjects.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 
 /**

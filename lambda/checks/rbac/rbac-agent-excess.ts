@@ -1,6 +1,6 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot, PolicyRule } from '../../snapshot.js';
-import { FARGATE_AGENT_CONTRACT, rulesFor } from '../../rbac/contracts.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot, PolicyRule } from '../../snapshot/snapshot.js';
+import { FARGATE_AGENT_CONTRACT, rulesFor } from '../../snapshot/rbac/contracts.js';
 import {
   RBAC_INDEX,
   bindingLabel,
@@ -9,11 +9,11 @@ import {
   roleLabel,
   type AppliedBinding,
   type ServiceAccountRef,
-} from '../../rbac/evaluator.js';
-import { ruleAllows } from '../../rbac/match.js';
-import { clusterRoleYaml, managedBy } from '../../rbac/remediation.js';
-import { runsLabel } from '../../rbac/subjects.js';
-import { agentLocation, discoverAgents } from '../agent-discovery.js';
+} from '../../snapshot/rbac/evaluator.js';
+import { ruleAllows } from '../../snapshot/rbac/match.js';
+import { clusterRoleYaml, managedBy } from '../../snapshot/rbac/remediation.js';
+import { runsLabel } from '../../snapshot/rbac/subjects.js';
+import { agentLocation, discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 
 const SECRET_VERBS = ['get', 'list'] as const;

@@ -1,10 +1,10 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { contractResults } from '../../rbac/contract-check.js';
-import { clusterAgentContractName, installMethodOf } from '../../rbac/contracts.js';
-import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../rbac/evaluator.js';
-import { clusterAgentSubject } from '../../rbac/subjects.js';
-import { discoverAgents } from '../agent-discovery.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { contractResults } from '../../snapshot/rbac/contract-check.js';
+import { clusterAgentContractName, installMethodOf } from '../../snapshot/rbac/contracts.js';
+import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../snapshot/rbac/evaluator.js';
+import { clusterAgentSubject } from '../../snapshot/rbac/subjects.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 
 /**

@@ -1,9 +1,9 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
-import { discoverAgents, isClusterChecksRunner } from '../agent-discovery.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
+import { discoverAgents, isClusterChecksRunner } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { operatorSetups } from '../operator/datadog-agents.js';
-import { detectSetup } from '../setup-detection.js';
+import { detectSetup } from '../../snapshot/setup.js';
 
 /** What discovery looks at, said in the finding so a user can tell why their install was missed. */
 const SEARCHED_LABELS =

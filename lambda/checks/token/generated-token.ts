@@ -5,12 +5,12 @@
  * Secret (spec.global.clusterAgentToken copied in, or a random token it generated and keeps in
  * status.clusterAgent.generatedToken). A Secret an ExternalSecret writes is never "generated".
  */
-import type { ClusterSnapshot, DatadogAgent, SecretSnapshot } from '../../snapshot.js';
+import type { ClusterSnapshot, DatadogAgent, SecretSnapshot } from '../../snapshot/snapshot.js';
 import {
   datadogAgentsOf,
   operatorTokenRef,
   type OperatorTokenRef,
-} from '../../kube/operator-refs.js';
+} from '../../snapshot/operator-refs.js';
 
 export type GeneratedToken =
   | { by: 'helm-chart'; release: string }

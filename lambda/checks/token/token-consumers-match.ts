@@ -1,6 +1,11 @@
-import type { CheckResult } from '../../findings.js';
-import { digestsEqual } from '../../secret-digest.js';
-import type { ClusterSnapshot, ExternalSecret, SecretDigest, TokenSource } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { digestsEqual } from '../../snapshot/secret-digest.js';
+import type {
+  ClusterSnapshot,
+  ExternalSecret,
+  SecretDigest,
+  TokenSource,
+} from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import {
   SYNC_BACKOFF_MS,
@@ -25,10 +30,10 @@ import {
   copiesOf,
   type HeldKey,
   tokenKeys,
-} from '../../copies/model.js';
-import { describeUsers, podLabels, restartCommands } from '../../copies/readers.js';
-import { copyPath, describeGrace } from '../../copies/writers.js';
-import { TOKEN_KEY } from '../../copies/values.js';
+} from '../../snapshot/copies/model.js';
+import { describeUsers, podLabels, restartCommands } from '../../snapshot/copies/readers.js';
+import { copyPath, describeGrace } from '../../snapshot/copies/writers.js';
+import { TOKEN_KEY } from '../../snapshot/copies/values.js';
 
 type Source =
   { available: true; src: TokenSource; digest: SecretDigest } | { available: false; why: string };

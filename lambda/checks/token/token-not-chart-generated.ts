@@ -1,12 +1,12 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
-import { discoverAgents } from '../agent-discovery.js';
+import { discoverAgents } from '../../snapshot/agents.js';
 import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
 import { generatedTokenOf, isEsoManaged } from './generated-token.js';
 import { suggestedTokenSecret } from '../operator/datadog-agents.js';
-import { COPY_MODEL, clusterAgentKeys, tokenKeys } from '../../copies/model.js';
-import { TOKEN_ENV, TOKEN_KEY } from '../../copies/values.js';
+import { COPY_MODEL, clusterAgentKeys, tokenKeys } from '../../snapshot/copies/model.js';
+import { TOKEN_ENV, TOKEN_KEY } from '../../snapshot/copies/values.js';
 
 /**
  * The Cluster Agent's token Secret is not the one the Datadog Helm chart generates

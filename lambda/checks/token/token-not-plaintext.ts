@@ -1,16 +1,16 @@
-import type { CheckResult } from '../../findings.js';
-import { digestsEqual } from '../../secret-digest.js';
+import type { CheckResult } from '../findings.js';
+import { digestsEqual } from '../../snapshot/secret-digest.js';
 import {
   itemsOf,
   valueOf,
   type ClusterSnapshot,
   type PodSpec,
   type SecretDigest,
-} from '../../snapshot.js';
-import { isLivePod } from '../../workloads/pods.js';
+} from '../../snapshot/snapshot.js';
+import { isLivePod } from '../../snapshot/workloads/pods.js';
 import type { Check } from '../check.js';
-import { ownerOf, workloadIndex } from '../../copies/readers.js';
-import { TOKEN_ENV } from '../../copies/values.js';
+import { ownerOf, workloadIndex } from '../../snapshot/copies/readers.js';
+import { TOKEN_ENV } from '../../snapshot/copies/values.js';
 
 /** Credentials that must come from a Secret, never from a literal in the pod template. */
 const PROTECTED_ENVS = [TOKEN_ENV, 'DD_API_KEY', 'DD_APP_KEY'];

@@ -1,17 +1,17 @@
-import type { CheckResult, Severity } from '../../findings.js';
+import type { CheckResult, Severity } from '../findings.js';
 import {
   itemsOf,
   type ClusterSnapshot,
   type Container,
   type Pod,
   type SecretLookup,
-} from '../../snapshot.js';
-import { externalSecretTarget } from '../../kube/secret-refs.js';
+} from '../../snapshot/snapshot.js';
+import { externalSecretTarget } from '../../snapshot/secret-refs.js';
 import type { Check } from '../check.js';
 import { expectedWriter } from '../external-secrets/clusterexternalsecret-coverage.js';
-import { COPY_MODEL, copyModel, type SecretCopyModel } from '../../copies/model.js';
-import { podSpecPlace, podWithOwner, type EnvRef } from '../../copies/readers.js';
-import { TOKEN_ENV } from '../../copies/values.js';
+import { COPY_MODEL, copyModel, type SecretCopyModel } from '../../snapshot/copies/model.js';
+import { podSpecPlace, podWithOwner, type EnvRef } from '../../snapshot/copies/readers.js';
+import { TOKEN_ENV } from '../../snapshot/copies/values.js';
 
 /** Variables whose absence leaves the agent unable to authenticate at all. */
 const CREDENTIAL_ENVS = new Set([TOKEN_ENV, 'DD_API_KEY']);

@@ -1,6 +1,6 @@
-import type { CheckResult } from '../../findings.js';
-import { digestsEqual } from '../../secret-digest.js';
-import type { ClusterSnapshot, TokenSource } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { digestsEqual } from '../../snapshot/secret-digest.js';
+import type { ClusterSnapshot, TokenSource } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 
 /** The Cluster Agent refuses tokens shorter than this (datadog-agent auth token validation). */

@@ -1,10 +1,21 @@
-import type { CheckResult } from '../../findings.js';
-import { digestsEqual } from '../../secret-digest.js';
-import { valueOf, type ClusterSnapshot, type Pod, type SecretSnapshot } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import { digestsEqual } from '../../snapshot/secret-digest.js';
+import {
+  valueOf,
+  type ClusterSnapshot,
+  type Pod,
+  type SecretSnapshot,
+} from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { isReady, msBetween } from '../external-secrets/eso.js';
-import { COPY_MODEL, copiesOf, copyModel, type HeldKey, tokenKeys } from '../../copies/model.js';
-import { restartCommands, type SecretReader } from '../../copies/readers.js';
+import {
+  COPY_MODEL,
+  copiesOf,
+  copyModel,
+  type HeldKey,
+  tokenKeys,
+} from '../../snapshot/copies/model.js';
+import { restartCommands, type SecretReader } from '../../snapshot/copies/readers.js';
 import {
   dataHashFingerprint,
   ESO_DATA_HASH,
@@ -12,8 +23,8 @@ import {
   keyLastWrite,
   previousCopy,
   valueFingerprint,
-} from '../../copies/record.js';
-import { copyPath, copyWriterLabel, type SecretCopy } from '../../copies/writers.js';
+} from '../../snapshot/copies/record.js';
+import { copyPath, copyWriterLabel, type SecretCopy } from '../../snapshot/copies/writers.js';
 
 /** When the container last started, i.e. when the kubelet resolved its environment. */
 function containerStart(pod: Pod, container: string): string | undefined {

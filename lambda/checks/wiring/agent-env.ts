@@ -2,8 +2,8 @@
  * How the agent reads its environment: `DD_<KEY>` variables, the last definition of a name wins
  * (Kubernetes semantics), booleans parsed like Go's strconv.ParseBool.
  */
-import type { Container, EnvVar } from '../../snapshot.js';
-import type { AgentContainer } from '../agent-discovery.js';
+import type { Container, EnvVar } from '../../snapshot/snapshot.js';
+import type { AgentContainer } from '../../snapshot/agents.js';
 
 /** The effective definition of `name` in the container's `env`, when any. */
 export function envVar(c: Container, name: string): EnvVar | undefined {

@@ -1,17 +1,17 @@
-import type { CheckResult } from '../../findings.js';
+import type { CheckResult } from '../findings.js';
 import {
   itemsOf,
   type ClusterSnapshot,
   type Service,
   type ServiceEndpoints,
-} from '../../snapshot.js';
-import { DEFAULT_CLUSTER_AGENT_PORT } from '../../config.js';
+} from '../../snapshot/snapshot.js';
+import { DEFAULT_CLUSTER_AGENT_PORT } from '../../config/config.js';
 import {
   agentLocation,
   discoverAgents,
   type AgentContainer,
   type ClusterAgent,
-} from '../agent-discovery.js';
+} from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { agentResource, envVar, parseBool, whereToSet } from './agent-env.js';
 

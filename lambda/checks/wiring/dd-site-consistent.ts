@@ -1,7 +1,7 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot, Container } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot, Container } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
-import { discoverAgents, type AgentContainer } from '../agent-discovery.js';
+import { discoverAgents, type AgentContainer } from '../../snapshot/agents.js';
 
 /** The agent's default when DD_SITE is unset. */
 export const DEFAULT_SITE = 'datadoghq.com';

@@ -1,11 +1,11 @@
-import type { CheckResult } from '../../findings.js';
-import type { ClusterSnapshot } from '../../snapshot.js';
+import type { CheckResult } from '../findings.js';
+import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import {
   agentLocation,
   discoverAgents,
   isClusterChecksRunner,
   type AgentContainer,
-} from '../agent-discovery.js';
+} from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
 import { agentResource, envVar, opaqueSources, parseBool, whereToSet } from './agent-env.js';
 

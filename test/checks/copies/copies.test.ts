@@ -3,12 +3,12 @@ import { copyFollowsSource } from '../../../lambda/checks/external-secrets/copy-
 import { secretSecondWriter } from '../../../lambda/checks/external-secrets/secret-second-writer.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { AwsSnapshot, ClusterSnapshot } from '../../../lambda/snapshot.js';
+import type { AwsSnapshot, ClusterSnapshot } from '../../../lambda/snapshot/snapshot.js';
 import { failed, ok } from '../../support/snapshot-builder.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
 import {
   CANARY,
   TOKEN_ID,
@@ -34,8 +34,8 @@ import {
   pushSecret,
   type CesOpts,
 } from './support.js';
-import { copyModel } from '../../../lambda/copies/model.js';
-import { copyPath, copyWriterLabel } from '../../../lambda/copies/writers.js';
+import { copyModel } from '../../../lambda/snapshot/copies/model.js';
+import { copyPath, copyWriterLabel } from '../../../lambda/snapshot/copies/writers.js';
 
 /** Every copy the model knows, in its order. */
 const copiesIn = (snapshot: ClusterSnapshot) => copyModel(snapshot).copies;

@@ -1,7 +1,7 @@
 import { datadogKeysMatch } from '../../../lambda/checks/keys/datadog-keys-match.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
-import { digestSecret } from '../../../lambda/secret-digest.js';
-import type { AwsSnapshot, TokenSource } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
+import type { AwsSnapshot, TokenSource } from '../../../lambda/snapshot/snapshot.js';
 import { ok } from '../../support/snapshot-builder.js';
 import {
   CANARY,

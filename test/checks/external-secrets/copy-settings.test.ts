@@ -9,8 +9,8 @@ import {
   parseSchedule,
   windowsBlocker,
 } from '../../../lambda/checks/external-secrets/sync-windows.js';
-import { convertExternalSecret, type Raw } from '../../../lambda/kube/convert.js';
-import type { SyncWindows } from '../../../lambda/snapshot.js';
+import { convertExternalSecret, type Raw } from '../../../lambda/collect/kube/convert.js';
+import type { SyncWindows } from '../../../lambda/snapshot/snapshot.js';
 import { CANARY, build, golangNamespace, summary } from '../token/support.js';
 
 const AT = '2026-11-24T02:00:00Z';

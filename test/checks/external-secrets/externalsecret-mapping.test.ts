@@ -1,7 +1,7 @@
 import { externalsecretMapping } from '../../../lambda/checks/external-secrets/externalsecret-mapping.js';
 import { runChecks } from '../../../lambda/checks/runner.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
-import type { TokenSource } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { TokenSource } from '../../../lambda/snapshot/snapshot.js';
 import type { BuildOptions } from '../../support/snapshot-builder.js';
 import { failed } from '../../support/snapshot-builder.js';
 import {

@@ -1,9 +1,9 @@
-import type { AccessEntry, AwsSnapshot } from '../../../lambda/snapshot.js';
+import type { AccessEntry, AwsSnapshot } from '../../../lambda/snapshot/snapshot.js';
 import { fargateExecutionRoleMapped } from '../../../lambda/checks/fargate/fargate-execution-role-mapped.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';
 import { cluster, EXEC_ROLE, outcomes, baseAws, profile, runOn } from '../../net/manifests.js';
 import { failed, ok, snapshotFromManifests } from '../../support/snapshot-builder.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
 
 /** kube-system/aws-auth with this text as data.mapRoles. */
 const awsAuth = (mapRoles: string): Raw => ({

@@ -1,5 +1,5 @@
-import type { Raw } from '../../../lambda/kube/convert.js';
-import type { FargateProfile } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { FargateProfile } from '../../../lambda/snapshot/snapshot.js';
 import { fargateProfileCoverage } from '../../../lambda/checks/fargate/fargate-profile-coverage.js';
 import {
   agentContainer,

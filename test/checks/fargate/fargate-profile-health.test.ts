@@ -1,4 +1,4 @@
-import type { FargateProfile } from '../../../lambda/snapshot.js';
+import type { FargateProfile } from '../../../lambda/snapshot/snapshot.js';
 import { fargateProfileHealth } from '../../../lambda/checks/fargate/fargate-profile-health.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';
 import { baseAws, outcomes, profile, runOn } from '../../net/manifests.js';

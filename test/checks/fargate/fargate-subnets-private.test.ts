@@ -1,4 +1,4 @@
-import type { Route, RouteTable } from '../../../lambda/snapshot.js';
+import type { Route, RouteTable } from '../../../lambda/snapshot/snapshot.js';
 import { fargateSubnetsPrivate } from '../../../lambda/checks/fargate/fargate-subnets-private.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';
 import { baseAws, outcomes, profile, runOn, SUBNET_A } from '../../net/manifests.js';

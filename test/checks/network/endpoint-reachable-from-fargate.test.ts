@@ -1,5 +1,5 @@
-import type { Raw } from '../../../lambda/kube/convert.js';
-import type { EksCluster, FargateProfile } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { EksCluster, FargateProfile } from '../../../lambda/snapshot/snapshot.js';
 import { endpointReachableFromFargate } from '../../../lambda/checks/network/endpoint-reachable-from-fargate.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';
 import { baseAws, cluster, node, outcomes, profile, runOn } from '../../net/manifests.js';

@@ -1,5 +1,5 @@
-import type { Raw } from '../../../lambda/kube/convert.js';
-import type { AwsSnapshot, SgRule } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { AwsSnapshot, SgRule } from '../../../lambda/snapshot/snapshot.js';
 import { mixedClusterNodeSg } from '../../../lambda/checks/network/mixed-cluster-node-sg.js';
 import {
   baseAws,

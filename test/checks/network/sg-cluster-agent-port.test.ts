@@ -1,5 +1,5 @@
-import type { Raw } from '../../../lambda/kube/convert.js';
-import type { AwsSnapshot, SecurityGroup } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { AwsSnapshot, SecurityGroup } from '../../../lambda/snapshot/snapshot.js';
 import { sgClusterAgentPort } from '../../../lambda/checks/network/sg-cluster-agent-port.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';
 import {

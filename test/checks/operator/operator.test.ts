@@ -8,7 +8,7 @@ import { operatorTokenNotLiteral } from '../../../lambda/checks/operator/operato
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenNotChartGenerated } from '../../../lambda/checks/token/token-not-chart-generated.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
 import { failed } from '../../support/snapshot-builder.js';
 import {
   CANARY,
@@ -22,8 +22,8 @@ import {
   syncedSecret,
   tokenRef,
 } from '../token/support.js';
-import { clusterAgentKeys, copyModel, tokenKeys } from '../../../lambda/copies/model.js';
-import { readerLabel } from '../../../lambda/copies/readers.js';
+import { clusterAgentKeys, copyModel, tokenKeys } from '../../../lambda/snapshot/copies/model.js';
+import { readerLabel } from '../../../lambda/snapshot/copies/readers.js';
 
 const LITERAL = 'CANARY-operator-literal-token-3e5a7c9b1d2f';
 

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { rbacAgentContract } from '../../../lambda/checks/rbac/rbac-agent-contract.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
-import type { AccessReview } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { AccessReview } from '../../../lambda/snapshot/snapshot.js';
 import { ok, snapshotFromManifests } from '../../support/snapshot-builder.js';
 import {
   clusterRoleBinding,

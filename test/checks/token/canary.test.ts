@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { runChecks } from '../../../lambda/checks/runner.js';
-import { digestSecret } from '../../../lambda/secret-digest.js';
-import type { ClusterSnapshot } from '../../../lambda/snapshot.js';
+import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
+import type { ClusterSnapshot } from '../../../lambda/snapshot/snapshot.js';
 import { fixtureSnapshot, ok } from '../../support/snapshot-builder.js';
 import {
   CANARY,

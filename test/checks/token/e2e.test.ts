@@ -3,8 +3,8 @@
  * read by the real Kubernetes client and collector, Secrets Manager answered from the fixture's
  * aws.json by aws-sdk-client-mock. Pins every non-PASS result of these checks per fixture.
  */
-import type { Finding } from '../../../lambda/findings.js';
-import { runDemoAudit } from '../../../lambda/demo/demo.js';
+import type { Finding } from '../../../lambda/checks/findings.js';
+import { runDemoAudit } from '../../../lambda/run/demo/demo.js';
 import { CANARY, TOKEN_CHECKS } from './support.js';
 
 async function audit(fixture: string): Promise<Finding[]> {

@@ -1,10 +1,10 @@
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
-import { digestSecret } from '../../../lambda/secret-digest.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
 import type { BuildOptions } from '../../support/snapshot-builder.js';
 import { failed } from '../../support/snapshot-builder.js';
-import type { TokenSource } from '../../../lambda/snapshot.js';
+import type { TokenSource } from '../../../lambda/snapshot/snapshot.js';
 import {
   CANARY,
   build,

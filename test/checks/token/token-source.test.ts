@@ -1,6 +1,6 @@
 import { tokenSource } from '../../../lambda/checks/token/token-source.js';
-import { digestSecret } from '../../../lambda/secret-digest.js';
-import type { Collected, TokenSource } from '../../../lambda/snapshot.js';
+import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
+import type { Collected, TokenSource } from '../../../lambda/snapshot/snapshot.js';
 import { ok } from '../../support/snapshot-builder.js';
 import { CANARY, build, failures, healthyDocs, summary, tokenSourceOf } from './support.js';
 

@@ -5,11 +5,15 @@
  * says what it could not tell.
  */
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { Raw } from '../../../lambda/kube/convert.js';
-import { convertSecret } from '../../../lambda/kube/secrets.js';
-import type { ClusterSnapshot } from '../../../lambda/snapshot.js';
+import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import { convertSecret } from '../../../lambda/collect/kube/secrets.js';
+import type { ClusterSnapshot } from '../../../lambda/snapshot/snapshot.js';
 import { CANARY, PODS_STARTED, build, datadogNamespace, golangNamespace } from './support.js';
-import { asCopyRecordSet, copyRecord, keyLastWrite } from '../../../lambda/copies/record.js';
+import {
+  asCopyRecordSet,
+  copyRecord,
+  keyLastWrite,
+} from '../../../lambda/snapshot/copies/record.js';
 
 const OLD_TOKEN = 'CANARY-dd-cluster-agent-token-old-0000000000000000';
 /** After the pods started (2026-11-20T10:00Z). */
