@@ -4,7 +4,7 @@
  * ServiceAccount bound to the agent ClusterRole and a RoleBinding; plus the Cluster Agent and
  * matching AWS responses. A few namespaces are broken on purpose so the checks do real work.
  */
-import type { Raw } from '../lambda/collect/kube/convert.js';
+import type { Raw } from '../lambda/collect/kube/raw.js';
 
 /** The cluster the audit is run for; the AWS responses describe it. */
 export const BENCH_CLUSTER = 'bench';

@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Raw } from '../lambda/collect/kube/convert.js';
+import type { Raw } from '../lambda/collect/kube/raw.js';
 import { digestsEqual } from '../lambda/snapshot/secret-digest.js';
 import type { ClusterSnapshot, SecretDigest } from '../lambda/snapshot/snapshot.js';
 import {

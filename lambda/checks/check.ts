@@ -1,4 +1,4 @@
-import type { CheckResult, Severity } from './findings.js';
+import type { CheckResult, Severity } from '../config/findings.js';
 import type { SnapshotModel } from '../snapshot/models.js';
 import type { ClusterSnapshot, DataKey } from '../snapshot/snapshot.js';
 
@@ -38,3 +38,10 @@ export interface Check {
   models?: readonly SnapshotModel<unknown>[];
   run(snapshot: ClusterSnapshot): CheckResult[];
 }
+
+/** The check id under which collection failures are reported. */
+export const COLLECTION_CHECK_ID = 'audit-collection';
+/** Message id of the ERROR finding for a check that threw. */
+export const CHECK_CRASHED_MESSAGE_ID = 'check-crashed';
+/** The check id under which a cluster that could not be audited at all is reported. */
+export const CLUSTER_UNREACHABLE_CHECK_ID = 'audit-cluster';

@@ -15,7 +15,7 @@
  *
  * Owners are found by the one owner lookup (`workloads/owners.ts`).
  */
-import type { AffectedPods, ResourceRef } from './findings.js';
+import type { AffectedPods, ResourceRef } from '../config/findings.js';
 import { itemsOf, type ClusterSnapshot, type Pod } from '../snapshot/snapshot.js';
 import { workloadOf } from '../snapshot/workloads/owners.js';
 

@@ -15,7 +15,7 @@
  * inflates each block once.
  */
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { Finding, ResourceRef, Severity } from './findings.js';
+import type { Finding, ResourceRef, Severity } from '../config/findings.js';
 
 /** Messages per compressed block. */
 export const BLOCK_SIZE = 256;

@@ -7,8 +7,8 @@
  * a control character is found, and wherever a finding quotes it verbatim it is replaced by its
  * visible form (`\r\n`, `\x1b`), leaving the check's own line breaks alone.
  */
-import type { Finding } from './findings.js';
-import { singleLine } from '../report/sanitize.js';
+import type { Finding } from '../config/findings.js';
+import { singleLine } from './sanitize.js';
 import type { ClusterSnapshot } from '../snapshot/snapshot.js';
 
 /** What singleLine makes visible: C0, DEL, C1, bidi, zero-width and line separators. */

@@ -5,10 +5,10 @@ import {
   type CheckResult,
   type Finding,
   type Severity,
-} from './findings.js';
+} from '../config/findings.js';
 import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot/snapshot.js';
-import { awsRemediation, type FailurePlace } from '../collect/aws/errors.js';
-import type { Check } from './check.js';
+import { awsRemediation, type FailurePlace } from './aws-remediation.js';
+import { CHECK_CRASHED_MESSAGE_ID, COLLECTION_CHECK_ID, type Check } from './check.js';
 import { AFFECTED_SAMPLE, identityOf } from './identity.js';
 import { SNAPSHOT_MODELS, type SnapshotModel } from '../snapshot/models.js';
 import { PassResults } from './pass-results.js';
@@ -29,11 +29,6 @@ export function collectionFailures(snapshot: ClusterSnapshot): CollectionFailure
   }
   return failures;
 }
-
-/** The check id under which collection failures are reported. */
-export const COLLECTION_CHECK_ID = 'audit-collection';
-/** Message id of the ERROR finding for a check that threw. */
-export const CHECK_CRASHED_MESSAGE_ID = 'check-crashed';
 
 function failureFinding(cluster: string, f: CollectionFailure, region?: string): Finding {
   const resource = {

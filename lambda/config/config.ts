@@ -1,7 +1,25 @@
 import { z } from 'zod';
-import { SEVERITIES } from '../checks/findings.js';
-import type { AuditSettings } from '../snapshot/snapshot.js';
+import { SEVERITIES } from './findings.js';
 import { suppressionProblems, suppressionSchema } from './suppressions.js';
+
+/** Per-cluster settings the checks need, resolved from the config (with defaults). */
+export interface AuditSettings {
+  tokenSecretId: string;
+  tokenSecretProperty?: string;
+  /** Secrets Manager secret of the Datadog API key; absent in older snapshots (default applies). */
+  apiKeySecretId?: string;
+  apiKeySecretProperty?: string;
+  /** Secrets Manager secret of the Datadog application key; absent in older snapshots. */
+  appKeySecretId?: string;
+  appKeySecretProperty?: string;
+  clusterAgent: {
+    /** Namespace of the Cluster Agent when discovery should not guess. */
+    namespace?: string;
+    serviceName?: string;
+    /** Command port; 5005 by default. */
+    port: number;
+  };
+}
 
 /**
  * One schema for the auditor's configuration, shared by the Lambda (environment), the CLI
@@ -358,3 +376,6 @@ function keySettings<P extends 'apiKey' | 'appKey'>(
     ...(property ? { [`${prefix}SecretProperty`]: property } : {}),
   };
 }
+
+/** Attempts per operation, first try included: throttling and 5xx get a few backed-off retries. */
+export const AWS_MAX_ATTEMPTS = 4;

@@ -5,7 +5,7 @@
  * overlapping runs cannot both win silently: the newer run always ends up in latest.json.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { AuditLogger } from '../run/audit.js';
+import type { AuditLogger } from './observability.js';
 import { jsonDrift, safeJsonStringify, type JsonDrift } from '../report/render-json.js';
 import type { AuditReport, ClusterReport, Drift } from '../report/types.js';
 

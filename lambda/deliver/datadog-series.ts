@@ -4,8 +4,8 @@
  * while that cluster's report is in memory and lets the report go.
  */
 import type { MetricSeries } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/models/MetricSeries.js';
-import type { Finding } from '../checks/findings.js';
-import { singleLine } from '../report/sanitize.js';
+import type { Finding } from '../config/findings.js';
+import { singleLine } from '../checks/sanitize.js';
 import type { AuditReport, Drift } from '../report/types.js';
 
 export const FINDINGS_METRIC = 'eks_datadog_auditor.findings';

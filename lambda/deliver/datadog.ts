@@ -19,11 +19,11 @@ import { EventsApi } from '@datadog/datadog-api-client/dist/packages/datadog-api
 import type { EventCreateRequest } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v1/models/EventCreateRequest.js';
 import { MetricsApi } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/MetricsApi.js';
 import type { MetricSeries } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/models/MetricSeries.js';
-import { AWS_MAX_ATTEMPTS } from '../collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../config/config.js';
 import type { DatadogConfig } from '../config/config.js';
-import type { Finding } from '../checks/findings.js';
+import type { Finding } from '../config/findings.js';
 import { hasDrift } from '../report/diff.js';
-import { singleLine } from '../report/sanitize.js';
+import { singleLine } from '../checks/sanitize.js';
 import { describeCounts, failingCounts, maxFailingSeverity } from '../report/summary.js';
 import type { AuditReport, ClusterReport, Drift } from '../report/types.js';
 import {

@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { AuditorConfig, ClusterConfig } from '../config/config.js';
-import type { Finding, Severity } from '../checks/findings.js';
+import type { Finding, Severity } from '../config/findings.js';
 import type { TimeBudget } from '../config/budget.js';
 import { errorFields, type AuditMetrics, type HandlerLogger } from './observability.js';
 import {

@@ -8,7 +8,7 @@
  */
 import type { MetricSeries } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/models/MetricSeries.js';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { AWS_MAX_ATTEMPTS } from '../collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../config/config.js';
 import type { AuditorConfig } from '../config/config.js';
 import { errorFields } from './observability.js';
 import type { DatadogDeliveryDeps, DatadogOutcome } from './datadog.js';

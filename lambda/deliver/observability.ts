@@ -7,11 +7,17 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { AuditLogger } from '../run/audit.js';
-import { SEVERITIES } from '../checks/findings.js';
+import { SEVERITIES } from '../config/findings.js';
 import { incomplete } from '../report/completeness.js';
 import { failingCounts } from '../report/summary.js';
 import type { ClusterReport, Drift } from '../report/types.js';
+
+/** Where the audit logs: Powertools' Logger in the function, the console in the CLI. */
+export interface AuditLogger {
+  info(message: string, extra?: object): void;
+  warn(message: string, extra?: object): void;
+  error(message: string, extra?: object): void;
+}
 
 export const SERVICE_NAME = 'eks-datadog-auditor';
 export const METRICS_NAMESPACE = 'EksDatadogAuditor';

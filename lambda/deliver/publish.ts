@@ -6,7 +6,7 @@
  * and pointing at the archived report for the rest.
  */
 import { PublishCommand, type PublishCommandInput, type SNSClient } from '@aws-sdk/client-sns';
-import { atLeast, type Severity } from '../checks/findings.js';
+import { atLeast, type Severity } from '../config/findings.js';
 import type { CollectionFailure } from '../snapshot/snapshot.js';
 import {
   cutSections,
@@ -19,7 +19,7 @@ import {
   type EmailSections,
 } from '../report/email.js';
 import { jsonFinding, safeJsonStringify, type JsonFinding } from '../report/render-json.js';
-import { singleLine } from '../report/sanitize.js';
+import { singleLine } from '../checks/sanitize.js';
 import { failingCounts, isFailing, maxFailingSeverity, passedCount } from '../report/summary.js';
 import type { AuditReport, ClusterReport, Drift } from '../report/types.js';
 

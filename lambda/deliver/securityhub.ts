@@ -16,7 +16,7 @@ import {
 import type { AuditorConfig } from '../config/config.js';
 import { errorFields } from './observability.js';
 import { asffFindings, type AsffContext } from '../report/render-asff.js';
-import { singleLine } from '../report/sanitize.js';
+import { singleLine } from '../checks/sanitize.js';
 import type { AuditReport, Drift } from '../report/types.js';
 
 /** BatchImportFindings accepts at most this many findings per call. */

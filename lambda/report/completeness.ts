@@ -4,7 +4,7 @@
  * many AWS-only checks passed: it must not count as a successful audit, or a function whose role
  * was never mapped into the cluster would never trip the no-successful-audit alarm.
  */
-import { CLUSTER_UNREACHABLE_CHECK_ID } from '../run/audit.js';
+import { CLUSTER_UNREACHABLE_CHECK_ID } from '../checks/check.js';
 import type { ClusterReport } from './types.js';
 
 /**

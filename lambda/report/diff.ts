@@ -2,7 +2,7 @@
  * Drift of one cluster against its previous run, by finding id (stable across runs: check id,
  * cluster, resource and message id, hashed). Failing means FAIL or ERROR.
  */
-import type { Finding } from '../checks/findings.js';
+import type { Finding } from '../config/findings.js';
 import { isFailing, sortFindings } from './summary.js';
 import type { ClusterReport, Drift } from './types.js';
 

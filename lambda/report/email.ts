@@ -3,8 +3,8 @@
  * what is new, what is still failing and what got fixed, each with the exact fix; then where the
  * full evidence is and how to re-run.
  */
-import { resourceLabel, type Finding } from '../checks/findings.js';
-import { asciiLine, singleLine, textBlocks, wrapWords } from './sanitize.js';
+import { resourceLabel, type Finding } from '../config/findings.js';
+import { asciiLine, singleLine, textBlocks, wrapWords } from '../checks/sanitize.js';
 import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
 import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import type { ClusterReport, Drift } from './types.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
-import { FINDING_STATUSES, SEVERITIES, type Finding } from '../checks/findings.js';
+import { FINDING_STATUSES, SEVERITIES, type Finding } from '../config/findings.js';
 import { diffReports } from './diff.js';
 import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';

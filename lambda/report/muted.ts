@@ -3,7 +3,7 @@
  * for several pods of one workload.
  */
 import { describeAffected } from '../checks/identity.js';
-import type { Finding } from '../checks/findings.js';
+import type { Finding } from '../config/findings.js';
 import { sortFindings } from './summary.js';
 import type { ClusterReport } from './types.js';
 

@@ -14,8 +14,8 @@
  */
 import type { AwsSecurityFinding, SeverityLabel } from '@aws-sdk/client-securityhub';
 import { CHECKS } from '../checks/index.js';
-import { resourceLabel, type Finding, type Severity } from '../checks/findings.js';
-import { multiLine, singleLine } from './sanitize.js';
+import { resourceLabel, type Finding, type Severity } from '../config/findings.js';
+import { multiLine, singleLine } from '../checks/sanitize.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 
 export const ASFF_SCHEMA_VERSION = '2018-10-08';

@@ -10,9 +10,9 @@
  * from a cluster is HTML-escaped after control and bidi characters are made visible.
  */
 import { createHash } from 'node:crypto';
-import { SEVERITIES, resourceLabel, type Finding, type Severity } from '../checks/findings.js';
+import { SEVERITIES, resourceLabel, type Finding, type Severity } from '../config/findings.js';
 import { checkHelpUri, DEFAULT_DOCS_URL, TOOL_NAME, TOOL_VERSION } from './links.js';
-import { multiLine, singleLine, textBlocks } from './sanitize.js';
+import { multiLine, singleLine, textBlocks } from '../checks/sanitize.js';
 import {
   describeCounts,
   emptyCounts,

@@ -5,7 +5,7 @@
  * plus optional extras (finishedAt, trigger, region, counts, drift).
  */
 import type { ClusterSetup } from '../snapshot/setup.js';
-import type { AffectedPods, Finding, Severity, Suppression } from '../checks/findings.js';
+import type { AffectedPods, Finding, Severity, Suppression } from '../config/findings.js';
 import type { CollectionFailure } from '../snapshot/snapshot.js';
 import { failingCounts, sortFindings } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';

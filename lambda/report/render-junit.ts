@@ -12,9 +12,9 @@
  * Every string from a cluster is XML-escaped, and characters XML 1.0 cannot carry (C0 controls,
  * lone surrogates) are made visible first, so a hostile object name cannot break the document.
  */
-import { resourceLabel, type Finding } from '../checks/findings.js';
+import { resourceLabel, type Finding } from '../config/findings.js';
 import { TOOL_NAME } from './links.js';
-import { multiLine, singleLine } from './sanitize.js';
+import { multiLine, singleLine } from '../checks/sanitize.js';
 import { sortFindings } from './summary.js';
 import type { AuditReport, ClusterReport, Drift } from './types.js';
 

@@ -3,10 +3,10 @@
  * so it cannot close a table cell, open a link or inject HTML; fixes go in fenced code blocks
  * whose fence outgrows any backticks inside.
  */
-import { resourceLabel, type Finding } from '../checks/findings.js';
+import { resourceLabel, type Finding } from '../config/findings.js';
 import { incompleteReasons } from './email.js';
 import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
-import { markdownCodeBlock, markdownInline, singleLine, textBlocks } from './sanitize.js';
+import { markdownCodeBlock, markdownInline, singleLine, textBlocks } from '../checks/sanitize.js';
 
 /** Single-line fields (names, messages): a newline in one is hostile, shown as `\\n`. */
 const md = (value: unknown) => markdownInline(singleLine(value));

@@ -10,7 +10,7 @@
  */
 import { CHECKS } from '../checks/index.js';
 import type { Check } from '../checks/check.js';
-import type { Finding, Severity } from '../checks/findings.js';
+import type { Finding, Severity } from '../config/findings.js';
 import { checkHelpUri, DEFAULT_DOCS_URL, TOOL_NAME, TOOL_VERSION } from './links.js';
 import { safeJsonStringify } from './render-json.js';
 import { sortFindings } from './summary.js';

@@ -2,8 +2,8 @@
  * Terminal table: one section per cluster, failing findings first by severity, each followed by
  * its fix. PASS rows are hidden unless asked for, but always counted.
  */
-import { resourceLabel, type Finding, type Severity } from '../checks/findings.js';
-import { displayWidth, padToWidth, singleLine, textBlocks, wrapWords } from './sanitize.js';
+import { resourceLabel, type Finding, type Severity } from '../config/findings.js';
+import { displayWidth, padToWidth, singleLine, textBlocks, wrapWords } from '../checks/sanitize.js';
 import {
   describeCounts,
   emptyCounts,

@@ -1,5 +1,5 @@
 /** Counting and ordering findings: shared by every renderer, the publisher and the handler. */
-import { SEVERITIES, severityRank, type Finding, type Severity } from '../checks/findings.js';
+import { SEVERITIES, severityRank, type Finding, type Severity } from '../config/findings.js';
 import type { ClusterReport } from './types.js';
 
 export type SeverityCounts = Record<Severity, number>;

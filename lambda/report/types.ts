@@ -1,6 +1,6 @@
-import { CHECK_CRASHED_MESSAGE_ID } from '../checks/runner.js';
+import { CHECK_CRASHED_MESSAGE_ID } from '../checks/check.js';
 import type { ClusterSetup } from '../snapshot/setup.js';
-import type { Finding } from '../checks/findings.js';
+import type { Finding } from '../config/findings.js';
 import type { CollectionFailure, CollectionStats, CopyRecordSet } from '../snapshot/snapshot.js';
 
 /**

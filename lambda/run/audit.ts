@@ -5,21 +5,17 @@
 import type { Check } from '../checks/check.js';
 import { neutraliseQuotedClusterText } from '../checks/quoted-text.js';
 import { collectionFailures, runChecks } from '../checks/runner.js';
+import type { AuditLogger } from '../deliver/observability.js';
+import { CLUSTER_UNREACHABLE_CHECK_ID } from '../checks/check.js';
 import { mapLimit } from '../collect/concurrency.js';
 import type { AuditorConfig, ClusterConfig } from '../config/config.js';
-import { findingId, type Finding } from '../checks/findings.js';
+import { findingId, type Finding } from '../config/findings.js';
 import { BudgetExhausted, withinBudget, type TimeBudget } from '../config/budget.js';
 import { detectSetup } from '../snapshot/setup.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from '../report/types.js';
 import type { ClusterSnapshot, CopyRecordSet } from '../snapshot/snapshot.js';
-import { applySuppressions } from '../config/suppressions.js';
-import { copyRecord } from '../snapshot/copies/record.js';
-
-export interface AuditLogger {
-  info(message: string, extra?: object): void;
-  warn(message: string, extra?: object): void;
-  error(message: string, extra?: object): void;
-}
+import { applySuppressions } from '../checks/suppressions.js';
+import { copyRecord } from '../snapshot/copies/model.js';
 
 export interface AuditDeps {
   collect(cluster: ClusterConfig, config: AuditorConfig): Promise<ClusterSnapshot>;
@@ -36,8 +32,6 @@ export interface AuditDeps {
   budget?: TimeBudget;
 }
 
-/** The check id under which a cluster that could not be audited at all is reported. */
-export const CLUSTER_UNREACHABLE_CHECK_ID = 'audit-cluster';
 /** Message id of a cluster whose audit ran out of time (cut off, or never started). */
 export const BUDGET_MESSAGE_ID = 'time-budget';
 

@@ -19,7 +19,7 @@ import {
   type AuditorConfig,
   type ClusterConfig,
 } from '../config/config.js';
-import { atLeast, type Severity } from '../checks/findings.js';
+import { atLeast, type Severity } from '../config/findings.js';
 import { renderAuditorRbac } from '../collect/kube/rbac-manifest.js';
 import {
   diffAgainstBaseline,

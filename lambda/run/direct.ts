@@ -7,7 +7,8 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { runAudit, type AuditDeps, type AuditLogger } from './audit.js';
+import { runAudit, type AuditDeps } from './audit.js';
+import type { AuditLogger } from '../deliver/observability.js';
 import type { Check } from '../checks/check.js';
 import { CHECKS } from '../checks/index.js';
 import type { AuditorConfig, ClusterConfig } from '../config/config.js';

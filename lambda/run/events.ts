@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { notifyPolicySchema, type AuditorConfig, type ClusterConfig } from '../config/config.js';
-import { singleLine } from '../report/sanitize.js';
+import { singleLine } from '../checks/sanitize.js';
 
 /** The parts of the Lambda context the handler reads (no @types/aws-lambda dependency). */
 export interface LambdaContextLike {

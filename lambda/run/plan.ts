@@ -16,7 +16,7 @@ import {
 import { exampleEvent, parseEvent, selectClusters, type OnDemandEvent } from './events.js';
 import type { Discovery, DiscoveryFailure } from './fleet/discovery.js';
 import type { NotifyPolicy } from '../deliver/publish.js';
-import { singleLine } from '../report/sanitize.js';
+import { singleLine } from '../checks/sanitize.js';
 import type { AuditReport } from '../report/types.js';
 
 export interface RunPlan {

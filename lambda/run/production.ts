@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { newRunId } from './audit.js';
-import { AWS_MAX_ATTEMPTS } from '../collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../config/config.js';
 import { CHECKS } from '../checks/index.js';
 import { collectCluster } from '../collect/collect.js';
 import type { AuditorConfig, ClusterConfig } from '../config/config.js';

@@ -8,7 +8,7 @@
  */
 import type { ClusterSnapshot } from './snapshot.js';
 import { discoverAgents, isClusterChecksRunner, type AgentDiscovery } from './agents.js';
-import { operatorSetups } from '../checks/operator/datadog-agents.js';
+import { operatorSetups } from './operator.js';
 
 export type SetupKindId =
   'hand-written-sidecars' | 'daemonset' | 'admission-injection' | 'operator' | (string & {});

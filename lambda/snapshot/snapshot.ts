@@ -683,24 +683,9 @@ export interface TokenSource {
 // The snapshot
 // ---------------------------------------------------------------------------------------------
 
-/** Per-cluster settings the checks need, resolved from the config (with defaults). */
-export interface AuditSettings {
-  tokenSecretId: string;
-  tokenSecretProperty?: string;
-  /** Secrets Manager secret of the Datadog API key; absent in older snapshots (default applies). */
-  apiKeySecretId?: string;
-  apiKeySecretProperty?: string;
-  /** Secrets Manager secret of the Datadog application key; absent in older snapshots. */
-  appKeySecretId?: string;
-  appKeySecretProperty?: string;
-  clusterAgent: {
-    /** Namespace of the Cluster Agent when discovery should not guess. */
-    namespace?: string;
-    serviceName?: string;
-    /** Command port; 5005 by default. */
-    port: number;
-  };
-}
+/** The settings the snapshot was collected and is judged with (from the configuration). */
+import type { AuditSettings } from '../config/config.js';
+export type { AuditSettings };
 
 export interface KubeSnapshot {
   namespaces: Collected<Namespace[]>;

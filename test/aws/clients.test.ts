@@ -2,11 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import 'aws-sdk-client-mock-jest';
-import {
-  AWS_MAX_ATTEMPTS,
-  createAwsClients,
-  memoizeCredentials,
-} from '../../lambda/collect/aws/clients.js';
+import { createAwsClients, memoizeCredentials } from '../../lambda/collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../../lambda/config/config.js';
 import { describeCluster } from '../../lambda/collect/aws/collect.js';
 import {
   loadAwsFixture,

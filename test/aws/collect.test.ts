@@ -27,7 +27,7 @@ import {
   FIXTURES_DIR,
   snapshotFromManifests,
 } from '../support/snapshot-builder.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 
 const TOKEN_CANARY = 'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c';
 const CLUSTER_SG = 'sg-0c1a5e7e2d3f4a5b6';

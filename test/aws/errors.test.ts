@@ -1,4 +1,5 @@
-import { awsErrorCode, awsFailure, awsRemediation } from '../../lambda/collect/aws/errors.js';
+import { awsErrorCode, awsFailure } from '../../lambda/collect/aws/errors.js';
+import { awsRemediation } from '../../lambda/checks/aws-remediation.js';
 import { runChecks } from '../../lambda/checks/runner.js';
 import { sdkError } from '../support/aws-fixture.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';

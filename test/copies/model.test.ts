@@ -4,7 +4,7 @@
  * controller's effective selector, DatadogAgents) and writers (ExternalSecrets, chains).
  */
 import { datadogKeysMatch } from '../../lambda/checks/keys/datadog-keys-match.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { digestSecret } from '../../lambda/snapshot/secret-digest.js';
 import type { AwsSnapshot, ClusterSnapshot, TokenSource } from '../../lambda/snapshot/snapshot.js';
 import { ok } from '../support/snapshot-builder.js';

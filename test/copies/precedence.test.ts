@@ -9,7 +9,7 @@ import { tokenKeys } from '../../lambda/snapshot/copies/model.js';
 import { readerDetail } from '../../lambda/snapshot/copies/readers.js';
 import { tokenConsumersMatch } from '../../lambda/checks/token/token-consumers-match.js';
 import { tokenRefResolves } from '../../lambda/checks/token/token-ref-resolves.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { ClusterSnapshot } from '../../lambda/snapshot/snapshot.js';
 import { failed } from '../support/snapshot-builder.js';
 import {

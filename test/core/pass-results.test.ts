@@ -1,7 +1,7 @@
 import { BLOCK_SIZE, PassResults, isCompactPass } from '../../lambda/checks/pass-results.js';
 import { runChecks } from '../../lambda/checks/runner.js';
 import type { Check } from '../../lambda/checks/check.js';
-import { findingHash, findingId, type Finding } from '../../lambda/checks/findings.js';
+import { findingHash, findingId, type Finding } from '../../lambda/config/findings.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';
 
 /** Messages a check could write: quotes, newlines, control and bidi characters, emoji. */

@@ -1,4 +1,5 @@
-import { runChecks, COLLECTION_CHECK_ID } from '../../lambda/checks/runner.js';
+import { runChecks } from '../../lambda/checks/runner.js';
+import { COLLECTION_CHECK_ID } from '../../lambda/checks/check.js';
 import type { Check } from '../../lambda/checks/check.js';
 import { failed, snapshotFromManifests } from '../support/snapshot-builder.js';
 

@@ -5,17 +5,13 @@ import { CHECKS } from '../../lambda/checks/index.js';
 import { runChecks } from '../../lambda/checks/runner.js';
 import { exitCodeFor, main, type CliIo } from '../../lambda/run/cli.js';
 import { assertSuppressions, ConfigError, parseConfig } from '../../lambda/config/config.js';
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { renderEmail, renderReport } from '../../lambda/report/index.js';
 import { failingCounts } from '../../lambda/report/summary.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from '../../lambda/report/types.js';
-import {
-  applySuppressions,
-  parseSuppressAnnotation,
-  SUPPRESS_ANNOTATION,
-  type SuppressionRule,
-} from '../../lambda/config/suppressions.js';
+import { SUPPRESS_ANNOTATION, type SuppressionRule } from '../../lambda/config/suppressions.js';
+import { applySuppressions, parseSuppressAnnotation } from '../../lambda/checks/suppressions.js';
 import { fixtureAws } from '../support/aws-snapshot.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';
 

@@ -5,7 +5,7 @@
  * "not evaluated", the audit is complete, and the second run, finding what the first found,
  * publishes nothing and reports AuditIncomplete 0.
  */
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { AuditReport, ClusterReport } from '../../lambda/report/types.js';
 import { CaseRecorder } from '../reliability/book.js';
 import { handlerCase, type ClusterSetup, type HandlerOutcome } from '../reliability/harness.js';

@@ -3,7 +3,7 @@
  * (AWS through aws-sdk-client-mock): every way a copy of the token or a Datadog key stops
  * following Secrets Manager comes out as a FAIL with its fix.
  */
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 

@@ -4,7 +4,7 @@
  * with its exact edit although every copy matches today; the ones that keep it following pass; a
  * template that rewrites the value is "not evaluated", never PASS nor a mismatch.
  */
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import { runDemoAudit } from '../../lambda/run/demo/demo.js';
 

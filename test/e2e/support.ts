@@ -4,7 +4,7 @@
  * captured, and one-line summaries of findings for table-like assertions.
  */
 import { main, type CliIo } from '../../lambda/run/cli.js';
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import type { ClusterReport } from '../../lambda/report/types.js';
 import { runDemoAudit, type DemoOptions } from '../../lambda/run/demo/demo.js';
 import { findCanaries } from '../reliability/canary-needles.js';

@@ -6,7 +6,7 @@ import 'aws-sdk-client-mock-jest';
 import { tokenStaleInPods } from '../../lambda/checks/token/token-stale-in-pods.js';
 import { auditWith, createHandler } from '../../lambda/run/direct.js';
 import { type HandlerSummary } from '../../lambda/deliver/deliver.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { latestKey, type LatestRead } from '../../lambda/deliver/archive.js';
 import { copyRecordOf } from '../../lambda/deliver/previous-copies.js';
 import { snapshotFromManifests } from '../support/snapshot-builder.js';

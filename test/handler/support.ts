@@ -2,7 +2,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config/config.js';
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import { createHandler, type HandlerDeps } from '../../lambda/run/direct.js';
 import type { AuditMetrics, HandlerLogger } from '../../lambda/deliver/observability.js';
 import type { AuditReport, ClusterReport, Drift } from '../../lambda/report/types.js';

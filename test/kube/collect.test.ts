@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKubePort, type ClosableKubePort } from '../../lambda/collect/kube/client.js';
 import { KIND_READERS, collectKube, kubeRequestCounts } from '../../lambda/collect/kube/collect.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { KUBE_KINDS } from '../../lambda/collect/kube/kinds.js';
 import type { KubeKey, KubeSnapshot } from '../../lambda/snapshot/snapshot.js';
 import {

@@ -11,7 +11,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { createKubePort } from '../../lambda/collect/kube/client.js';
 import { collectKube } from '../../lambda/collect/kube/collect.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { itemsOf } from '../../lambda/snapshot/snapshot.js';
 import { startTestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 import {

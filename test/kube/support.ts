@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import { parseAllDocuments } from 'yaml';
 import type { KubernetesOptions } from '../../lambda/config/config.js';
 import type { KubeAccess } from '../../lambda/collect/kube/client.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { RetryPolicy } from '../../lambda/collect/kube/list.js';
 import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 

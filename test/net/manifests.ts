@@ -3,7 +3,7 @@
  * a Cluster Agent, agent sidecar pods, EC2 and Fargate nodes, SecurityGroupPolicies, and security
  * groups built from readable rules.
  */
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type {
   AwsSnapshot,
   EksCluster,
@@ -12,7 +12,7 @@ import type {
   SgRule,
 } from '../../lambda/snapshot/snapshot.js';
 import type { Check } from '../../lambda/checks/check.js';
-import type { CheckResult } from '../../lambda/checks/findings.js';
+import type { CheckResult } from '../../lambda/config/findings.js';
 import {
   emptyAws,
   ok,

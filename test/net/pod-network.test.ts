@@ -1,7 +1,7 @@
 import { itemsOf } from '../../lambda/snapshot/snapshot.js';
 import { netContext, podLikeOf, podNetwork } from '../../lambda/snapshot/net/pod-network.js';
 import { failed, ok, snapshotFromManifests } from '../support/snapshot-builder.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { AwsSnapshot, KubeSnapshot } from '../../lambda/snapshot/snapshot.js';
 import {
   baseAws,

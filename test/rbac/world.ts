@@ -3,8 +3,8 @@
  * Each builder returns manifests; tests concatenate them and call snapshotFromManifests.
  */
 import { parseAllDocuments } from 'yaml';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
-import type { CheckResult } from '../../lambda/checks/findings.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
+import type { CheckResult } from '../../lambda/config/findings.js';
 
 export function manifests(text: string): Raw[] {
   return parseAllDocuments(text)

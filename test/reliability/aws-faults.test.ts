@@ -8,11 +8,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import {
-  AWS_MAX_ATTEMPTS,
   AssumeRoleError,
   createAwsClients,
   type AwsClients,
 } from '../../lambda/collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../../lambda/config/config.js';
 import { awsErrorCode } from '../../lambda/collect/aws/errors.js';
 import { describeCluster } from '../../lambda/collect/aws/collect.js';
 import { CHECKS } from '../../lambda/checks/index.js';

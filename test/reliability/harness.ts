@@ -12,14 +12,15 @@ import {
   type AwsSecurityFinding,
 } from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
-import { newRunId, runAudit, type AuditLogger } from '../../lambda/run/audit.js';
+import { newRunId, runAudit } from '../../lambda/run/audit.js';
+import type { AuditLogger } from '../../lambda/deliver/observability.js';
 import { createAwsClients, type AwsClients } from '../../lambda/collect/aws/clients.js';
 import { CHECKS } from '../../lambda/checks/index.js';
 import { collectCluster, type CollectOptions } from '../../lambda/collect/collect.js';
 import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config/config.js';
 import { auditWith, createHandler, type HandlerResult } from '../../lambda/run/direct.js';
 import type { KubeAccess } from '../../lambda/collect/kube/client.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import {
   auditMetrics,
   createPowertoolsMetrics,

@@ -6,7 +6,7 @@
  * control characters in its name. The canary search (book.ts, canary-needles.js) covers every
  * output; the token must be reported as present, never shown.
  */
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { renderReport } from '../../lambda/report/index.js';
 import { Book, faultCase, finalCanarySearch } from './book.js';
 import { FIXTURES_DIR, loadManifests, snapshotFromManifests } from '../support/snapshot-builder.js';

@@ -6,12 +6,12 @@
  * or line injection into the email or the SNS subject, no markup into the markdown report.
  */
 import { neutraliseQuotedClusterText } from '../../lambda/checks/quoted-text.js';
-import { findingId } from '../../lambda/checks/findings.js';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import { findingId } from '../../lambda/config/findings.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { renderEmail, renderSubject, SUBJECT_MAX } from '../../lambda/report/email.js';
 import { renderReport } from '../../lambda/report/index.js';
 import { buildPublishInput } from '../../lambda/deliver/publish.js';
-import { displayWidth, singleLine } from '../../lambda/report/sanitize.js';
+import { displayWidth, singleLine } from '../../lambda/checks/sanitize.js';
 import type { AuditReport, ClusterReport } from '../../lambda/report/types.js';
 import { fixtureSnapshot } from '../support/snapshot-builder.js';
 import { Book, faultCase, finalCanarySearch } from './book.js';

@@ -4,7 +4,7 @@
  * and a very large value. The findings must name the problems without the token (the final canary
  * search scans every rendering), and no control character may reach a rendered line.
  */
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { Book, faultCase, finalCanarySearch } from './book.js';
 import { CANARIES } from './canary-needles.js';
 import { auditCase } from './harness.js';

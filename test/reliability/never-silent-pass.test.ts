@@ -10,7 +10,7 @@
  */
 import { CHECKS } from '../../lambda/checks/index.js';
 import { collectionFailures, runChecks } from '../../lambda/checks/runner.js';
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import { renderEmail, renderSubject } from '../../lambda/report/email.js';
 import { renderMarkdown } from '../../lambda/report/render-markdown.js';
 import { renderTable } from '../../lambda/report/render-table.js';

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AWS_MAX_ATTEMPTS, createAwsClients } from '../../lambda/collect/aws/clients.js';
+import { createAwsClients } from '../../lambda/collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../../lambda/config/config.js';
 import { ConfigError } from '../../lambda/config/config.js';
 import { loadKubeConfig } from '../../lambda/collect/kube/client.js';
 import { DEFAULT_MAX_PAGES, DEFAULT_RETRY } from '../../lambda/collect/kube/list.js';

@@ -7,7 +7,7 @@
  * DatadogAgent's name and annotations. The findings name the problems; no output holds the token
  * (the final canary search scans every rendering) or a control character.
  */
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { renderReport } from '../../lambda/report/index.js';
 import { Book, faultCase, finalCanarySearch } from './book.js';
 import { CANARIES } from './canary-needles.js';

@@ -1,5 +1,8 @@
-import { CLUSTER_UNREACHABLE_CHECK_ID } from '../../lambda/run/audit.js';
-import { CHECK_CRASHED_MESSAGE_ID, COLLECTION_CHECK_ID } from '../../lambda/checks/runner.js';
+import {
+  CHECK_CRASHED_MESSAGE_ID,
+  CLUSTER_UNREACHABLE_CHECK_ID,
+  COLLECTION_CHECK_ID,
+} from '../../lambda/checks/check.js';
 import { DISCOVERY_CHECK_ID } from '../../lambda/run/fleet/discovery.js';
 import { incomplete } from '../../lambda/report/completeness.js';
 import { decidePublish } from '../../lambda/deliver/publish.js';

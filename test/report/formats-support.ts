@@ -4,7 +4,7 @@
  * and drift of every kind (new, unchanged, resolved), plus the hostile names of ./support.ts.
  */
 import { diffReports } from '../../lambda/report/diff.js';
-import type { Finding } from '../../lambda/checks/findings.js';
+import type { Finding } from '../../lambda/config/findings.js';
 import type { AuditReport, Drift } from '../../lambda/report/types.js';
 import { auditReport, clusterReport, CLUSTER, fieldReportFindings, finding } from './support.js';
 

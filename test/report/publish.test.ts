@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { SEVERITIES } from '../../lambda/checks/findings.js';
+import { SEVERITIES } from '../../lambda/config/findings.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { renderEmail } from '../../lambda/report/email.js';
 import {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { CHECKS } from '../../lambda/checks/index.js';
-import { SEVERITIES, type Severity } from '../../lambda/checks/findings.js';
+import { SEVERITIES, type Severity } from '../../lambda/config/findings.js';
 import { checkHelpUri, TOOL_VERSION } from '../../lambda/report/links.js';
 import { renderSarif, sarifLevel, toSarif } from '../../lambda/report/render-sarif.js';
 import { runDemoAudit } from '../../lambda/run/demo/demo.js';

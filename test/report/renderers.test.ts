@@ -3,7 +3,7 @@ import { renderEmail, renderSubject, SUBJECT_MAX } from '../../lambda/report/ema
 import { renderJson } from '../../lambda/report/render-json.js';
 import { renderMarkdown } from '../../lambda/report/render-markdown.js';
 import { renderTable } from '../../lambda/report/render-table.js';
-import { displayWidth, stripSgr } from '../../lambda/report/sanitize.js';
+import { displayWidth, stripSgr } from '../../lambda/checks/sanitize.js';
 import {
   auditReport,
   clusterReport,

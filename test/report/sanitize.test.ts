@@ -8,7 +8,7 @@ import {
   textBlocks,
   truncateToWidth,
   wrapWords,
-} from '../../lambda/report/sanitize.js';
+} from '../../lambda/checks/sanitize.js';
 import { CONTROL_CHARS, HOSTILE } from './support.js';
 
 describe('singleLine', () => {

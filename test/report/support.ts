@@ -5,7 +5,7 @@ import {
   type FindingStatus,
   type ResourceRef,
   type Severity,
-} from '../../lambda/checks/findings.js';
+} from '../../lambda/config/findings.js';
 import type { CollectionFailure } from '../../lambda/snapshot/snapshot.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from '../../lambda/report/types.js';
 

@@ -4,7 +4,7 @@
  * DaemonSet pods recreated under new names, and one more replica of every Deployment. Used to show
  * that finding ids and drift do not move when only the replicas did.
  */
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 
 /** Deterministic lowercase alphanumerics from a seed, like the controllers' random suffixes. */
 function suffix(seed: string, length: number): string {

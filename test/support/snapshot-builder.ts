@@ -18,8 +18,8 @@ import {
   convertService,
   convertServiceAccount,
   convertWorkload,
-  type Raw,
 } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { DEFAULT_COLLECTED_AT, loadManifests } from '../../lambda/run/demo/fixtures.js';
 import { convertDatadogAgent } from '../../lambda/collect/kube/convert-operator.js';
 import { convertSecret } from '../../lambda/collect/kube/secrets.js';

@@ -15,7 +15,7 @@
  * The rendered objects themselves (RBAC rules, env, Secrets, labels) are never edited.
  */
 import { join } from 'node:path';
-import type { Raw } from '../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { AwsFixture } from './aws-fixture.js';
 import { FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
 

@@ -2,7 +2,7 @@ import {
   fargatePlacement,
   selectorMatchesPod,
 } from '../../lambda/snapshot/workloads/fargate-profiles.js';
-import { globMatches } from '../../lambda/snapshot/workloads/glob.js';
+import { globMatches } from '../../lambda/config/glob.js';
 import { profile } from '../net/manifests.js';
 
 describe('Fargate profile wildcards', () => {

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { selectorMatches } from '../../snapshot/net/label-selector.js';
 import {
   itemsOf,
@@ -9,7 +9,7 @@ import {
 } from '../../snapshot/snapshot.js';
 import { externalSecretTarget } from '../../snapshot/secret-refs.js';
 import type { Check } from '../check.js';
-import { quoteConditionMessage, readyCondition } from './eso.js';
+import { quoteConditionMessage, readyCondition } from '../../snapshot/eso.js';
 import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';
 import { readerLabel } from '../../snapshot/copies/readers.js';
 import { sameSmSecret, sourceSecrets } from '../../snapshot/copies/values.js';

@@ -1,8 +1,8 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { pinnedVersion, pinnedWhat, templateEffect, type TemplateEffect } from './copy-settings.js';
-import { esLabel, forceSyncCommand } from './eso.js';
+import { esLabel, forceSyncCommand } from '../../snapshot/eso.js';
 import { analyseSyncWindows, windowsBlocker } from './sync-windows.js';
 import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';
 import { COPIED_LABEL } from '../../snapshot/copies/values.js';

@@ -1,7 +1,7 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { valueOf, type ClusterSnapshot, type ExternalSecret } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
-import { ago, esLabel, forceSyncCommand, msBetween, refreshMode } from './eso.js';
+import { ago, esLabel, forceSyncCommand, msBetween, refreshMode } from '../../snapshot/eso.js';
 import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../snapshot/copies/model.js';
 
 /**

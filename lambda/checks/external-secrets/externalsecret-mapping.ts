@@ -1,9 +1,9 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot, ExternalSecret } from '../../snapshot/snapshot.js';
 import { externalSecretTarget } from '../../snapshot/secret-refs.js';
 import type { Check } from '../check.js';
 import { generatedTokenOf } from '../token/generated-token.js';
-import { esLabel, tokenDataEntryYaml, tokenMappings } from './eso.js';
+import { esLabel, tokenDataEntryYaml, tokenMappings } from '../../snapshot/eso.js';
 import {
   COPY_MODEL,
   copiesOf,

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { isDatadogExternalSecret } from '../../snapshot/secret-refs.js';
 import type { ClusterSnapshot, ExternalSecret, SecretStore } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
@@ -9,7 +9,7 @@ import {
   quoteConditionMessage,
   readyCondition,
   storeOf,
-} from './eso.js';
+} from '../../snapshot/eso.js';
 import { COPY_MODEL, tokenExternalSecrets, tokenKeys } from '../../snapshot/copies/model.js';
 
 function reasonAdvice(es: ExternalSecret, reason: string | undefined): string {

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { itemsOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { COPY_MODEL, copyModel } from '../../snapshot/copies/model.js';

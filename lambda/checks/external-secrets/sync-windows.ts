@@ -12,7 +12,7 @@
  * and monthly ones approximately.
  */
 import type { SyncWindows } from '../../snapshot/snapshot.js';
-import { formatDuration, parseGoDuration } from './go-duration.js';
+import { formatDuration, parseGoDuration } from '../../snapshot/go-duration.js';
 
 const MINUTE = 60_000;
 export const HORIZON_MINUTES = 28 * 24 * 60;

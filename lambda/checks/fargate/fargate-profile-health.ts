@@ -1,4 +1,4 @@
-import type { CheckResult, Severity } from '../findings.js';
+import type { CheckResult, Severity } from '../../config/findings.js';
 import { itemsOf, type ClusterSnapshot, type FargateProfile } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 

@@ -2,7 +2,7 @@
  * What the injection checks share: the Cluster Agent as a resource, where its injection settings are
  * changed, and the pods that ask for an injected sidecar grouped by the workload that owns them.
  */
-import type { ResourceRef } from '../findings.js';
+import type { ResourceRef } from '../../config/findings.js';
 import type { AgentDiscovery, ClusterAgent, SidecarRequest } from '../../snapshot/agents.js';
 
 export function clusterAgentResource(ca: ClusterAgent): ResourceRef {

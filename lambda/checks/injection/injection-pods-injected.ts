@@ -5,7 +5,7 @@ import {
   describeSelectors,
   settingField,
 } from '../../snapshot/admission/sidecar-config.js';
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import { discoverAgents, type AgentDiscovery } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';

@@ -7,7 +7,7 @@ import {
   settingField,
   type SidecarSecretInput,
 } from '../../snapshot/admission/sidecar-config.js';
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';

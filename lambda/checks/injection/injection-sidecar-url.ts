@@ -1,5 +1,5 @@
 import { settingField } from '../../snapshot/admission/sidecar-config.js';
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { itemsOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
 import { discoverAgents } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { digestSecret, digestsEqual } from '../../snapshot/secret-digest.js';
 import type {
   ClusterSnapshot,
@@ -7,8 +7,8 @@ import type {
   TokenSource,
 } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
-import { forceSyncCommand } from '../external-secrets/eso.js';
-import { ddaLabel } from '../operator/datadog-agents.js';
+import { forceSyncCommand } from '../../snapshot/eso.js';
+import { ddaLabel } from '../../snapshot/operator.js';
 import { COPY_MODEL, copyModel, type HeldKey } from '../../snapshot/copies/model.js';
 import { readerDetail } from '../../snapshot/copies/readers.js';
 import { COPIED_LABEL, type CopiedValue } from '../../snapshot/copies/values.js';

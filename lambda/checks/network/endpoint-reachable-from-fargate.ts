@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { itemsOf, valueOf, type ClusterSnapshot } from '../../snapshot/snapshot.js';
 import { isWholeFamily } from '../../snapshot/net/cidr.js';
 import type { Check } from '../check.js';

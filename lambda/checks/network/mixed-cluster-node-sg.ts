@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Outcome, Traffic } from '../../snapshot/net/evaluate.js';
 import type { Check } from '../check.js';

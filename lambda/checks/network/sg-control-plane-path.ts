@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import {
   itemsOf,
   refOf,

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import {
@@ -7,7 +7,7 @@ import {
   ddaResource,
   operatorTokenRef,
   suggestedTokenSecret,
-} from './datadog-agents.js';
+} from '../../snapshot/operator.js';
 
 /**
  * A DatadogAgent does not carry the Cluster Agent token as a literal `spec.global.clusterAgentToken`.

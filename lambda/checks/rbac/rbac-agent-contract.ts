@@ -1,6 +1,6 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
-import { contractResults } from '../../snapshot/rbac/contract-check.js';
+import { contractResults } from './contract-check.js';
 import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../snapshot/rbac/evaluator.js';
 import { fargateAgentSubjects } from '../../snapshot/rbac/subjects.js';
 import { discoverAgents } from '../../snapshot/agents.js';

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot, PolicyRule } from '../../snapshot/snapshot.js';
 import { FARGATE_AGENT_CONTRACT, rulesFor } from '../../snapshot/rbac/contracts.js';
 import {

@@ -1,6 +1,6 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
-import { contractResults } from '../../snapshot/rbac/contract-check.js';
+import { contractResults } from './contract-check.js';
 import { clusterAgentContractName, installMethodOf } from '../../snapshot/rbac/contracts.js';
 import { RBAC_INDEX, RBAC_DATA, RbacIndex } from '../../snapshot/rbac/evaluator.js';
 import { clusterAgentSubject } from '../../snapshot/rbac/subjects.js';

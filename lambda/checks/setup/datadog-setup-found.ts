@@ -1,8 +1,8 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import { discoverAgents, isClusterChecksRunner } from '../../snapshot/agents.js';
 import type { Check } from '../check.js';
-import { operatorSetups } from '../operator/datadog-agents.js';
+import { operatorSetups } from '../../snapshot/operator.js';
 import { detectSetup } from '../../snapshot/setup.js';
 
 /** What discovery looks at, said in the finding so a user can tell why their install was missed. */

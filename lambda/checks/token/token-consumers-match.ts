@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { digestsEqual } from '../../snapshot/secret-digest.js';
 import type {
   ClusterSnapshot,
@@ -19,11 +19,11 @@ import {
   refreshMode,
   tokenExternalSecretYaml,
   tokenMappings,
-} from '../external-secrets/eso.js';
+} from '../../snapshot/eso.js';
 import { templateEffect } from '../external-secrets/copy-settings.js';
-import { formatDuration } from '../external-secrets/go-duration.js';
+import { formatDuration } from '../../snapshot/go-duration.js';
 import { generatedTokenOf } from './generated-token.js';
-import { suggestedTokenSecret } from '../operator/datadog-agents.js';
+import { suggestedTokenSecret } from '../../snapshot/operator.js';
 import {
   COPY_MODEL,
   clusterAgentKeys,

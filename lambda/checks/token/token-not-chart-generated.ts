@@ -1,10 +1,10 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { discoverAgents } from '../../snapshot/agents.js';
-import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
+import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../../snapshot/eso.js';
 import { generatedTokenOf, isEsoManaged } from './generated-token.js';
-import { suggestedTokenSecret } from '../operator/datadog-agents.js';
+import { suggestedTokenSecret } from '../../snapshot/operator.js';
 import { COPY_MODEL, clusterAgentKeys, tokenKeys } from '../../snapshot/copies/model.js';
 import { TOKEN_ENV, TOKEN_KEY } from '../../snapshot/copies/values.js';
 

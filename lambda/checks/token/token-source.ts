@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { digestsEqual } from '../../snapshot/secret-digest.js';
 import type { ClusterSnapshot, TokenSource } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import { digestsEqual } from '../../snapshot/secret-digest.js';
 import {
   valueOf,
@@ -7,7 +7,7 @@ import {
   type SecretSnapshot,
 } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
-import { isReady, msBetween } from '../external-secrets/eso.js';
+import { isReady, msBetween } from '../../snapshot/eso.js';
 import {
   COPY_MODEL,
   copiesOf,

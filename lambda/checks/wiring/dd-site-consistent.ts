@@ -1,4 +1,4 @@
-import type { CheckResult } from '../findings.js';
+import type { CheckResult } from '../../config/findings.js';
 import type { ClusterSnapshot, Container } from '../../snapshot/snapshot.js';
 import type { Check } from '../check.js';
 import { discoverAgents, type AgentContainer } from '../../snapshot/agents.js';

@@ -16,6 +16,7 @@ import type {
   Pluggable,
   StandardRetryBackoffStrategy,
 } from '@smithy/types';
+import { AWS_MAX_ATTEMPTS } from '../../config/config.js';
 
 export interface AwsClients {
   region: string;
@@ -42,8 +43,6 @@ export interface AwsClientOptions {
   retryBackoff?: StandardRetryBackoffStrategy;
 }
 
-/** Attempts per operation, first try included: throttling and 5xx get a few backed-off retries. */
-export const AWS_MAX_ATTEMPTS = 4;
 const RETRY_MODE = 'standard';
 const DEFAULT_SESSION_NAME = 'eks-datadog-auditor';
 /** Refresh temporary credentials this long before they expire. */

@@ -10,7 +10,7 @@
 // js-yaml, not yaml: @kubernetes/client-node already brings it into the function bundle.
 import { load } from 'js-yaml';
 import type { AwsAuth, AwsAuthProblem, AwsAuthRoleMapping } from '../../snapshot/snapshot.js';
-import type { Raw } from './convert.js';
+import type { Raw } from './raw.js';
 
 export const AWS_AUTH_NAMESPACE = 'kube-system';
 export const AWS_AUTH_NAME = 'aws-auth';

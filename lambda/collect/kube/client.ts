@@ -18,7 +18,7 @@ import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
 import { ConfigError, type KubernetesOptions } from '../../config/config.js';
-import type { Raw } from './convert.js';
+import type { Raw } from './raw.js';
 import {
   KubeApiError,
   type AccessReviewAnswer,

@@ -29,8 +29,8 @@ import {
   convertService,
   convertServiceAccount,
   convertWorkload,
-  type Raw,
 } from './convert.js';
+import type { Raw } from './raw.js';
 import { convertDatadogAgent } from './convert-operator.js';
 import {
   convertClusterExternalSecret,

@@ -6,7 +6,7 @@
  * "this key is `{{ .key }}` verbatim" or not, so no template (which may embed literals) is kept.
  */
 import type { ExternalSecretTemplate, SyncWindows } from '../../snapshot/snapshot.js';
-import type { Raw } from './convert.js';
+import type { Raw } from './raw.js';
 
 export function convertSyncWindows(v: Raw): SyncWindows | undefined {
   if (!v || typeof v !== 'object') return undefined;

@@ -17,8 +17,8 @@ import {
   convertExternalSecret,
   convertMeta,
   convertSelector,
-  type Raw,
 } from './convert.js';
+import type { Raw } from './raw.js';
 
 function arr(v: unknown): Raw[] {
   return Array.isArray(v) ? v : [];

@@ -9,7 +9,8 @@
  * whole spec, token included.
  */
 import type { DatadogAgent, LabelSelector, OperatorSecretRef } from '../../snapshot/snapshot.js';
-import { convertEnvVar, convertMeta, convertSelector, type Raw } from './convert.js';
+import { convertEnvVar, convertMeta, convertSelector } from './convert.js';
+import type { Raw } from './raw.js';
 
 /** What the Operator names the Cluster Agent's Deployment, Service and ServiceAccount after. */
 export const OPERATOR_CLUSTER_AGENT_SUFFIX = 'cluster-agent';

@@ -6,6 +6,7 @@
 import { redactProfileLiterals } from '../../snapshot/admission/sidecar-config.js';
 import { digestSecret, isSensitiveName } from '../../snapshot/secret-digest.js';
 import { convertEsTemplate, convertSyncWindows } from './convert-eso-settings.js';
+import type { Raw } from './raw.js';
 import type {
   Condition,
   Container,
@@ -30,10 +31,6 @@ import type {
   Workload,
   WorkloadKind,
 } from '../../snapshot/snapshot.js';
-
-// Kubernetes JSON is untyped at this boundary; narrow field by field.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Raw = any;
 
 function str(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;

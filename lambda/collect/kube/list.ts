@@ -2,7 +2,7 @@
  * Paged lists and bounded retries over the KubePort. Every loop here has a fixed bound: an
  * auditor that retries forever against a sick API server makes it sicker and never reports.
  */
-import type { Raw } from './convert.js';
+import type { Raw } from './raw.js';
 import { qualifiedResource } from './kinds.js';
 import { KubeApiError, type KubeKindSpec, type KubePort } from './port.js';
 

@@ -4,7 +4,7 @@
  * that imports the client; tests use the same adapter against the local test API server.
  */
 import type { AccessRequest } from '../../snapshot/rbac/match.js';
-import type { Raw } from './convert.js';
+import type { Raw } from './raw.js';
 
 /** Every kind the collectors read. The RBAC manifest and least-privilege tests derive from this. */
 export interface KubeKindSpec {

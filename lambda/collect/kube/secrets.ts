@@ -1,5 +1,6 @@
 import { digestSecret } from '../../snapshot/secret-digest.js';
-import { convertMeta, type Raw } from './convert.js';
+import { convertMeta } from './convert.js';
+import type { Raw } from './raw.js';
 import type { SecretDigest, SecretSnapshot } from '../../snapshot/snapshot.js';
 
 /**

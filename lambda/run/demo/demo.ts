@@ -12,7 +12,7 @@ import { CHECKS } from '../../checks/index.js';
 import type { Check } from '../../checks/check.js';
 import { collectCluster } from '../../collect/collect.js';
 import { parseConfig, type AuditorConfigInput } from '../../config/config.js';
-import type { Raw } from '../../collect/kube/convert.js';
+import type { Raw } from '../../collect/kube/raw.js';
 import type { AuditReport } from '../../report/types.js';
 import {
   answerFromFixture,

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { Raw } from '../../collect/kube/convert.js';
+import type { Raw } from '../../collect/kube/raw.js';
 
 /** Fixtures describe a cluster as of this moment (ESO refresh times, pod start times). */
 export const DEFAULT_COLLECTED_AT = '2026-11-24T02:00:00.000Z';

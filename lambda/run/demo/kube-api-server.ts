@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type * as X509 from '@peculiar/x509';
 import { stringify } from 'yaml';
-import { convertRole, convertRoleBinding, type Raw } from '../../collect/kube/convert.js';
+import { convertRole, convertRoleBinding } from '../../collect/kube/convert.js';
+import type { Raw } from '../../collect/kube/raw.js';
 import { RbacIndex } from '../../snapshot/rbac/evaluator.js';
 
 // ---------------------------------------------------------------------------------------------

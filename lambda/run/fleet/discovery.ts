@@ -11,11 +11,12 @@ import {
   paginateListAccountsForParent,
   type Account,
 } from '@aws-sdk/client-organizations';
-import { AWS_MAX_ATTEMPTS, createAwsClients } from '../../collect/aws/clients.js';
+import { createAwsClients } from '../../collect/aws/clients.js';
+import { AWS_MAX_ATTEMPTS } from '../../config/config.js';
 import { mapLimit } from '../../collect/concurrency.js';
 import type { AuditorConfig, ClusterConfig, DiscoverConfig } from '../../config/config.js';
-import { findingId, type Finding } from '../../checks/findings.js';
-import { singleLine } from '../../report/sanitize.js';
+import { findingId, type Finding } from '../../config/findings.js';
+import { singleLine } from '../../checks/sanitize.js';
 import type { ClusterReport } from '../../report/types.js';
 
 /** Check id (and report name) of discovery failures. */

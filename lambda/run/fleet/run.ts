@@ -10,13 +10,8 @@
  * every report and the Distributed Map's results live under `runs/<runId>/` of the archive bucket.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import {
-  auditCluster,
-  BUDGET_MESSAGE_ID,
-  CLUSTER_UNREACHABLE_CHECK_ID,
-  outOfTimeReport,
-  type AuditDeps,
-} from '../audit.js';
+import { auditCluster, BUDGET_MESSAGE_ID, outOfTimeReport, type AuditDeps } from '../audit.js';
+import { CLUSTER_UNREACHABLE_CHECK_ID } from '../../checks/check.js';
 import { ConfigError, type AuditorConfig, type ClusterConfig } from '../../config/config.js';
 import {
   deliverCluster,
@@ -28,13 +23,13 @@ import {
   type HandlerSummary,
   type RunTally,
 } from '../../deliver/deliver.js';
-import { findingId, type Finding } from '../../checks/findings.js';
+import { findingId, type Finding } from '../../config/findings.js';
 import type { IntegrationOutcome } from '../../deliver/integrations.js';
 import { ReportArchive, archiveSegment, s3Uri } from '../../deliver/archive.js';
 import { readPreviousCopyRecord } from '../../deliver/previous-copies.js';
 import type { NotifyPolicy } from '../../deliver/publish.js';
 import { safeJsonStringify } from '../../report/render-json.js';
-import { singleLine } from '../../report/sanitize.js';
+import { singleLine } from '../../checks/sanitize.js';
 import { failingCounts } from '../../report/summary.js';
 import type { ClusterReport, ClusterStatus } from '../../report/types.js';
 import { planClusterTask, type RunPlan } from '../plan.js';

@@ -33,7 +33,7 @@ import {
   type Workload,
 } from '../snapshot.js';
 import { discoverAgents, isClusterAgentContainer, isNodeAgentContainer } from '../agents.js';
-import { tokenMappings, type TokenMapping } from '../../checks/external-secrets/eso.js';
+import { tokenMappings, type TokenMapping } from '../eso.js';
 import {
   envRefOf,
   isLive,
@@ -436,3 +436,11 @@ const OPERATOR_FIELD: Record<'api-key' | 'app-key', Record<'secret' | 'literal',
     literal: 'spec.global.credentials.appKey',
   },
 };
+
+/**
+ * This run's record: one entry per Secret key holding (or read as) the token or a Datadog key.
+ * Take it before the checks run: the runner releases the copy model after its last reader.
+ */
+export function copyRecord(snapshot: ClusterSnapshot): CopyRecordSet {
+  return copyModel(snapshot).record();
+}

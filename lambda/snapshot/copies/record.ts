@@ -17,8 +17,8 @@ import type {
   SecretDigest,
   SecretSnapshot,
 } from '../snapshot.js';
-import { msBetween } from '../../checks/external-secrets/eso.js';
-import { copyModel, type SecretCopyModel } from './model.js';
+import { msBetween } from '../eso.js';
+import type { SecretCopyModel } from './model.js';
 
 /** ESO writes this on every Secret it manages: a hash of the whole data map (all keys at once). */
 export const ESO_DATA_HASH = 'reconcile.external-secrets.io/data-hash';
@@ -71,14 +71,6 @@ export function keyLastWrite(
   return secret.meta.creationTimestamp
     ? { time: secret.meta.creationTimestamp, precise: true }
     : undefined;
-}
-
-/**
- * This run's record: one entry per Secret key holding (or read as) the token or a Datadog key.
- * Take it before the checks run: the runner releases the copy model after its last reader.
- */
-export function copyRecord(snapshot: ClusterSnapshot): CopyRecordSet {
-  return copyModel(snapshot).record();
 }
 
 /** The record of the copy model of `snapshot` (the model's `record()` keeps it). */

@@ -18,14 +18,8 @@ import {
   type PushSecret,
   type SecretStore,
 } from '../snapshot.js';
-import { formatDuration } from '../../checks/external-secrets/go-duration.js';
-import {
-  SYNC_BACKOFF_MS,
-  esLabel,
-  refreshMode,
-  storeOf,
-  type RefreshMode,
-} from '../../checks/external-secrets/eso.js';
+import { formatDuration } from '../go-duration.js';
+import { SYNC_BACKOFF_MS, esLabel, refreshMode, storeOf, type RefreshMode } from '../eso.js';
 import { sameSmSecret, sourceSecrets, type CopiedValue, type SourceSecret } from './values.js';
 
 /** One hop of a copy: an ExternalSecret entry that writes a Secret key from its store. */

@@ -15,7 +15,7 @@
  *   to the API server), so leader election needs no events permission: the chart grants
  *   `create` on events, the Operator's core render does not, and both run.
  */
-import type { Severity } from '../../checks/findings.js';
+import type { Severity } from '../../config/findings.js';
 import type { ClusterAgent } from '../agents.js';
 import type { Container, PolicyRule } from '../snapshot.js';
 import type { Decision, Permissions } from './evaluator.js';

@@ -10,7 +10,7 @@
  * - only ACTIVE profiles schedule pods (CREATING, CREATE_FAILED, DELETING and DELETE_FAILED do not).
  */
 import type { FargateProfile, Node, Workload } from '../snapshot.js';
-import { globMatches } from './glob.js';
+import { globMatches } from '../../config/glob.js';
 
 export const FARGATE_PROFILE_LABEL = 'eks.amazonaws.com/fargate-profile';
 

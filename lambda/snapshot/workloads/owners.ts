@@ -15,7 +15,7 @@
  * {@link workloadOf} gives the reference (finding identity files pod findings under it);
  * {@link ownerWorkload} gives the collected Deployment/DaemonSet/StatefulSet it names, if any.
  */
-import type { ResourceRef } from '../../checks/findings.js';
+import type { ResourceRef } from '../../config/findings.js';
 import { itemsOf, type ClusterSnapshot, type Pod, type Workload } from '../snapshot.js';
 
 const RS_HASH_SUFFIX = /-[a-z0-9]{5,10}$/;

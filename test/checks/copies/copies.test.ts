@@ -8,7 +8,7 @@ import { failed, ok } from '../../support/snapshot-builder.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { ddSiteConsistent } from '../../../lambda/checks/wiring/dd-site-consistent.js';
 import type { Check } from '../../../lambda/checks/check.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import {
   CANARY,
   TOKEN_ID,

@@ -1,5 +1,5 @@
 import { datadogKeysMatch } from '../../../lambda/checks/keys/datadog-keys-match.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
 import type { AwsSnapshot, TokenSource } from '../../../lambda/snapshot/snapshot.js';
 import { ok } from '../../support/snapshot-builder.js';

@@ -4,7 +4,7 @@
  * ownerReference and only the labels of the parent's metadata template, never a label naming it
  * (external-secrets `pkg/controllers/clusterexternalsecret`, `clusterpushsecret`).
  */
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { TOKEN_ID } from '../token/support.js';
 
 export interface CesOpts {

@@ -9,7 +9,8 @@ import {
   parseSchedule,
   windowsBlocker,
 } from '../../../lambda/checks/external-secrets/sync-windows.js';
-import { convertExternalSecret, type Raw } from '../../../lambda/collect/kube/convert.js';
+import { convertExternalSecret } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { SyncWindows } from '../../../lambda/snapshot/snapshot.js';
 import { CANARY, build, golangNamespace, summary } from '../token/support.js';
 

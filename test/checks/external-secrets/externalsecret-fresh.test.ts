@@ -1,6 +1,6 @@
 import { externalsecretFresh } from '../../../lambda/checks/external-secrets/externalsecret-fresh.js';
 import { runChecks } from '../../../lambda/checks/runner.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { TokenSource } from '../../../lambda/snapshot/snapshot.js';
 import type { BuildOptions } from '../../support/snapshot-builder.js';
 import { failed } from '../../support/snapshot-builder.js';

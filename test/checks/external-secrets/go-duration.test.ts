@@ -1,7 +1,4 @@
-import {
-  formatDuration,
-  parseGoDuration,
-} from '../../../lambda/checks/external-secrets/go-duration.js';
+import { formatDuration, parseGoDuration } from '../../../lambda/snapshot/go-duration.js';
 
 describe('parseGoDuration', () => {
   it.each([

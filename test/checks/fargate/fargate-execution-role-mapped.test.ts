@@ -3,7 +3,7 @@ import { fargateExecutionRoleMapped } from '../../../lambda/checks/fargate/farga
 import { awsFromSdk } from '../../support/aws-snapshot.js';
 import { cluster, EXEC_ROLE, outcomes, baseAws, profile, runOn } from '../../net/manifests.js';
 import { failed, ok, snapshotFromManifests } from '../../support/snapshot-builder.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 
 /** kube-system/aws-auth with this text as data.mapRoles. */
 const awsAuth = (mapRoles: string): Raw => ({

@@ -1,4 +1,4 @@
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { FargateProfile } from '../../../lambda/snapshot/snapshot.js';
 import { fargateProfileCoverage } from '../../../lambda/checks/fargate/fargate-profile-coverage.js';
 import {

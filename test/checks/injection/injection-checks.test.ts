@@ -10,7 +10,7 @@ import { injectionSecretReady } from '../../../lambda/checks/injection/injection
 import { injectionSidecarUrl } from '../../../lambda/checks/injection/injection-sidecar-url.js';
 import { injectionStatusAnnotations } from '../../../lambda/checks/injection/injection-status-annotations.js';
 import { injectionWebhookRegistered } from '../../../lambda/checks/injection/injection-webhook-registered.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import {
   FIXTURES_DIR,
   loadManifests,

@@ -1,4 +1,4 @@
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { EksCluster, FargateProfile } from '../../../lambda/snapshot/snapshot.js';
 import { endpointReachableFromFargate } from '../../../lambda/checks/network/endpoint-reachable-from-fargate.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';

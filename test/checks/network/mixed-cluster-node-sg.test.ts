@@ -1,4 +1,4 @@
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { AwsSnapshot, SgRule } from '../../../lambda/snapshot/snapshot.js';
 import { mixedClusterNodeSg } from '../../../lambda/checks/network/mixed-cluster-node-sg.js';
 import {

@@ -1,4 +1,4 @@
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { AwsSnapshot, SecurityGroup } from '../../../lambda/snapshot/snapshot.js';
 import { sgClusterAgentPort } from '../../../lambda/checks/network/sg-cluster-agent-port.js';
 import { awsFromSdk } from '../../support/aws-snapshot.js';

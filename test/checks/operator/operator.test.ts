@@ -3,12 +3,12 @@
  * token-not-chart-generated, the DatadogAgent as the Cluster Agent's token reader in the shared
  * token model, and the exports setup detection and the key-consumer model build on.
  */
-import { operatorSetups } from '../../../lambda/checks/operator/datadog-agents.js';
+import { operatorSetups } from '../../../lambda/snapshot/operator.js';
 import { operatorTokenNotLiteral } from '../../../lambda/checks/operator/operator-token-not-literal.js';
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
 import { tokenNotChartGenerated } from '../../../lambda/checks/token/token-not-chart-generated.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { failed } from '../../support/snapshot-builder.js';
 import {
   CANARY,

@@ -10,7 +10,7 @@ import { rbacClusterAgentContract } from '../../../lambda/checks/rbac/rbac-clust
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { clusterAgentUrl } from '../../../lambda/checks/wiring/cluster-agent-url.js';
 import { fargateSidecarMode } from '../../../lambda/checks/wiring/fargate-sidecar-mode.js';
-import type { Finding } from '../../../lambda/checks/findings.js';
+import type { Finding } from '../../../lambda/config/findings.js';
 import { createKubePort } from '../../../lambda/collect/kube/client.js';
 import { collectKube } from '../../../lambda/collect/kube/collect.js';
 import type { ClusterSnapshot } from '../../../lambda/snapshot/snapshot.js';

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { rbacAgentContract } from '../../../lambda/checks/rbac/rbac-agent-contract.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { AccessReview } from '../../../lambda/snapshot/snapshot.js';
 import { ok, snapshotFromManifests } from '../../support/snapshot-builder.js';
 import {

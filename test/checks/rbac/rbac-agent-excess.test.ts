@@ -1,6 +1,6 @@
 import { rbacAgentContract } from '../../../lambda/checks/rbac/rbac-agent-contract.js';
 import { rbacAgentExcess } from '../../../lambda/checks/rbac/rbac-agent-excess.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { snapshotFromManifests } from '../../support/snapshot-builder.js';
 import {
   clusterRoleBinding,

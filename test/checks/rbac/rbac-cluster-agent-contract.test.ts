@@ -1,5 +1,5 @@
 import { rbacClusterAgentContract } from '../../../lambda/checks/rbac/rbac-cluster-agent-contract.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { snapshotFromManifests } from '../../support/snapshot-builder.js';
 import { CLUSTER_AGENT_RBAC, clusterAgent, manifests, summary } from '../../rbac/world.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { datadogSetupFound } from '../../../lambda/checks/setup/datadog-setup-found.js';
 import { detectSetup } from '../../../lambda/snapshot/setup.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import type { AuditSettings } from '../../../lambda/snapshot/snapshot.js';
 import {
   FIXTURES_DIR,

@@ -3,7 +3,7 @@
  * read by the real Kubernetes client and collector, Secrets Manager answered from the fixture's
  * aws.json by aws-sdk-client-mock. Pins every non-PASS result of these checks per fixture.
  */
-import type { Finding } from '../../../lambda/checks/findings.js';
+import type { Finding } from '../../../lambda/config/findings.js';
 import { runDemoAudit } from '../../../lambda/run/demo/demo.js';
 import { CANARY, TOKEN_CHECKS } from './support.js';
 

@@ -3,7 +3,7 @@
  * Secrets Manager side given as the fixture's aws.json describes it (canary tokens).
  */
 import { runChecks } from '../../../lambda/checks/runner.js';
-import type { Finding } from '../../../lambda/checks/findings.js';
+import type { Finding } from '../../../lambda/config/findings.js';
 import { CHECKS } from '../../../lambda/checks/index.js';
 import { fixtureSnapshot, ok } from '../../support/snapshot-builder.js';
 import { TOKEN_CHECKS, tokenSourceOf } from './support.js';

@@ -13,10 +13,10 @@ import { tokenNotPlaintext } from '../../../lambda/checks/token/token-not-plaint
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
 import { tokenSource } from '../../../lambda/checks/token/token-source.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { CheckResult } from '../../../lambda/checks/findings.js';
+import type { CheckResult } from '../../../lambda/config/findings.js';
 import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
 import type { ClusterSnapshot, TokenSource } from '../../../lambda/snapshot/snapshot.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { ok, snapshotFromManifests, type BuildOptions } from '../../support/snapshot-builder.js';
 
 export const CANARY = {

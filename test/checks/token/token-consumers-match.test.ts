@@ -1,6 +1,6 @@
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenConsumersMatch } from '../../../lambda/checks/token/token-consumers-match.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { digestSecret } from '../../../lambda/snapshot/secret-digest.js';
 import type { BuildOptions } from '../../support/snapshot-builder.js';
 import { failed } from '../../support/snapshot-builder.js';

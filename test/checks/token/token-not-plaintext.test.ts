@@ -1,6 +1,6 @@
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenNotPlaintext } from '../../../lambda/checks/token/token-not-plaintext.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { failed } from '../../support/snapshot-builder.js';
 import {
   CANARY,

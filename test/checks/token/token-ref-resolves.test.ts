@@ -1,6 +1,6 @@
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenRefResolves } from '../../../lambda/checks/token/token-ref-resolves.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { failed } from '../../support/snapshot-builder.js';
 import {
   CANARY,

@@ -1,6 +1,6 @@
 import { runChecks } from '../../../lambda/checks/runner.js';
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { failed } from '../../support/snapshot-builder.js';
 import {
   CANARY,

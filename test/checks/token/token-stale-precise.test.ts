@@ -5,15 +5,12 @@
  * says what it could not tell.
  */
 import { tokenStaleInPods } from '../../../lambda/checks/token/token-stale-in-pods.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { convertSecret } from '../../../lambda/collect/kube/secrets.js';
 import type { ClusterSnapshot } from '../../../lambda/snapshot/snapshot.js';
 import { CANARY, PODS_STARTED, build, datadogNamespace, golangNamespace } from './support.js';
-import {
-  asCopyRecordSet,
-  copyRecord,
-  keyLastWrite,
-} from '../../../lambda/snapshot/copies/record.js';
+import { asCopyRecordSet, keyLastWrite } from '../../../lambda/snapshot/copies/record.js';
+import { copyRecord } from '../../../lambda/snapshot/copies/model.js';
 
 const OLD_TOKEN = 'CANARY-dd-cluster-agent-token-old-0000000000000000';
 /** After the pods started (2026-11-20T10:00Z). */

@@ -1,5 +1,5 @@
 import { clusterAgentUrl } from '../../../lambda/checks/wiring/cluster-agent-url.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { failed, snapshotFromManifests } from '../../support/snapshot-builder.js';
 import { clusterAgent, fargateApp, sidecarEnv, summary } from '../../rbac/world.js';
 

@@ -1,5 +1,5 @@
 import { fargateSidecarMode } from '../../../lambda/checks/wiring/fargate-sidecar-mode.js';
-import type { Raw } from '../../../lambda/collect/kube/convert.js';
+import type { Raw } from '../../../lambda/collect/kube/raw.js';
 import { ok, snapshotFromManifests } from '../../support/snapshot-builder.js';
 import { fargateApp, sidecarEnv, summary, type EnvEntry } from '../../rbac/world.js';
 

@@ -11,8 +11,8 @@ import {
   type ExternalSecret,
   type SecretStore,
   type TokenSource,
-} from '../../snapshot/snapshot.js';
-import { externalSecretTarget } from '../../snapshot/secret-refs.js';
+} from './snapshot.js';
+import { externalSecretTarget } from './secret-refs.js';
 import { formatDuration, parseGoDuration } from './go-duration.js';
 
 /** ESO's default `spec.refreshInterval`. */

@@ -4,13 +4,9 @@
  * Agent token, spec.global.credentials) are readers in the one copy model
  * (lambda/snapshot/copies/model.ts), which reads DatadogAgents through kube/operator-refs.ts.
  */
-import {
-  datadogAgentsOf,
-  operatorTokenRef,
-  type OperatorTokenRef,
-} from '../../snapshot/operator-refs.js';
-import type { ClusterSnapshot, DatadogAgent } from '../../snapshot/snapshot.js';
-import { esLabel, tokenExternalSecretYaml, tokenMappings } from '../external-secrets/eso.js';
+import { datadogAgentsOf, operatorTokenRef, type OperatorTokenRef } from './operator-refs.js';
+import type { ClusterSnapshot, DatadogAgent } from './snapshot.js';
+import { esLabel, tokenExternalSecretYaml, tokenMappings } from './eso.js';
 
 export { datadogAgentsOf, operatorTokenRef, type OperatorTokenRef };
 

@@ -4,15 +4,15 @@
  * fix, the bindings around it that cannot work (missing role, missing ServiceAccount), and the
  * SubjectAccessReview answers that disagree with the static verdict.
  */
-import type { CheckResult, ResourceRef } from '../../checks/findings.js';
+import type { CheckResult, ResourceRef } from '../../config/findings.js';
 import {
   itemsOf,
   type AccessReview,
   type ClusterSnapshot,
   type Role,
   type RoleBinding,
-} from '../snapshot.js';
-import { accessReviewIndex, reviewKey, toReview } from './access-review.js';
+} from '../../snapshot/snapshot.js';
+import { accessReviewIndex, reviewKey, toReview } from '../../snapshot/rbac/access-review.js';
 import {
   describeItem,
   evaluateContract,
@@ -20,7 +20,7 @@ import {
   sourceLabel,
   type ContractItem,
   type ItemVerdict,
-} from './contracts.js';
+} from '../../snapshot/rbac/contracts.js';
 import {
   bindingLabel,
   roleLabel,
@@ -29,11 +29,11 @@ import {
   type RbacIndex,
   type ResolvedBinding,
   type ServiceAccountRef,
-} from './evaluator.js';
-import { ruleAllows, resourceLabel } from './match.js';
-import { contractFix, fixText, type RoleInstaller } from './remediation.js';
-import { isClusterScoped } from './scope.js';
-import { runsLabel, type ContractSubject } from './subjects.js';
+} from '../../snapshot/rbac/evaluator.js';
+import { ruleAllows, resourceLabel } from '../../snapshot/rbac/match.js';
+import { contractFix, fixText, type RoleInstaller } from '../../snapshot/rbac/remediation.js';
+import { isClusterScoped } from '../../snapshot/rbac/scope.js';
+import { runsLabel, type ContractSubject } from '../../snapshot/rbac/subjects.js';
 
 export interface ContractCheckOptions {
   subjects: ContractSubject[];
