@@ -9,7 +9,7 @@ import {
 } from '../../snapshot/snapshot.js';
 import { isLivePod } from '../../snapshot/workloads/pods.js';
 import type { Check } from '../check.js';
-import { ownerOf, workloadIndex } from '../../snapshot/copies/readers.js';
+import { ownerWorkload, workloadIndex } from '../../snapshot/workloads/owners.js';
 import { TOKEN_ENV } from '../../snapshot/copies/values.js';
 
 /** Credentials that must come from a Secret, never from a literal in the pod template. */
@@ -49,7 +49,7 @@ export const tokenNotPlaintext: Check = {
       });
     }
     for (const pod of itemsOf(snapshot.kube.pods)) {
-      if (ownerOf(pod, workloads)) continue;
+      if (ownerWorkload(pod, workloads)) continue;
       if (!isLivePod(pod)) continue;
       const ns = pod.meta.namespace ?? '';
       spots.push({

@@ -34,16 +34,10 @@ import {
 } from '../snapshot.js';
 import { discoverAgents, isClusterAgentContainer, isNodeAgentContainer } from '../agents.js';
 import { tokenMappings, type TokenMapping } from '../eso.js';
-import {
-  envRefOf,
-  isLive,
-  ownerOf,
-  workloadIndex,
-  type ConsumerRole,
-  type EnvRef,
-  type SecretReader,
-} from './readers.js';
+import { envRefOf, type ConsumerRole, type EnvRef, type SecretReader } from './readers.js';
 import { computeRecord } from './record.js';
+import { ownerWorkload, workloadIndex, type WorkloadIndex } from '../workloads/owners.js';
+import { isLivePod } from '../workloads/pods.js';
 import { COPIED_VALUES, SIDECAR_KEY, VALUE_ENV, type CopiedValue } from './values.js';
 import {
   externalSecretCopies,
@@ -115,7 +109,7 @@ export interface SecretCopyModel {
   writersOf(namespace: string, secret: string): readonly ExternalSecret[];
   lookup(namespace: string, secret: string): SecretLookup | undefined;
   /** Deployments, DaemonSets and StatefulSets by `Kind/namespace/name`. */
-  workloads: Map<string, Workload>;
+  workloads: WorkloadIndex;
   /** This run's copy record (record.ts), computed on first use. */
   record(): CopyRecordSet;
 }
@@ -306,9 +300,9 @@ function computeModel(snapshot: ClusterSnapshot): SecretCopyModel {
   const envFromSecretRefs: EnvFromSecretRef[] = [];
   const covered = new Set<Workload>();
   for (const pod of itemsOf(snapshot.kube.pods)) {
-    if (!isLive(pod)) continue;
+    if (!isLivePod(pod)) continue;
     const namespace = pod.meta.namespace ?? '';
-    const workload = ownerOf(pod, workloads);
+    const workload = ownerWorkload(pod, workloads);
     if (workload) covered.add(workload);
     readSpec(pod.spec, pod.meta.labels, namespace, pod, workload);
     for (const container of [...pod.spec.initContainers, ...pod.spec.containers]) {

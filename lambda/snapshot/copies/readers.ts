@@ -4,15 +4,8 @@
  * findings.
  */
 import { isDatadogContainer } from '../secret-refs.js';
-import {
-  itemsOf,
-  type ClusterSnapshot,
-  type Container,
-  type DatadogAgent,
-  type Pod,
-  type SecretLookup,
-  type Workload,
-} from '../snapshot.js';
+import type { Container, DatadogAgent, Pod, SecretLookup, Workload } from '../snapshot.js';
+import { ownerWorkload, workloadOf, type WorkloadIndex } from '../workloads/owners.js';
 
 export type ConsumerRole = 'cluster-agent' | 'node-agent' | 'injected-sidecar' | 'agent';
 
@@ -89,34 +82,6 @@ export function envRefOf(
   return undefined;
 }
 
-/** A pod that has not finished: its containers run, or will. */
-export function isLive(pod: Pod): boolean {
-  return pod.status.phase !== 'Succeeded' && pod.status.phase !== 'Failed';
-}
-
-export function workloadIndex(snapshot: ClusterSnapshot): Map<string, Workload> {
-  const all = [
-    ...itemsOf(snapshot.kube.deployments),
-    ...itemsOf(snapshot.kube.daemonsets),
-    ...itemsOf(snapshot.kube.statefulsets),
-  ];
-  return new Map(all.map((w) => [`${w.kind}/${w.meta.namespace ?? ''}/${w.meta.name}`, w]));
-}
-
-/** The Deployment/DaemonSet/StatefulSet behind a pod (through its ReplicaSet), when collected. */
-export function ownerOf(pod: Pod, workloads: Map<string, Workload>): Workload | undefined {
-  const ns = pod.meta.namespace ?? '';
-  for (const o of pod.meta.ownerReferences) {
-    const key =
-      o.kind === 'ReplicaSet'
-        ? `Deployment/${ns}/${o.name.replace(/-[a-z0-9]{5,10}$/, '')}`
-        : `${o.kind}/${ns}/${o.name}`;
-    const w = workloads.get(key);
-    if (w) return w;
-  }
-  return undefined;
-}
-
 /** `Pod golang/app-7d9f`, `Deployment golang/app` or `DatadogAgent datadog/datadog`. */
 export function readerLabel(u: SecretReader): string {
   if (u.datadogAgent) return `DatadogAgent ${u.namespace}/${u.datadogAgent.meta.name}`;
@@ -168,7 +133,7 @@ export function restartCommands(users: readonly SecretReader[]): string[] {
 /**
  * `Pod golang/app-7d9f-x (Deployment golang/app)`; a bare pod is named once: `Pod golang/debug`.
  */
-export function podWithOwner(pod: Pod, workloads: Map<string, Workload>): string {
+export function podWithOwner(pod: Pod, workloads: WorkloadIndex): string {
   const own = `Pod ${pod.meta.namespace ?? ''}/${pod.meta.name}`;
   const where = templateLabel(pod, workloads);
   return where === own ? own : `${own} (${where})`;
@@ -178,7 +143,7 @@ export function podWithOwner(pod: Pod, workloads: Map<string, Workload>): string
  * Where to change a pod's spec: `the pod template of Deployment golang/app`; for a bare pod,
  * `the manifest of Pod golang/debug (then recreate the pod)`: a running pod's env is immutable.
  */
-export function podSpecPlace(pod: Pod, workloads: Map<string, Workload>): string {
+export function podSpecPlace(pod: Pod, workloads: WorkloadIndex): string {
   const where = templateLabel(pod, workloads);
   return where.startsWith('Pod ')
     ? `the manifest of ${where} (then recreate the pod)`
@@ -186,10 +151,10 @@ export function podSpecPlace(pod: Pod, workloads: Map<string, Workload>): string
 }
 
 /** Where a pod's spec is maintained: `Deployment golang/app`, else `Pod golang/app-7d9f`. */
-export function templateLabel(pod: Pod, workloads: Map<string, Workload>): string {
-  const w = ownerOf(pod, workloads);
+export function templateLabel(pod: Pod, workloads: WorkloadIndex): string {
+  const w = ownerWorkload(pod, workloads);
   const ns = pod.meta.namespace ?? '';
   if (w) return `${w.kind} ${ns}/${w.meta.name}`;
-  const o = pod.meta.ownerReferences[0];
-  return o ? `${o.kind} ${ns}/${o.name}` : `Pod ${ns}/${pod.meta.name}`;
+  const owner = workloadOf(pod);
+  return `${owner.kind} ${ns}/${owner.name}`;
 }
