@@ -59,8 +59,17 @@ const BIN = join(process.cwd(), 'node_modules', '.bin');
             user: {
               exec: {
                 apiVersion: 'client.authentication.k8s.io/v1beta1',
-                command: join(process.cwd(), 'bin', 'eks-datadog-auditor.js'),
-                args: ['token', '--cluster', CLUSTER, '--region', 'eu-west-1'],
+                // The CLI from its sources (a checkout has no dist/ until `npm run build`; the
+                // installed bin is exercised by test/package/install.test.ts).
+                command: join(BIN, 'tsx'),
+                args: [
+                  join(process.cwd(), 'lambda', 'run', 'cli.ts'),
+                  'token',
+                  '--cluster',
+                  CLUSTER,
+                  '--region',
+                  'eu-west-1',
+                ],
                 interactiveMode: 'Never',
               },
             },
