@@ -111,7 +111,7 @@ export const lazyDatadog: Plugin = {
   name: 'lazy-datadog',
   setup(b) {
     b.onResolve({ filter: /^\.\/datadog\.js$/ }, (args) =>
-      args.kind === 'dynamic-import' && /[\\/]lambda[\\/]report$/.test(args.resolveDir)
+      args.kind === 'dynamic-import' && /[\\/]lambda[\\/]deliver$/.test(args.resolveDir)
         ? { path: `./${LAZY_DATADOG_FILE}`, external: true }
         : undefined,
     );

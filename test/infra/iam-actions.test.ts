@@ -104,10 +104,10 @@ describe('IAM actions of the function role', () => {
   });
 
   it('list AssumeRole as sent by the credential provider the AWS clients use', () => {
-    const clients = readFileSync(join(LAMBDA_DIR, 'aws/clients.ts'), 'utf8');
+    const clients = readFileSync(join(LAMBDA_DIR, 'collect/aws/clients.ts'), 'utf8');
     expect(clients).toContain('fromTemporaryCredentials');
     // And GetParameter, sent by Powertools Parameters' SSMProvider for the configuration.
-    expect(readFileSync(join(LAMBDA_DIR, 'config-source.ts'), 'utf8')).toContain(
+    expect(readFileSync(join(LAMBDA_DIR, 'config/source.ts'), 'utf8')).toContain(
       'new SSMProvider(',
     );
     expect(Object.keys(COMMANDS_SENT_BY_LIBRARIES)).toEqual([

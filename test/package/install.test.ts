@@ -80,7 +80,9 @@ describe('the packed package, installed without devDependencies', () => {
 
   it('installs without the devDependencies the demo used to need', () => {
     const modules = join(app, 'node_modules');
-    expect(existsSync(join(modules, 'eks-datadog-auditor', 'dist', 'lambda', 'cli.js'))).toBe(true);
+    expect(
+      existsSync(join(modules, 'eks-datadog-auditor', 'dist', 'lambda', 'run', 'cli.js')),
+    ).toBe(true);
     for (const dev of ['tsx', 'aws-sdk-client-mock', 'typescript', 'jest', 'node']) {
       expect([dev, existsSync(join(modules, dev))]).toEqual([dev, false]);
     }
