@@ -1,5 +1,5 @@
 /**
- * External Secrets Operator's own CRDs (test/vendor/external-secrets, unchanged; sources in
+ * External Secrets Operator's own CRDs (../shared/vendor/external-secrets beside the checkout, unchanged; sources in
  * test/fixtures/README.md) hold the objects this project writes by hand to their word: every ESO
  * object of the fixture clusters and of the test builders validates against its CRD's
  * openAPIV3Schema, and the test API server, given those CRDs, serves the ESO kinds at the versions
@@ -32,8 +32,9 @@ import {
 import { externalSecret, secretStore } from '../checks/token/support.js';
 import { generateCluster } from '../../bench/generate.js';
 import { OPTIONS, rawGet, tokenAccess } from './support.js';
+import { describeVendored, VENDOR_DIR, VENDOR_PRESENT } from '../support/vendored.js';
 
-const VENDOR = new URL('../vendor/external-secrets/', import.meta.url).pathname;
+const VENDOR = join(VENDOR_DIR, 'external-secrets');
 /** The current v1 release and the last release before v1 (0.16 added it; 0.17 stopped v1beta1). */
 const RELEASES = ['v2.9.0', 'v0.15.1'] as const;
 type Release = (typeof RELEASES)[number];
@@ -90,7 +91,8 @@ function validators(release: Release): Map<string, () => ValidateFunction> {
   return out;
 }
 
-const BY_RELEASE = new Map(RELEASES.map((r) => [r, validators(r)]));
+// Built only where the vendored CRDs are present (the blocks below are skipped otherwise).
+const BY_RELEASE = new Map(VENDOR_PRESENT ? RELEASES.map((r) => [r, validators(r)]) : []);
 
 /** The release whose CRDs serve `apiVersion`: v1beta1 objects are the older release's. */
 function releaseFor(apiVersion: string): Release {
@@ -122,7 +124,7 @@ const FIXTURE_OBJECTS: [string, Raw][] = readdirSync(FIXTURES_DIR, { withFileTyp
       ]),
   );
 
-describe("ESO's vendored CRDs", () => {
+describeVendored("ESO's vendored CRDs", () => {
   it('are the releases test/fixtures/README.md names, unchanged (their served versions)', () => {
     const served = (r: Release) =>
       crdsOf(r)
@@ -165,7 +167,7 @@ describe("ESO's vendored CRDs", () => {
   });
 });
 
-describe('every ESO object of the fixture clusters validates against its CRD', () => {
+describeVendored('every ESO object of the fixture clusters validates against its CRD', () => {
   it('finds ESO objects in the fixtures', () => {
     expect(FIXTURE_OBJECTS.length).toBeGreaterThan(10);
   });
@@ -174,7 +176,7 @@ describe('every ESO object of the fixture clusters validates against its CRD', (
   });
 });
 
-describe('every ESO object of the benchmark cluster validates against its CRD', () => {
+describeVendored('every ESO object of the benchmark cluster validates against its CRD', () => {
   // Ten namespaces hold every shape the generator writes (broken ones included).
   const objects = generateCluster(10)
     .manifests.filter(isEso)
@@ -187,7 +189,7 @@ describe('every ESO object of the benchmark cluster validates against its CRD', 
   });
 });
 
-describe('every ESO object the test builders write validates against its CRD', () => {
+describeVendored('every ESO object the test builders write validates against its CRD', () => {
   const parent = clusterPushSecret('backup-token', {
     secret: 'datadog-secret',
     secretKey: 'token',
@@ -241,94 +243,97 @@ function clusterOn(release: Release): Raw[] {
   );
 }
 
-describe('the test API server serves the ESO kinds as the vendored CRDs say, through the real client', () => {
-  it.each([
-    { release: 'v2.9.0' as const, esVersion: 'v1', unserved: 'v1beta1' },
-    { release: 'v0.15.1' as const, esVersion: 'v1beta1', unserved: 'v1' },
-  ])(
-    'ESO $release: ExternalSecrets at $esVersion only, PushSecrets at v1alpha1, the rest collected',
-    async ({ release, esVersion, unserved }) => {
-      const manifests = clusterOn(release);
-      const server = await startTestApiServer({
-        manifests,
-        customResourceDefinitions: crdsOf(release),
-        crds: ['vpcresources.k8s.aws/v1beta1', 'datadoghq.com/v2alpha1'],
-      });
-      const port = createKubePort(tokenAccess(server), OPTIONS);
-      try {
-        const kube = await collectKube(port, DEFAULT_SETTINGS, OPTIONS);
-        const group = '/apis/external-secrets.io';
-        const answered = (path: string) =>
-          server.requests.filter((r) => r.path === path).map((r) => r.status);
-        expect(answered(`${group}/${esVersion}/externalsecrets`)).toContain(200);
-        if (release === 'v2.9.0') {
-          // The collector asks v1 first and never needs the fallback.
-          expect(answered(`${group}/${unserved}/externalsecrets`)).toEqual([]);
-        } else {
-          expect(answered(`${group}/${unserved}/externalsecrets`)).toEqual([404]);
-        }
-        expect(answered(`${group}/v1alpha1/pushsecrets`)).toEqual([200]);
-        expect(answered(`${group}/v1alpha1/clusterpushsecrets`)).toEqual([200]);
+describeVendored(
+  'the test API server serves the ESO kinds as the vendored CRDs say, through the real client',
+  () => {
+    it.each([
+      { release: 'v2.9.0' as const, esVersion: 'v1', unserved: 'v1beta1' },
+      { release: 'v0.15.1' as const, esVersion: 'v1beta1', unserved: 'v1' },
+    ])(
+      'ESO $release: ExternalSecrets at $esVersion only, PushSecrets at v1alpha1, the rest collected',
+      async ({ release, esVersion, unserved }) => {
+        const manifests = clusterOn(release);
+        const server = await startTestApiServer({
+          manifests,
+          customResourceDefinitions: crdsOf(release),
+          crds: ['vpcresources.k8s.aws/v1beta1', 'datadoghq.com/v2alpha1'],
+        });
+        const port = createKubePort(tokenAccess(server), OPTIONS);
+        try {
+          const kube = await collectKube(port, DEFAULT_SETTINGS, OPTIONS);
+          const group = '/apis/external-secrets.io';
+          const answered = (path: string) =>
+            server.requests.filter((r) => r.path === path).map((r) => r.status);
+          expect(answered(`${group}/${esVersion}/externalsecrets`)).toContain(200);
+          if (release === 'v2.9.0') {
+            // The collector asks v1 first and never needs the fallback.
+            expect(answered(`${group}/${unserved}/externalsecrets`)).toEqual([]);
+          } else {
+            expect(answered(`${group}/${unserved}/externalsecrets`)).toEqual([404]);
+          }
+          expect(answered(`${group}/v1alpha1/pushsecrets`)).toEqual([200]);
+          expect(answered(`${group}/v1alpha1/clusterpushsecrets`)).toEqual([200]);
 
-        const esos = itemsOf(kube.externalSecrets);
-        expect(esos.length).toBeGreaterThan(3);
-        expect(new Set(esos.map((e) => e.apiVersion))).toEqual(
-          new Set([`external-secrets.io/${esVersion}`]),
-        );
-        for (const key of [
-          'secretStores',
-          'clusterSecretStores',
-          'clusterExternalSecrets',
-          'pushSecrets',
-          'clusterPushSecrets',
-        ] as const) {
-          expect(kube[key]).toMatchObject({ status: 'ok' });
+          const esos = itemsOf(kube.externalSecrets);
+          expect(esos.length).toBeGreaterThan(3);
+          expect(new Set(esos.map((e) => e.apiVersion))).toEqual(
+            new Set([`external-secrets.io/${esVersion}`]),
+          );
+          for (const key of [
+            'secretStores',
+            'clusterSecretStores',
+            'clusterExternalSecrets',
+            'pushSecrets',
+            'clusterPushSecrets',
+          ] as const) {
+            expect(kube[key]).toMatchObject({ status: 'ok' });
+          }
+          // What the collector read through the real client is what the fixture says.
+          const built = snapshotFromManifests(manifests).kube;
+          const names = (xs: { meta: { namespace?: string; name: string } }[]) =>
+            xs.map((x) => `${x.meta.namespace ?? ''}/${x.meta.name}`).sort();
+          expect(names(esos)).toEqual(names(itemsOf(built.externalSecrets)));
+          expect(names(itemsOf(kube.clusterExternalSecrets!))).toEqual(
+            names(itemsOf(built.clusterExternalSecrets!)),
+          );
+          expect(names(itemsOf(kube.pushSecrets!))).toEqual(names(itemsOf(built.pushSecrets!)));
+          expect(itemsOf(kube.clusterExternalSecrets!)[0]!.status.provisionedNamespaces).toEqual(
+            itemsOf(built.clusterExternalSecrets!)[0]!.status.provisionedNamespaces,
+          );
+        } finally {
+          await port.close();
+          await server.close();
         }
-        // What the collector read through the real client is what the fixture says.
-        const built = snapshotFromManifests(manifests).kube;
-        const names = (xs: { meta: { namespace?: string; name: string } }[]) =>
-          xs.map((x) => `${x.meta.namespace ?? ''}/${x.meta.name}`).sort();
-        expect(names(esos)).toEqual(names(itemsOf(built.externalSecrets)));
-        expect(names(itemsOf(kube.clusterExternalSecrets!))).toEqual(
-          names(itemsOf(built.clusterExternalSecrets!)),
-        );
-        expect(names(itemsOf(kube.pushSecrets!))).toEqual(names(itemsOf(built.pushSecrets!)));
-        expect(itemsOf(kube.clusterExternalSecrets!)[0]!.status.provisionedNamespaces).toEqual(
-          itemsOf(built.clusterExternalSecrets!)[0]!.status.provisionedNamespaces,
+      },
+    );
+
+    it('serves no ESO kind at a version its CRD does not serve (a 404, as a real API server)', async () => {
+      const server = await startTestApiServer({
+        manifests: clusterOn('v2.9.0'),
+        customResourceDefinitions: crdsOf('v2.9.0'),
+      });
+      try {
+        expect(
+          (await rawGet(server, '/apis/external-secrets.io/v1beta1/externalsecrets')).status,
+        ).toBe(404);
+        expect((await rawGet(server, '/apis/external-secrets.io/v1/pushsecrets')).status).toBe(404);
+        expect((await rawGet(server, '/apis/external-secrets.io/v1/externalsecrets')).status).toBe(
+          200,
         );
       } finally {
-        await port.close();
         await server.close();
       }
-    },
-  );
-
-  it('serves no ESO kind at a version its CRD does not serve (a 404, as a real API server)', async () => {
-    const server = await startTestApiServer({
-      manifests: clusterOn('v2.9.0'),
-      customResourceDefinitions: crdsOf('v2.9.0'),
     });
-    try {
-      expect(
-        (await rawGet(server, '/apis/external-secrets.io/v1beta1/externalsecrets')).status,
-      ).toBe(404);
-      expect((await rawGet(server, '/apis/external-secrets.io/v1/pushsecrets')).status).toBe(404);
-      expect((await rawGet(server, '/apis/external-secrets.io/v1/externalsecrets')).status).toBe(
-        200,
-      );
-    } finally {
-      await server.close();
-    }
-  });
 
-  it('refuses to store an object at a version its CRD does not serve', async () => {
-    await expect(
-      startTestApiServer({
-        manifests: clusterOn('v0.15.1').map((d) =>
-          d.kind === 'ClusterExternalSecret' ? { ...d, apiVersion: 'external-secrets.io/v1' } : d,
-        ),
-        customResourceDefinitions: crdsOf('v0.15.1'),
-      }),
-    ).rejects.toThrow(/does not serve/);
-  });
-});
+    it('refuses to store an object at a version its CRD does not serve', async () => {
+      await expect(
+        startTestApiServer({
+          manifests: clusterOn('v0.15.1').map((d) =>
+            d.kind === 'ClusterExternalSecret' ? { ...d, apiVersion: 'external-secrets.io/v1' } : d,
+          ),
+          customResourceDefinitions: crdsOf('v0.15.1'),
+        }),
+      ).rejects.toThrow(/does not serve/);
+    });
+  },
+);

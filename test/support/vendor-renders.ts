@@ -1,5 +1,5 @@
 /**
- * The vendors' own renders (test/vendor/, unchanged; sources in test/fixtures/README.md) turned
+ * The vendors' own renders (../shared/vendor/ beside the checkout, unchanged; see vendored.ts; sources in test/fixtures/README.md) turned
  * into live clusters for the end-to-end tests. A render is what `helm template` or the Operator's
  * renderer writes; a cluster also holds what the API server and the controllers add once it is
  * applied. Everything added or changed here is one of those, and says so:
@@ -19,7 +19,9 @@ import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { AwsFixture } from './aws-fixture.js';
 import { FIXTURES_DIR, loadManifests } from './snapshot-builder.js';
 
-export const VENDOR_DIR = new URL('../vendor/', import.meta.url).pathname;
+import { VENDOR_DIR } from './vendored.js';
+
+export { VENDOR_DIR };
 
 /** Repository, path and commit of each vendored file (test/fixtures/README.md says the same). */
 export const VENDORED = {
