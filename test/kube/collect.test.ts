@@ -5,7 +5,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKubePort, type ClosableKubePort } from '../../lambda/collect/kube/client.js';
+import {
+  createKubePort,
+  type ClosableKubePort,
+  type RequestTimer,
+} from '../../lambda/collect/kube/client.js';
 import { KIND_READERS, collectKube, kubeRequestCounts } from '../../lambda/collect/kube/collect.js';
 import type { Raw } from '../../lambda/collect/kube/raw.js';
 import { KUBE_KINDS } from '../../lambda/collect/kube/kinds.js';
@@ -21,7 +25,7 @@ import {
   loadManifests,
   snapshotFromManifests,
 } from '../support/snapshot-builder.js';
-import { FAST_RETRY, OPTIONS, tokenAccess, yamlDocs } from './support.js';
+import { FAST_RETRY, OPTIONS, timeoutOn, tokenAccess, yamlDocs } from './support.js';
 
 const TOKEN = 'CANARY-dd-cluster-agent-token-7f3a9c1e5b2d4f6a8c0e1d2c';
 const API_KEY = 'CANARY-dd-api-key-4e5f6a7b8c9d0e1f2a3b';
@@ -218,6 +222,7 @@ describe('collectKube through the real client', () => {
       token?: string;
       options?: Partial<typeof OPTIONS>;
       authenticationMode?: string;
+      timer?: RequestTimer;
     } = {},
   ) {
     const server = await startTestApiServer({
@@ -231,6 +236,7 @@ describe('collectKube through the real client', () => {
     const port = createKubePort(
       tokenAccess(server, opts.token ? { token: async () => opts.token! } : {}),
       options,
+      ...(opts.timer ? [opts.timer] : []),
     );
     ports.push(port);
     const kube = await collectKube(port, DEFAULT_SETTINGS, options, {
@@ -406,17 +412,29 @@ data:
   });
 
   it('records a timeout on one kind after bounded retries, the rest unaffected', async () => {
+    // Services never answer and time out as soon as the server holds them; every other kind has a
+    // timeout no slow machine reaches, so only services can time out.
+    const services = timeoutOn('/api/v1/services');
     const { server, kube } = await run({
-      faults: [{ path: '/api/v1/services', delayMs: 2000 }],
+      faults: [services.fault],
       options: { requestTimeoutMs: 150 },
+      timer: services.timer,
     });
     expect(kube.services).toMatchObject({
       status: 'error',
       error: { kind: 'services', code: 'Timeout' },
     });
     expect(kube.services.status === 'error' && kube.services.error.status).toBeUndefined();
+    expect(kube.services.status === 'error' && kube.services.error.message).toContain(
+      'no response within 150 ms',
+    );
     expect(server.requests.filter((r) => r.path === '/api/v1/services')).toHaveLength(4);
+    expect(services.expired()).toBe(4);
     expect(kube.pods.status).toBe('ok');
+    const otherErrors = Object.entries(kube).filter(
+      ([k, v]) => k !== 'services' && (v as { status?: string }).status === 'error',
+    );
+    expect(otherErrors).toEqual([]);
   });
 
   it('records missing CRDs as not installed and reads only the secrets workloads name', async () => {

@@ -2,10 +2,10 @@
 import { request } from 'node:https';
 import { parseAllDocuments } from 'yaml';
 import type { KubernetesOptions } from '../../lambda/config/config.js';
-import type { KubeAccess } from '../../lambda/collect/kube/client.js';
+import type { KubeAccess, RequestTimer } from '../../lambda/collect/kube/client.js';
 import type { Raw } from '../../lambda/collect/kube/raw.js';
 import type { RetryPolicy } from '../../lambda/collect/kube/list.js';
-import type { TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
+import type { Fault, TestApiServer } from '../../lambda/run/demo/kube-api-server.js';
 
 /** Multi-document YAML -> objects. */
 export function yamlDocs(text: string): Raw[] {
@@ -32,6 +32,41 @@ export const FAST_RETRY: Partial<RetryPolicy> = { baseDelayMs: 1, maxDelayMs: 2 
 export function recordingRetry(): { retry: Partial<RetryPolicy>; waits: number[] } {
   const waits: number[] = [];
   return { retry: { sleep: async (ms) => void waits.push(ms) }, waits };
+}
+
+/** The timeout every request but the chosen one gets from `timeoutOn`: never reached in a test. */
+export const GENEROUS_TIMEOUT_MS = 60_000;
+
+/**
+ * A timeout on exactly one path, whatever the machine's speed: the test server holds every request
+ * to `path` (a `hang` fault, inject it) and the request timer expires it as soon as the server holds
+ * it; every other request keeps a real timer of GENEROUS_TIMEOUT_MS, so a slow machine cannot time
+ * out a kind that must succeed. Give the timer to `createKubePort` (or the harness).
+ */
+export function timeoutOn(
+  path: string,
+  fault: Omit<Fault, 'path' | 'hang' | 'onHeld'> = {},
+): { timer: RequestTimer; fault: Fault; expired: () => number } {
+  const pending: (() => void)[] = [];
+  let expired = 0;
+  const timer: RequestTimer = (_ms, expire, request) => {
+    if (request.path !== path) {
+      const t = setTimeout(expire, GENEROUS_TIMEOUT_MS);
+      return () => clearTimeout(t);
+    }
+    pending.push(expire);
+    return () => {
+      const i = pending.indexOf(expire);
+      if (i >= 0) pending.splice(i, 1);
+    };
+  };
+  const onHeld = () => {
+    const expire = pending.shift();
+    if (!expire) throw new Error(`timeoutOn(${path}): a request was held with no timer started`);
+    expired += 1;
+    expire();
+  };
+  return { timer, fault: { ...fault, path, hang: true, onHeld }, expired: () => expired };
 }
 
 export function tokenAccess(

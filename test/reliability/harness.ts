@@ -19,7 +19,11 @@ import { CHECKS } from '../../lambda/checks/index.js';
 import { collectCluster, type CollectOptions } from '../../lambda/collect/collect.js';
 import { parseConfig, type AuditorConfig, type ClusterConfig } from '../../lambda/config/config.js';
 import { auditWith, createHandler, type HandlerResult } from '../../lambda/run/direct.js';
-import type { KubeAccess } from '../../lambda/collect/kube/client.js';
+import {
+  createKubePort,
+  type KubeAccess,
+  type RequestTimer,
+} from '../../lambda/collect/kube/client.js';
 import type { Raw } from '../../lambda/collect/kube/raw.js';
 import {
   auditMetrics,
@@ -55,8 +59,12 @@ export const NOW = new Date(DEFAULT_COLLECTED_AT);
 export const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:eks-datadog-auditor';
 export const BUCKET = 'eks-datadog-auditor-reports';
 
-/** Small budgets so faults resolve in milliseconds, not the production seconds. */
-export const FAST_KUBE = { pageSize: 500, secretConcurrency: 4, requestTimeoutMs: 1000 };
+/**
+ * Small budgets so faults resolve in milliseconds, not the production seconds. The request timeout
+ * is generous: no case waits for it (a timeout case injects the one it needs, `requestTimer`), and
+ * a short one fired on a loaded machine and retried requests the cases count.
+ */
+export const FAST_KUBE = { pageSize: 500, secretConcurrency: 4, requestTimeoutMs: 20_000 };
 
 export interface ClusterSetup {
   /** Fixture directory under test/fixtures (default `healthy`); also the cluster name. */
@@ -77,6 +85,8 @@ export interface ClusterSetup {
   noKubeAccess?: boolean;
   /** The real EKS client (no mock): for the credential chain and SDK retries themselves. */
   realEks?: boolean;
+  /** The Kubernetes client's request timer (a timeout on one chosen path: `timeoutOn`). */
+  requestTimer?: RequestTimer;
   /** AWS clients for this cluster (instance-level mocks); the fixture's class mocks otherwise. */
   awsClients?: (region: string, roleArn?: string) => AwsClients;
 }
@@ -204,6 +214,12 @@ async function prepare(
     const opts: CollectOptions = {
       now: () => NOW,
       kubeRetry: { sleep: async (ms) => void kubeWaits.push(ms) },
+      ...(setup.requestTimer
+        ? {
+            kubePort: (a: KubeAccess, c: AuditorConfig) =>
+              createKubePort(a, c.kubernetes, setup.requestTimer),
+          }
+        : {}),
       awsClients:
         setup.awsClients ??
         ((region, roleArn) => createAwsClients({ region, ...(roleArn ? { roleArn } : {}) })),

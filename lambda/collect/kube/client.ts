@@ -249,7 +249,27 @@ function statusDetail(text: string): string {
   return '';
 }
 
-export function createKubePort(access: KubeAccess, options: KubernetesOptions): ClosableKubePort {
+/**
+ * Starts one request's timeout: calls `expire` after `ms` unless the returned cancel runs first.
+ * Tests inject their own, so that a timeout fires on the request they choose and never because the
+ * machine is slow.
+ */
+export type RequestTimer = (
+  ms: number,
+  expire: () => void,
+  request: { verb: 'list' | 'get' | 'create'; path: string },
+) => () => void;
+
+const realTimer: RequestTimer = (ms, expire) => {
+  const t = setTimeout(expire, ms);
+  return () => clearTimeout(t);
+};
+
+export function createKubePort(
+  access: KubeAccess,
+  options: KubernetesOptions,
+  timer: RequestTimer = realTimer,
+): ClosableKubePort {
   const kc = loadKubeConfig(access);
   const server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
   const timeoutMs = options.requestTimeoutMs;
@@ -310,7 +330,7 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     }
     let status: number;
     let text: string;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     try {
       await kc.applySecurityAuthentication(ctx);
       if (access.kind === 'token') {
@@ -332,9 +352,10 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
       // soon as the body is in: AbortSignal.timeout() would keep every request's signal, its
       // listeners and what they hold alive until the timeout ran out (5,000 secret GETs).
       const abort = new AbortController();
-      timer = setTimeout(
-        () => abort.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')),
+      cancel = timer(
         timeoutMs,
+        () => abort.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')),
+        x,
       );
       ctx.setSignal(abort.signal);
       if (dispatcher) ctx.setDispatcher(dispatcher as never);
@@ -346,7 +367,7 @@ export function createKubePort(access: KubeAccess, options: KubernetesOptions): 
     } catch (err) {
       throw toKubeError(x, err);
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
     if (status < 200 || status > 299) {
       if (status === 401 && access.kind === 'token') access.onUnauthorized?.();

@@ -47,6 +47,13 @@ export interface Fault extends FaultMatch {
   truncate?: boolean;
   /** Destroy the connection without answering. */
   reset?: boolean;
+  /**
+   * Never answer: hold the request open until the client gives up (aborts) or the server closes,
+   * so a timeout test depends on no race between a delay and the machine's speed.
+   */
+  hang?: boolean;
+  /** Called when a `hang` fault holds a request (it has been recorded, status 0). */
+  onHeld?: () => void;
   /** Answer normally, but pad the first object with an annotation of this many bytes. */
   padBytes?: number;
 }
@@ -733,6 +740,14 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     if (fault?.reset) {
       record(0);
       req.socket.destroy();
+      return;
+    }
+    if (fault?.hang) {
+      record(0);
+      await new Promise<void>((resolve) => {
+        req.socket.once('close', () => resolve());
+        fault.onHeld?.();
+      });
       return;
     }
     if (fault?.status) {
