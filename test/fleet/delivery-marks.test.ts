@@ -108,9 +108,15 @@ describe('delivery marks: a retried iteration', () => {
   it('after a crash inside the publish: the retry does not publish again and fails the run for it', async () => {
     const w = setup();
     // The first attempt dies while publishing (claimed, never recorded).
-    w.snsMock.on(PublishCommand).callsFake(() => new Promise(() => undefined));
+    // Waited for until the publish is under way (no guess at how long getting there takes).
+    let entered!: () => void;
+    const publishing = new Promise<void>((resolve) => (entered = resolve));
+    w.snsMock.on(PublishCommand).callsFake(() => {
+      entered();
+      return new Promise(() => undefined);
+    });
     const hung = w.deliver();
-    await new Promise((r) => setTimeout(r, 200));
+    await publishing;
     w.snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
     const retry = await w.deliver();
     expect(retry).toMatchObject({

@@ -17,7 +17,14 @@ import {
   statusBody,
   type TestApiServer,
 } from '../../lambda/run/demo/kube-api-server.js';
-import { FAST_RETRY, OPTIONS, recordingRetry, tokenAccess, yamlDocs } from './support.js';
+import {
+  FAST_RETRY,
+  OPTIONS,
+  recordingRetry,
+  timeoutOn,
+  tokenAccess,
+  yamlDocs,
+} from './support.js';
 
 const POD_NAMES = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
 const MANIFESTS = [
@@ -180,13 +187,21 @@ describe('listAll through the real client', () => {
   });
 
   it('retries a reset connection and a timeout', async () => {
-    const quick = createKubePort(tokenAccess(server), { ...OPTIONS, requestTimeoutMs: 150 });
+    // The second request is held and timed out as soon as the server holds it; the first and the
+    // third have a timeout no slow machine reaches, so exactly three requests are made.
+    const held = timeoutOn('/api/v1/pods', { times: 1 });
+    const quick = createKubePort(
+      tokenAccess(server),
+      { ...OPTIONS, requestTimeoutMs: 150 },
+      held.timer,
+    );
     try {
       server.inject({ path: '/api/v1/pods', reset: true, times: 1 });
-      server.inject({ path: '/api/v1/pods', delayMs: 600, times: 1 });
+      server.inject(held.fault);
       const result = await listAll(quick, pods, { pageSize: 10, retry: FAST_RETRY });
       expect(result.status).toBe('ok');
       expect(server.requests).toHaveLength(3);
+      expect(held.expired()).toBe(1);
     } finally {
       await quick.close();
     }

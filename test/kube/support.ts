@@ -14,10 +14,14 @@ export function yamlDocs(text: string): Raw[] {
     .filter(Boolean);
 }
 
+/**
+ * The request timeout is generous: no test waits for it (a timeout test injects its own, see
+ * `timeoutOn`), and a loaded machine must not time out and retry a request a test counts.
+ */
 export const OPTIONS: KubernetesOptions = {
   pageSize: 500,
   secretConcurrency: 4,
-  requestTimeoutMs: 5000,
+  requestTimeoutMs: 20_000,
   accessReviews: true,
   maxAccessReviews: 300,
 };
@@ -39,9 +43,9 @@ export const GENEROUS_TIMEOUT_MS = 60_000;
 
 /**
  * A timeout on exactly one path, whatever the machine's speed: the test server holds every request
- * to `path` (a `hang` fault, inject it) and the request timer expires it as soon as the server holds
- * it; every other request keeps a real timer of GENEROUS_TIMEOUT_MS, so a slow machine cannot time
- * out a kind that must succeed. Give the timer to `createKubePort` (or the harness).
+ * to `path` (a `hang` fault, inject it; `times` limits it) and the request timer expires it as soon
+ * as the server holds it; every request keeps a real timer of GENEROUS_TIMEOUT_MS too, so a slow
+ * machine cannot time out a request that must succeed. Give the timer to `createKubePort` (or the harness).
  */
 export function timeoutOn(
   path: string,
@@ -50,12 +54,12 @@ export function timeoutOn(
   const pending: (() => void)[] = [];
   let expired = 0;
   const timer: RequestTimer = (_ms, expire, request) => {
-    if (request.path !== path) {
-      const t = setTimeout(expire, GENEROUS_TIMEOUT_MS);
-      return () => clearTimeout(t);
-    }
+    const t = setTimeout(expire, GENEROUS_TIMEOUT_MS);
+    if (request.path !== path) return () => clearTimeout(t);
+    // Requests to the path are answered one at a time (retries), so the oldest is the one held.
     pending.push(expire);
     return () => {
+      clearTimeout(t);
       const i = pending.indexOf(expire);
       if (i >= 0) pending.splice(i, 1);
     };
