@@ -15,9 +15,11 @@ import {
 import { operatorKeyRefs, operatorTokenRef } from './operator-refs.js';
 import type {
   AuditSettings,
+  Collected,
   Container,
   DatadogAgent,
   ExternalSecret,
+  KubeSnapshot,
   Namespace,
   Pod,
   PodSpec,
@@ -65,6 +67,18 @@ export interface SecretRefInput {
   namespaces?: Namespace[];
   /** The Operator's DatadogAgents: their token and key Secrets are read even before any pod runs. */
   datadogAgents?: DatadogAgent[];
+}
+
+/** What the Secrets worth reading are found from, taken from the listed kinds of a snapshot. */
+export function secretRefInputOf(kube: Omit<KubeSnapshot, 'secrets'>): SecretRefInput {
+  const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
+  return {
+    pods: items(kube.pods),
+    workloads: [...items(kube.deployments), ...items(kube.daemonsets), ...items(kube.statefulsets)],
+    externalSecrets: items(kube.externalSecrets),
+    namespaces: items(kube.namespaces),
+    datadogAgents: items(kube.datadogAgents),
+  };
 }
 
 /**

@@ -28,7 +28,7 @@ import {
   convertClusterPushSecret,
   convertPushSecret,
 } from '../../lambda/collect/kube/convert-eso.js';
-import { referencedSecrets } from '../../lambda/snapshot/secret-refs.js';
+import { referencedSecrets, secretRefInputOf } from '../../lambda/snapshot/secret-refs.js';
 import {
   AWS_AUTH_NAME,
   AWS_AUTH_NAMESPACE,
@@ -146,21 +146,7 @@ export function snapshotFromManifests(docs: Raw[], opts: BuildOptions = {}): Clu
     clusterPushSecrets: ok(of('ClusterPushSecret').map(convertClusterPushSecret)),
     ...opts.kube,
   };
-  const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
-  const refs = referencedSecrets(
-    {
-      pods: items(kube.pods),
-      workloads: [
-        ...items(kube.deployments),
-        ...items(kube.daemonsets),
-        ...items(kube.statefulsets),
-      ],
-      externalSecrets: items(kube.externalSecrets),
-      namespaces: items(kube.namespaces),
-      datadogAgents: items(kube.datadogAgents),
-    },
-    settings,
-  );
+  const refs = referencedSecrets(secretRefInputOf(kube), settings);
   const secretDocs = new Map(
     of('Secret').map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]),
   );

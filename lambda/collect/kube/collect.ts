@@ -41,7 +41,7 @@ import { KUBE_KINDS, qualifiedResource } from './kinds.js';
 import { mapLimit } from '../concurrency.js';
 import { listAll, withRetry, type RetryPolicy } from './list.js';
 import { KubeApiError, type KubeKindSpec, type KubePort } from './port.js';
-import { referencedSecrets } from '../../snapshot/secret-refs.js';
+import { referencedSecrets, secretRefInputOf } from '../../snapshot/secret-refs.js';
 import { convertSecret } from './secrets.js';
 import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, convertAwsAuth } from './aws-auth.js';
 
@@ -357,23 +357,7 @@ async function collectSecrets(
   deps: CollectKubeDeps,
   intern: <T>(value: T) => T,
 ): Promise<SecretLookup[]> {
-  const items = <T>(c: Collected<T[]>): T[] => (c.status === 'ok' ? c.value : []);
-  const refs = [
-    ...referencedSecrets(
-      {
-        pods: items(kube.pods),
-        workloads: [
-          ...items(kube.deployments),
-          ...items(kube.daemonsets),
-          ...items(kube.statefulsets),
-        ],
-        externalSecrets: items(kube.externalSecrets),
-        namespaces: items(kube.namespaces),
-        datadogAgents: items(kube.datadogAgents),
-      },
-      settings,
-    ).values(),
-  ];
+  const refs = [...referencedSecrets(secretRefInputOf(kube), settings).values()];
   return mapLimit(refs, options.secretConcurrency, async (ref): Promise<SecretLookup> => {
     try {
       // The raw Secret goes straight into convertSecret and is dropped there; only digests leave.
