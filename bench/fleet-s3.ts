@@ -4,12 +4,14 @@
  * hand the cluster list and each cluster's report to each other through S3, so every process must
  * see the same objects. The SDK still serialises, checksums and signs every request as in Lambda.
  * Honours `If-None-Match: *` and `If-Match` (412 PreconditionFailed), which the archive's
- * latest.json update relies on.
+ * latest.json update relies on, and checks a body against its `x-amz-checksum-crc32` (400
+ * BadDigest) as S3 does.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
 
@@ -17,6 +19,12 @@ export interface DirBucketStats {
   gets: number;
   puts: number;
   bytesPut: number;
+}
+
+function crc32Base64(body: Buffer): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(body) >>> 0);
+  return out.toString('base64');
 }
 
 const etagOf = (body: Buffer) => `"${createHash('md5').update(body).digest('hex')}"`;
@@ -78,6 +86,16 @@ export function dirBucketClient(dir: string, bucket: string, stats?: DirBucketSt
           throw new Error('fleet bench S3: aws-chunked uploads are not decoded by this fake');
         }
         const body = await bodyBytes(request.body);
+        const checksum = header(request, 'x-amz-checksum-crc32');
+        if (checksum !== undefined && checksum !== crc32Base64(body)) {
+          // As S3 answers a body that does not match the checksum it was sent with.
+          return errorResponse(
+            400,
+            'BadDigest',
+            'The CRC32 you specified did not match the calculated checksum.',
+            key,
+          );
+        }
         const exists = existsSync(file(key));
         const ifNoneMatch = header(request, 'if-none-match');
         const ifMatch = header(request, 'if-match');

@@ -4,7 +4,17 @@
  * and then moves `reports/<cluster>/latest.json` forward with a conditional write, so two
  * overlapping runs cannot both win silently: the newer run always ends up in latest.json.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type PutObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { HttpRequest } from '@smithy/protocol-http';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import type { AuditLogger } from './observability.js';
 import { jsonDrift, safeJsonStringify, type JsonDrift } from '../report/render-json.js';
 import type { AuditReport, ClusterReport, Drift } from '../report/types.js';
@@ -126,35 +136,116 @@ function describe(err: unknown): string {
 
 const FINDINGS_MARK = '"findings":[]';
 
+/** Characters of JSON per chunk of a streamed archive body. */
+export const ARCHIVE_CHUNK_BYTES = 256 * 1024;
+
+/** An archive body: its size and checksum up front, its bytes as a fresh stream per request. */
+export interface ArchiveBody {
+  length: number;
+  /** CRC32 of the bytes, base64 of the big-endian value, as S3's `x-amz-checksum-crc32`. */
+  crc32: string;
+  stream(): Readable;
+}
+
 /**
  * The archived report as UTF-8 JSON on one line, the same bytes as
- * `Buffer.from(safeJsonStringify(report))`, written finding by finding into one buffer that both
- * PUTs send. At 5,000 namespaces the report is 35 MB (43 MB indented): JSON.stringify would build
- * it in parts, flatten it and then it would be encoded (and, given a string, the SDK encodes it
- * again per request), several copies at once where this holds the bytes and one finding's text.
+ * `Buffer.from(safeJsonStringify(report))`, never held whole: at 5,000 namespaces it is 43 MB,
+ * which as one buffer sat beside a heap near its limit and made the function's peak. A first pass
+ * measures it (S3 needs the length before the body) and computes its CRC32, which S3 checks on
+ * arrival, so the SDK neither hashes nor checksums the body itself; each {@link ArchiveBody.stream}
+ * then renders it again, finding by finding, in chunks of about {@link ARCHIVE_CHUNK_BYTES}.
  */
-export function archiveBody(report: ArchivedClusterReport): Buffer {
+export function archiveBody(report: ArchivedClusterReport): ArchiveBody {
   // Spreading keeps `findings` where it was in the key order.
   const frame = safeJsonStringify({ ...report, findings: [] });
   const at = frame.indexOf(FINDINGS_MARK);
-  if (at < 0 || frame.indexOf(FINDINGS_MARK, at + 1) >= 0) {
-    return Buffer.from(safeJsonStringify(report), 'utf8');
+  const split = at >= 0 && frame.indexOf(FINDINGS_MARK, at + 1) < 0;
+  const head = split ? frame.slice(0, at + FINDINGS_MARK.length - 1) : safeJsonStringify(report);
+  const tail = split ? frame.slice(at + FINDINGS_MARK.length - 1) : '';
+  const findings = split ? report.findings : [];
+  function* parts(): Generator<string> {
+    yield head;
+    for (let i = 0; i < findings.length; i++) {
+      yield i > 0 ? `,${safeJsonStringify(findings[i])}` : safeJsonStringify(findings[i]);
+    }
+    yield tail;
   }
-  const head = frame.slice(0, at + FINDINGS_MARK.length - 1);
-  const tail = frame.slice(at + FINDINGS_MARK.length - 1);
-  // Two passes (length, then bytes) so no finding's text outlives its write.
-  let length = Buffer.byteLength(head) + Buffer.byteLength(tail);
-  report.findings.forEach((f, i) => {
-    length += Buffer.byteLength(safeJsonStringify(f)) + (i > 0 ? 1 : 0);
+  let length = 0;
+  let crc = 0;
+  for (const part of parts()) {
+    length += Buffer.byteLength(part, 'utf8');
+    crc = crc32(part, crc);
+  }
+  const checksum = Buffer.alloc(4);
+  checksum.writeUInt32BE(crc >>> 0);
+  return {
+    length,
+    crc32: checksum.toString('base64'),
+    stream: () =>
+      Readable.from(
+        (function* chunks() {
+          let pending: string[] = [];
+          let size = 0;
+          for (const part of parts()) {
+            pending.push(part);
+            size += part.length;
+            if (size >= ARCHIVE_CHUNK_BYTES) {
+              yield Buffer.from(pending.join(''), 'utf8');
+              pending = [];
+              size = 0;
+            }
+          }
+          if (pending.length > 0) yield Buffer.from(pending.join(''), 'utf8');
+        })(),
+        { objectMode: false },
+      ),
+  };
+}
+
+/**
+ * An archive body as a PutObject input carries it: iterable from the start each time (a test
+ * double of the client reads it so), and no stream.
+ */
+export class ReplayableBody implements AsyncIterable<Buffer> {
+  constructor(readonly body: ArchiveBody) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return this.body.stream()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+}
+
+/**
+ * A PutObject of an archive body. The SDK never retries a request whose body is a stream (it cannot
+ * know the stream can be read again), and one throttle or 5xx would then lose the archive: the
+ * command carries a {@link ReplayableBody}, which the retry step does not take for a stream, and a
+ * step between the retry and the signing gives each attempt its own fresh stream of the same
+ * bytes. The length and the checksum are set, so nothing before it reads the body either.
+ */
+export function putArchiveBody(
+  target: Pick<PutObjectCommandInput, 'Bucket' | 'Key' | 'IfMatch' | 'IfNoneMatch'>,
+  body: ArchiveBody,
+): PutObjectCommand {
+  const command = new PutObjectCommand({
+    ...target,
+    Body: new ReplayableBody(body) as unknown as PutObjectCommandInput['Body'],
+    ContentLength: body.length,
+    ContentType: 'application/json',
+    ChecksumCRC32: body.crc32,
   });
-  const out = Buffer.allocUnsafe(length);
-  let offset = out.write(head);
-  report.findings.forEach((f, i) => {
-    if (i > 0) offset += out.write(',', offset);
-    offset += out.write(safeJsonStringify(f), offset);
+  const fresh: FinalizeRequestMiddleware<PutObjectCommandInput, PutObjectCommandOutput> =
+    (next) => (args) => {
+      if (!HttpRequest.isInstance(args.request)) return next(args);
+      // A copy: the retry step keeps judging the request it holds, whose body is no stream.
+      const request = HttpRequest.clone(args.request);
+      request.body = body.stream();
+      return next({ ...args, request });
+    };
+  command.middlewareStack.addRelativeTo(fresh, {
+    relation: 'before',
+    toMiddleware: 'httpSigningMiddleware',
+    name: 'archiveBodyPerAttempt',
   });
-  out.write(tail, offset);
-  return out;
+  return command;
 }
 
 /**
@@ -224,6 +315,7 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const FINDINGS_KEY = Buffer.from('"findings"');
+const STATUS_KEY = Buffer.from('"status"');
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -234,7 +326,13 @@ function isSpace(b: number): boolean {
  * text of a 5,000-namespace report (40 MB) is never one string, and its PASS results are never
  * objects all at once. JSON.parse does all the parsing; this only finds where the elements of the
  * top-level `findings` array begin and end (JSON's structural characters are ASCII, so a byte
- * scan is exact in UTF-8). Invalid JSON throws a SyntaxError, as JSON.parse does.
+ * scan is exact in UTF-8), jumping over each string to its closing quote. Invalid JSON throws a
+ * SyntaxError, as JSON.parse does.
+ *
+ * `keep` is first asked with the finding's `status` alone when the finding has a plain string
+ * status of its own: a finding it refuses then is never parsed (nearly all of a report is PASS
+ * results nobody keeps). So `keep` must decide from the status or accept; what it accepts is
+ * parsed and asked again whole.
  */
 export function parseArchivedReport(
   bytes: Buffer,
@@ -242,42 +340,59 @@ export function parseArchivedReport(
 ): unknown {
   const kept: unknown[] = [];
   let depth = 0;
-  let inString = false;
-  let stringStart = -1;
   let lastKey: [number, number] | undefined;
   let arrayStart = -1;
   let arrayEnd = -1;
   let element = -1;
+  /** Inside the current finding: the last key at its top level, and its `status` if a string. */
+  let elementKey: [number, number] | undefined;
+  let statusKey = false;
+  let status: string | undefined;
   const endElement = (end: number) => {
     if (element < 0) return;
-    const value = JSON.parse(bytes.toString('utf8', element, end)) as { status?: unknown };
-    if (keep(value)) kept.push(value);
+    if (status === undefined || keep({ status })) {
+      const value = JSON.parse(bytes.toString('utf8', element, end)) as { status?: unknown };
+      if (keep(value)) kept.push(value);
+    }
     element = -1;
+    status = undefined;
+    elementKey = undefined;
+    statusKey = false;
   };
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) {
-        inString = false;
-        if (depth === 1) lastKey = [stringStart, i + 1];
-      }
-      continue;
-    }
     const inFindings = arrayStart >= 0 && arrayEnd < 0 && depth === 2;
     if (inFindings && element < 0 && !isSpace(b) && b !== COMMA && b !== CLOSE_ARRAY) element = i;
     if (b === QUOTE) {
-      inString = true;
-      stringStart = i;
-    } else if (b === COLON && depth === 1) {
-      const isFindings =
-        lastKey && bytes.subarray(lastKey[0], lastKey[1]).equals(FINDINGS_KEY) && arrayStart < 0;
-      if (isFindings) {
-        let j = i + 1;
-        while (j < bytes.length && isSpace(bytes[j]!)) j++;
-        if (bytes[j] === OPEN_ARRAY) arrayStart = j;
+      const start = i;
+      i = closingQuote(bytes, i);
+      if (i < 0) throw new SyntaxError('Unterminated string in JSON');
+      if (depth === 1) lastKey = [start, i + 1];
+      else if (depth === 3 && element >= 0) {
+        if (statusKey) {
+          const raw = bytes.subarray(start + 1, i);
+          // With an escape in it, JSON.parse decides what it says.
+          status = raw.includes(BACKSLASH) ? undefined : raw.toString('utf8');
+          statusKey = false;
+        } else elementKey = [start, i + 1];
+      }
+    } else if (b === COLON) {
+      if (depth === 1) {
+        const isFindings =
+          lastKey && bytes.subarray(lastKey[0], lastKey[1]).equals(FINDINGS_KEY) && arrayStart < 0;
+        if (isFindings) {
+          let j = i + 1;
+          while (j < bytes.length && isSpace(bytes[j]!)) j++;
+          if (bytes[j] === OPEN_ARRAY) arrayStart = j;
+        }
+      } else if (depth === 3 && element >= 0 && elementKey) {
+        statusKey = bytes.subarray(elementKey[0], elementKey[1]).equals(STATUS_KEY);
+        elementKey = undefined;
       }
     } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+      // A status that is no string (or a second one) leaves the decision to JSON.parse.
+      if (statusKey) status = undefined;
+      statusKey = false;
       depth++;
     } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
       if (inFindings && b === CLOSE_ARRAY) {
@@ -287,6 +402,10 @@ export function parseArchivedReport(
       depth--;
     } else if (b === COMMA && inFindings) {
       endElement(i);
+    } else if (statusKey && !isSpace(b)) {
+      // A number, true, false or null as the status: not a string, JSON.parse decides.
+      status = undefined;
+      statusKey = false;
     }
   }
   if (arrayStart < 0) {
@@ -294,7 +413,7 @@ export function parseArchivedReport(
     const whole = JSON.parse(bytes.toString('utf8')) as { findings?: unknown };
     return whole;
   }
-  if (arrayEnd < 0 || depth !== 0 || inString) {
+  if (arrayEnd < 0 || depth !== 0) {
     throw new SyntaxError('Unterminated JSON: the findings array or the report does not end');
   }
   const rest = JSON.parse(
@@ -302,6 +421,18 @@ export function parseArchivedReport(
   ) as { findings: unknown[] };
   rest.findings = kept;
   return rest;
+}
+
+/** The index of the quote that closes the string opening at `open`, or -1. */
+function closingQuote(bytes: Buffer, open: number): number {
+  let at = bytes.indexOf(QUOTE, open + 1);
+  while (at >= 0) {
+    let backslashes = 0;
+    while (bytes[at - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return at;
+    at = bytes.indexOf(QUOTE, at + 1);
+  }
+  return -1;
 }
 
 function looksArchived(value: unknown): value is ArchivedClusterReport {
@@ -378,33 +509,21 @@ export class ReportArchive {
     readEtag: string | undefined,
     opts: { updateLatest?: boolean } = {},
   ): Promise<ArchiveResult> {
-    const body = archiveBody(report);
-    try {
-      return await this.writeBody(segment, report, body, readEtag, opts);
-    } finally {
-      // The PUTs are done with it: the SDK keeps no reference past a request.
-      releaseNow(body);
-    }
+    return this.writeBody(segment, report, archiveBody(report), readEtag, opts);
   }
 
   private async writeBody(
     segment: string,
     report: ArchivedClusterReport,
-    body: Buffer,
+    body: ArchiveBody,
     readEtag: string | undefined,
     opts: { updateLatest?: boolean },
   ): Promise<ArchiveResult> {
     const key = reportKey(segment, report.runId, report.startedAt);
     try {
       await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentType: 'application/json',
-          // A dated report is evidence: never overwrite one.
-          IfNoneMatch: '*',
-        }),
+        // A dated report is evidence: never overwrite one.
+        putArchiveBody({ Bucket: this.bucket, Key: key, IfNoneMatch: '*' }, body),
       );
     } catch (err) {
       throw new ArchiveError(
@@ -426,7 +545,7 @@ export class ReportArchive {
   private async moveLatest(
     segment: string,
     report: ArchivedClusterReport,
-    body: Buffer,
+    body: ArchiveBody,
     readEtag: string | undefined,
   ): Promise<{ latest: LatestOutcome; note?: string }> {
     const key = latestKey(segment);
@@ -434,13 +553,10 @@ export class ReportArchive {
     for (let attempt = 1; attempt <= LATEST_WRITE_ATTEMPTS; attempt++) {
       try {
         await this.s3.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ContentType: 'application/json',
-            ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }),
-          }),
+          putArchiveBody(
+            { Bucket: this.bucket, Key: key, ...(etag ? { IfMatch: etag } : { IfNoneMatch: '*' }) },
+            body,
+          ),
         );
         return { latest: 'updated' };
       } catch (err) {

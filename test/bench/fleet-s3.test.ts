@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dirBucketClient, type DirBucketStats } from '../../bench/fleet-s3.js';
+import { archiveBody, putArchiveBody, toArchived } from '../../lambda/deliver/archive.js';
+import { safeJsonStringify } from '../../lambda/report/render-json.js';
+import { clusterReport, fieldReportFindings, RUN_ID } from '../report/support.js';
 
 describe('fleet benchmark bucket (a directory behind the real S3 client)', () => {
   let dir: string;
@@ -51,5 +54,25 @@ describe('fleet benchmark bucket (a directory behind the real S3 client)', () =>
       put(s3, 'reports/x/latest.json', 'v3', { IfMatch: first.ETag }),
     ).rejects.toMatchObject({ name: 'PreconditionFailed' });
     expect(await get(s3, 'reports/x/latest.json')).toEqual({ body: 'v2', etag: second.ETag });
+  });
+
+  it('takes an archive body streamed with its CRC32 and refuses one whose checksum does not match (400 BadDigest)', async () => {
+    const s3 = dirBucketClient(dir, 'b');
+    const report = toArchived(
+      clusterReport(fieldReportFindings()),
+      { runId: RUN_ID, trigger: 'scheduled' },
+      undefined,
+    );
+    const body = archiveBody(report);
+    await s3.send(putArchiveBody({ Bucket: 'b', Key: 'reports/x/latest.json' }, body));
+    expect((await get(s3, 'reports/x/latest.json')).body).toBe(safeJsonStringify(report));
+    await expect(
+      s3.send(
+        putArchiveBody(
+          { Bucket: 'b', Key: 'reports/y/latest.json' },
+          { ...body, crc32: 'AAAAAA==' },
+        ),
+      ),
+    ).rejects.toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
   });
 });

@@ -16,7 +16,7 @@ import {
   type DeliverClusterTask,
   type FleetRun,
 } from '../../lambda/run/fleet/run.js';
-import { archiveBody, toArchived } from '../../lambda/deliver/archive.js';
+import { toArchived } from '../../lambda/deliver/archive.js';
 import { safeJsonStringify } from '../../lambda/report/render-json.js';
 import { recordingLogger, recordingMetrics } from '../handler/support.js';
 import { fakeS3 } from '../report/fake-s3.js';
@@ -53,9 +53,9 @@ function setup() {
   const previous = clusterReport(findings, { name: 'golang-cluster', region: 'eu-west-1' });
   s3.put(
     'reports/golang-cluster/latest.json',
-    archiveBody(
+    safeJsonStringify(
       toArchived(previous, { runId: '2026-11-24T02-00-00Z-run1', trigger: 'scheduled' }, undefined),
-    ).toString(),
+    ),
   );
   const tonight = clusterReport(
     findings.filter((f) => f.id !== failing[0]!.id),

@@ -1,5 +1,5 @@
 import { archiveBody, parseArchivedReport, toArchived } from '../../lambda/deliver/archive.js';
-import { clusterReport, fieldReportFindings, finding, RUN_ID } from './support.js';
+import { bodyBytesOf, clusterReport, fieldReportFindings, finding, RUN_ID } from './support.js';
 
 const keepAll = () => true;
 const failing = (f: { status?: unknown }) => f.status === 'FAIL' || f.status === 'ERROR';
@@ -25,9 +25,11 @@ describe('parseArchivedReport', () => {
     finding({ status: 'FAIL', message: 'ends with a backslash \\' }),
   ];
 
-  it('equals JSON.parse of the archived body, whole or with only the failing findings', () => {
-    const body = archiveBody(
-      toArchived(clusterReport(hostile), { runId: RUN_ID, trigger: 'scheduled' }, undefined),
+  it('equals JSON.parse of the archived body, whole or with only the failing findings', async () => {
+    const body = await bodyBytesOf(
+      archiveBody(
+        toArchived(clusterReport(hostile), { runId: RUN_ID, trigger: 'scheduled' }, undefined),
+      ),
     );
     for (const keep of [keepAll, failing]) {
       expect(parseArchivedReport(body, keep)).toEqual(expected(body.toString('utf8'), keep));
@@ -48,6 +50,11 @@ describe('parseArchivedReport', () => {
         { id: 'a', status: 'PASS', message: '[}]' },
         { id: 'b', status: 'FAIL', message: '\\"' },
         { id: 'c', status: 'ERROR', list: [1, [2, { x: ']' }]] },
+        { id: 'd', evidence: { status: 'FAIL' }, status: 'PASS' },
+        { id: 'e', status: 'FAIL', evidence: { status: 'PASS' } },
+        { id: 'f', status: 7 },
+        { id: 'g', status: { nested: 'PASS' } },
+        'not an object',
       ],
       after: ['x', { findings: 'no' }],
     };
@@ -55,6 +62,21 @@ describe('parseArchivedReport', () => {
     for (const keep of [keepAll, failing]) {
       expect(parseArchivedReport(Buffer.from(text), keep)).toEqual(expected(text, keep));
     }
+  });
+
+  it('reads an escaped status as JSON does, and never parses a finding whose status it refuses', () => {
+    const text =
+      '{"name":"c","findings":[{"id":"h","status":"PA\\u0053S"},{"id":"i","status":"FA\\u0049L"},' +
+      '{"id":"j","status":"PASS","message":"x"},{"id":"k", "status" : "FAIL"}]}';
+    const asked: unknown[] = [];
+    const spy = (f: { status?: unknown }) => {
+      asked.push(f);
+      return failing(f);
+    };
+    expect(parseArchivedReport(Buffer.from(text), spy)).toEqual(expected(text, failing));
+    // j was refused from its status alone: never parsed, so never asked about whole.
+    expect(asked.some((f) => (f as { id?: string }).id === 'j')).toBe(false);
+    expect(asked).toContainEqual({ status: 'PASS' });
   });
 
   it('handles an empty findings array and a report without one', () => {

@@ -176,9 +176,9 @@ describe('ReportArchive.write', () => {
 
   it('recognises its own earlier write whose response was lost', async () => {
     const bucket = fakeS3();
-    bucket.hooks.beforePut = (input) => {
+    bucket.hooks.beforePut = (input, body) => {
       if (input.Key === LATEST) {
-        bucket.put(LATEST, String(input.Body));
+        bucket.put(LATEST, body);
         throw preconditionFailed();
       }
     };

@@ -45,13 +45,25 @@ export function accessDenied(): S3ServiceException {
   });
 }
 
+async function textOf(body: unknown): Promise<string> {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
+  if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    const chunks: Buffer[] = [];
+    for await (const c of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(c));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  return String(body);
+}
+
 export function fakeS3() {
   const s3 = new S3Client({ region: 'eu-west-1' });
   const mock = mockClient(s3);
   const objects = new Map<string, StoredObject>();
   let version = 0;
   /** Runs before a Put is applied; may change `objects` (another writer) or throw. */
-  const hooks: { beforePut?: (input: PutObjectCommandInput) => void } = {};
+  const hooks: { beforePut?: (input: PutObjectCommandInput, body: string) => void } = {};
 
   const put = (key: string, body: string): StoredObject => {
     const stored = { body, etag: `"etag-${++version}"` };
@@ -69,13 +81,15 @@ export function fakeS3() {
     }
     return { ETag: o.etag, Body: { transformToString: async () => o.body } };
   });
-  mock.on(PutObjectCommand).callsFake((input: PutObjectCommandInput) => {
-    hooks.beforePut?.(input);
+  mock.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
+    // An archive body is a stream of its bytes (lambda/deliver/archive.ts ReplayableBody).
+    const body = await textOf(input.Body);
+    hooks.beforePut?.(input, body);
     const key = input.Key!;
     const current = objects.get(key);
     if (input.IfNoneMatch === '*' && current) throw preconditionFailed();
     if (input.IfMatch && (!current || current.etag !== input.IfMatch)) throw preconditionFailed();
-    return { ETag: put(key, String(input.Body)).etag };
+    return { ETag: put(key, body).etag };
   });
 
   return {

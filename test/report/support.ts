@@ -146,3 +146,10 @@ export function hostileFindings(): Finding[] {
 
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** Every byte an archive body's stream gives, in one buffer (the tests' reports are small). */
+export async function bodyBytesOf(body: { stream(): AsyncIterable<unknown> }): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body.stream()) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
