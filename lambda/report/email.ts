@@ -5,7 +5,13 @@
  */
 import { resourceLabel, type Finding } from '../config/findings.js';
 import { asciiLine, singleLine, textBlocks, wrapWords } from '../checks/sanitize.js';
-import { describeCounts, failingCounts, isFailing, passedCount, sortFindings } from './summary.js';
+import {
+  describeCounts,
+  failingCounts,
+  failingFindings,
+  passedCount,
+  sortFindings,
+} from './summary.js';
 import { affectedNote, mutedFindings, suppressionNote } from './muted.js';
 import type { ClusterReport, Drift } from './types.js';
 
@@ -43,7 +49,7 @@ export function emailSections(report: ClusterReport, drift: Drift | undefined): 
   if (!drift) {
     return {
       new: [],
-      stillFailing: sortFindings(report.findings.filter(isFailing)),
+      stillFailing: sortFindings(failingFindings(report.findings)),
       resolved: [],
       muted,
     };
@@ -91,7 +97,7 @@ function driftPhrase(drift: Drift | undefined): string {
 export function verdict(report: ClusterReport, drift: Drift | undefined): string {
   const title = clusterTitle(report);
   const counts = describeCounts(failingCounts(report.findings));
-  const failing = report.findings.filter(isFailing).length;
+  const failing = failingFindings(report.findings).length;
   const passed = passedCount(report);
   switch (report.status) {
     case 'ERROR':
@@ -125,7 +131,7 @@ export function renderEmail(
   para(
     `Audited ${when}${ctx.runId ? `, run ${singleLine(ctx.runId)}` : ''}${
       ctx.trigger ? ` (${singleLine(ctx.trigger)})` : ''
-    }. ${passedCount(report)} results passed, ${report.findings.filter(isFailing).length} failing.`,
+    }. ${passedCount(report)} results passed, ${failingFindings(report.findings).length} failing.`,
   );
   if (report.setup) para(`Setup: ${singleLine(report.setup.summary)}`);
   if (!drift && ctx.driftUnavailable) para(`Drift unknown: ${singleLine(ctx.driftUnavailable)}`);
@@ -199,7 +205,7 @@ export function renderEmail(
  */
 export function changeLine(report: ClusterReport, drift: Drift | undefined): string {
   const muted = report.findings.filter((f) => f.status === 'MUTED').length;
-  const failing = report.findings.filter(isFailing).length;
+  const failing = failingFindings(report.findings).length;
   if (!drift) return `Since the last run: unknown; ${failing} failing, ${muted} muted.`;
   if (drift.firstRun) return `First run: ${failing} new (all failing findings), ${muted} muted.`;
   return `Since the last run: ${drift.new.length} new, ${drift.resolved.length} resolved, ${drift.unchanged.length} still failing, ${muted} muted.`;

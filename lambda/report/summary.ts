@@ -13,16 +13,50 @@ export function emptyCounts(): SeverityCounts {
   return { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
 }
 
+interface Tally {
+  length: number;
+  failing: readonly Finding[];
+  passed: number;
+}
+
+/**
+ * One pass over a report's findings, kept per array: the email of a 5,000-namespace cluster is
+ * rendered a dozen times while its size is fitted to SNS, each render asking for the counts
+ * several times over 90,000 results. Findings are not changed in place once a report is built
+ * (suppression makes new ones); the length guards against an array that grew.
+ */
+const tallies = new WeakMap<readonly Finding[], Tally>();
+
+function tally(findings: readonly Finding[]): Tally {
+  const seen = tallies.get(findings);
+  if (seen && seen.length === findings.length) return seen;
+  const failing: Finding[] = [];
+  let passed = 0;
+  for (const f of findings) {
+    if (isFailing(f)) failing.push(f);
+    else if (f.status === 'PASS') passed += 1;
+  }
+  const out = { length: findings.length, failing, passed };
+  tallies.set(findings, out);
+  return out;
+}
+
+/** The failing findings (FAIL or ERROR), in report order. */
+export function failingFindings(findings: readonly Finding[]): readonly Finding[] {
+  return tally(findings).failing;
+}
+
 /** Failing findings (FAIL or ERROR) per severity. */
 export function failingCounts(findings: readonly Finding[]): SeverityCounts {
   const counts = emptyCounts();
-  for (const f of findings) if (isFailing(f)) counts[f.severity] += 1;
+  for (const f of failingFindings(findings)) counts[f.severity] += 1;
   return counts;
 }
 
 /** Highest severity among failing findings, or undefined when nothing fails. */
 export function maxFailingSeverity(findings: readonly Finding[]): Severity | undefined {
-  return SEVERITIES.find((s) => findings.some((f) => isFailing(f) && f.severity === s));
+  const failing = failingFindings(findings);
+  return SEVERITIES.find((s) => failing.some((f) => f.severity === s));
 }
 
 /** `2 critical, 1 high`; empty string when all counts are zero. */
@@ -62,5 +96,5 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
 }
 
 export function passedCount(report: ClusterReport): number {
-  return report.findings.filter((f) => f.status === 'PASS').length;
+  return tally(report.findings).passed;
 }
