@@ -88,6 +88,14 @@ export const KIND_READERS: Partial<Record<KubeKey, KindReader>> = {
 /** Failures that are about reaching the cluster, not about one kind. */
 const CLUSTER_LEVEL = new Set(['Unauthorized', 'TLS', 'Network', 'Timeout']);
 
+/**
+ * Values unique to one object: `uid` (its owner references repeat it, and are shared whole as
+ * objects) and `resourceVersion`, which also marks an object's own metadata: that object carries
+ * its uid, so it never equals another, and registering it would only keep its signature (50,000
+ * pods and workloads at N=5000) alive through the collection.
+ */
+const UNIQUE_KEYS = new Set(['uid', 'resourceVersion']);
+
 /** Strings longer than this are left as they are: long ones rarely repeat and cost a hash. */
 const INTERN_MAX_LENGTH = 128;
 
@@ -160,7 +168,13 @@ export function createInterner(): <T>(value: T) => T {
     let sig: string | undefined = '{';
     for (const k in o) {
       empty = false;
-      o[k] = visit(o[k], true);
+      const value = o[k];
+      if (typeof value === 'string' && UNIQUE_KEYS.has(k)) {
+        // One object's own identity: pooling it would only grow the pool.
+        if (k === 'resourceVersion') sig = undefined;
+      } else {
+        o[k] = visit(value, true);
+      }
       const p: string | undefined = sig === undefined ? undefined : part(o[k]);
       sig = p === undefined ? undefined : `${sig}${JSON.stringify(k)}:${p},`;
     }
