@@ -32,6 +32,16 @@ describe('the handler bundle and the lazily loaded Datadog delivery', () => {
     expect(readFileSync(join(dir, LAZY_DATADOG_FILE), 'utf8')).toContain('/api/v2/series');
   });
 
+  it('is ASCII throughout, so V8 holds the source of each file at one byte per character', () => {
+    // One non-ASCII character (a regex's micro sign, a licence comment's name) doubled the
+    // 3 MB source string in the function's heap.
+    for (const file of [index, join(dir, LAZY_DATADOG_FILE)]) {
+      const bytes = readFileSync(file);
+      const at = bytes.findIndex((b) => b > 0x7f);
+      expect(at === -1 ? 'ascii' : `${file}: non-ASCII at byte ${at}`).toBe('ascii');
+    }
+  });
+
   it('sends with the bundled client and its default transport', async () => {
     const seen: { path: string; key: unknown; body: string }[] = [];
     const server: Server = createServer((req, res) => {
