@@ -50,6 +50,9 @@ const MESSAGE_ACCESSOR: PropertyDescriptor = {
   configurable: true,
 };
 
+const STORE_DESCRIPTOR: PropertyDescriptor = { value: undefined };
+const INDEX_DESCRIPTOR: PropertyDescriptor = { value: 0 };
+
 export interface PassInput {
   checkId: string;
   cluster: string;
@@ -93,8 +96,12 @@ export class PassResults {
     Object.defineProperty(f, 'message', MESSAGE_ACCESSOR);
     f.remediation = '';
     if (r.affected) f.affected = r.affected;
-    Object.defineProperty(f, STORE, { value: this });
-    Object.defineProperty(f, INDEX, { value: index });
+    // One descriptor object each, reused: defineProperty copies what it reads.
+    STORE_DESCRIPTOR.value = this;
+    Object.defineProperty(f, STORE, STORE_DESCRIPTOR);
+    INDEX_DESCRIPTOR.value = index;
+    Object.defineProperty(f, INDEX, INDEX_DESCRIPTOR);
+    STORE_DESCRIPTOR.value = undefined;
     return f as unknown as Finding;
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -95,7 +95,8 @@ export function findingHash(
     resource.name,
     messageId,
   ].join('\u0000');
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  // One-shot: no Hash object per result (90,000 of them at 5,000 namespaces).
+  return hash('sha256', key, 'hex').slice(0, 16);
 }
 
 export function severityRank(s: Severity): number {
