@@ -428,7 +428,7 @@ function closingQuote(bytes: Buffer, open: number): number {
   let at = bytes.indexOf(QUOTE, open + 1);
   while (at >= 0) {
     let backslashes = 0;
-    while (bytes[at - 1 - backslashes] === BACKSLASH) backslashes++;
+    while (at - 1 - backslashes > open && bytes[at - 1 - backslashes] === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return at;
     at = bytes.indexOf(QUOTE, at + 1);
   }
