@@ -136,8 +136,8 @@ function describe(err: unknown): string {
 
 const FINDINGS_MARK = '"findings":[]';
 
-/** Characters of JSON per chunk of a streamed archive body. */
-export const ARCHIVE_CHUNK_BYTES = 256 * 1024;
+/** Bytes per chunk of a streamed archive body (a part larger than this is a chunk of its own). */
+export const ARCHIVE_CHUNK_BYTES = 64 * 1024;
 
 /** An archive body: its size and checksum up front, its bytes as a fresh stream per request. */
 export interface ArchiveBody {
@@ -181,25 +181,28 @@ export function archiveBody(report: ArchivedClusterReport): ArchiveBody {
   return {
     length,
     crc32: checksum.toString('base64'),
-    stream: () =>
-      Readable.from(
-        (function* chunks() {
-          let pending: string[] = [];
-          let size = 0;
-          for (const part of parts()) {
-            pending.push(part);
-            size += part.length;
-            if (size >= ARCHIVE_CHUNK_BYTES) {
-              yield Buffer.from(pending.join(''), 'utf8');
-              pending = [];
-              size = 0;
-            }
-          }
-          if (pending.length > 0) yield Buffer.from(pending.join(''), 'utf8');
-        })(),
-        { objectMode: false },
-      ),
+    stream: () => Readable.from(chunks(parts), { objectMode: false }),
   };
+}
+
+/**
+ * The parts' UTF-8 bytes in buffers of {@link ARCHIVE_CHUNK_BYTES}, each part written straight into
+ * the buffer: joining a chunk's parts first made a string too large for V8's young generation,
+ * which only a full collection frees (43 MB of them per PUT at 5,000 namespaces).
+ */
+function* chunks(parts: () => Iterable<string>): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(ARCHIVE_CHUNK_BYTES);
+  let used = 0;
+  for (const part of parts()) {
+    const bytes = Buffer.byteLength(part, 'utf8');
+    if (used + bytes > chunk.length) {
+      if (used > 0) yield chunk.subarray(0, used);
+      chunk = Buffer.allocUnsafe(Math.max(ARCHIVE_CHUNK_BYTES, bytes));
+      used = 0;
+    }
+    used += chunk.write(part, used, 'utf8');
+  }
+  if (used > 0) yield chunk.subarray(0, used);
 }
 
 /**
