@@ -8,7 +8,8 @@
  * and set NODE_OPTIONS to {@link lambdaNodeOptions} of its memory size.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 export const HANDLER_ENTRY = 'lambda/run/handler.ts';
@@ -118,10 +119,57 @@ export const lazyDatadog: Plugin = {
   },
 };
 
+/** The undici package, whose files the slim module below requires by path. */
+const UNDICI_DIR = dirname(createRequire(import.meta.url).resolve('undici/package.json'));
+
+/** Who imports `undici` in the function bundle, and uses only what {@link UNDICI_DISPATCHERS} exports. */
+const UNDICI_SLIM_IMPORTERS =
+  /(?:[\\/]lambda[\\/]collect[\\/]kube[\\/]client\.ts|[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/](?:config|gen[\\/]http[\\/]isomorphic-fetch)\.js)$/;
+
+/**
+ * undici's own dispatchers and their request API (what its index attaches to every dispatcher):
+ * the part of undici the kube client uses (KubeConfig's Agent and ProxyAgent, and
+ * `dispatcher.request`). client-node's fetch-based HTTP library, which gen/http/http.js
+ * re-exports beside the RequestContext the client uses, is never called: its `fetch` says so.
+ */
+const UNDICI_DISPATCHERS = `'use strict'
+const Dispatcher = require('./lib/dispatcher/dispatcher.js')
+Object.assign(Dispatcher.prototype, require('./lib/api/index.js'))
+module.exports.Dispatcher = Dispatcher
+module.exports.Agent = require('./lib/dispatcher/agent.js')
+module.exports.ProxyAgent = require('./lib/dispatcher/proxy-agent.js')
+module.exports.fetch = function fetch () {
+  throw new Error('undici fetch is not in the function bundle (infra/bundling.ts undiciDispatchersOnly): send through dispatcher.request')
+}
+`;
+
+/**
+ * undici's package index loads all of undici at import: fetch, WebSocket, EventSource, the cache
+ * stores, the mock agents (745 KB of the bundle, evaluated at every cold start). The kube client
+ * and KubeConfig use its dispatchers alone, so for those two importers `undici` is
+ * {@link UNDICI_DISPATCHERS}; any other importer gets the whole package.
+ */
+export const undiciDispatchersOnly: Plugin = {
+  name: 'undici-dispatchers-only',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      UNDICI_SLIM_IMPORTERS.test(args.importer)
+        ? { path: 'undici-dispatchers', namespace: 'undici-dispatchers' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'undici-dispatchers' }, () => ({
+      contents: UNDICI_DISPATCHERS,
+      resolveDir: UNDICI_DIR,
+      loader: 'js',
+    }));
+  },
+};
+
 export const ESBUILD_PLUGINS: Plugin[] = [
   awsSchemaLiteralKeys,
   clientNodeModelsWithoutSideEffects,
   lazyDatadog,
+  undiciDispatchersOnly,
 ];
 
 /** The esbuild options of the Lambda bundle (the stack's and the benchmark's). */
