@@ -4,6 +4,7 @@ import {
   severityRank,
   type CheckResult,
   type Finding,
+  type ResourceRef,
   type Severity,
 } from '../config/findings.js';
 import { collectedAt, type ClusterSnapshot, type CollectionFailure } from '../snapshot/snapshot.js';
@@ -84,6 +85,26 @@ function flat(s: string): string {
 }
 
 /**
+ * One ResourceRef object per resource for the whole run. About ten checks report on each
+ * namespace-level resource: at N=5000 the findings held 85,000 refs (3.9 MB) for a few thousand
+ * resources. The first ref a check returns for a resource becomes everyone's.
+ */
+class ResourceRefs {
+  private readonly byKind = new Map<string, Map<string | undefined, Map<string, ResourceRef>>>();
+
+  share(ref: ResourceRef): ResourceRef {
+    let byNamespace = this.byKind.get(ref.kind);
+    if (!byNamespace) this.byKind.set(ref.kind, (byNamespace = new Map()));
+    let byName = byNamespace.get(ref.namespace);
+    if (!byName) byNamespace.set(ref.namespace, (byName = new Map()));
+    const seen = byName.get(ref.name);
+    if (seen) return seen;
+    byName.set(ref.name, ref);
+    return ref;
+  }
+}
+
+/**
  * One check's results as findings: PASS results go to the check's compact store
  * (lambda/checks/pass-results.ts), the others become plain findings; replicas of one workload are
  * merged as they come (see {@link merge}). Message ids repeat across results: one string each.
@@ -97,6 +118,7 @@ class CheckFindings {
     private readonly check: Check,
     private readonly cluster: string,
     private readonly messageIds: Map<string, string>,
+    private readonly refs: ResourceRefs,
   ) {
     this.passes = new PassResults(check.id);
   }
@@ -104,9 +126,11 @@ class CheckFindings {
   add(r: CheckResult, snapshot?: ClusterSnapshot): void {
     const { check, cluster } = this;
     // A result about a pod is filed under its workload (lambda/checks/identity.ts).
-    const { resource, pod } = snapshot
+    const identity = snapshot
       ? identityOf(r.resource, snapshot)
       : { resource: r.resource, pod: undefined };
+    const resource = this.refs.share(identity.resource);
+    const { pod } = identity;
     let messageId = this.messageIds.get(r.messageId);
     if (messageId === undefined) this.messageIds.set((messageId = flat(r.messageId)), messageId);
     const hash = findingHash(check.id, cluster, resource, messageId);
@@ -172,11 +196,12 @@ export function runChecks(snapshot: ClusterSnapshot, checks: readonly Check[]): 
   // Results are kept per check and joined in the declared order, whatever the run order.
   const byCheck: Finding[][] = checks.map(() => []);
   const messageIds = new Map<string, string>();
+  const refs = new ResourceRefs();
   const { order, releaseAfter } = runPlan(checks);
   for (const [step, index] of order.entries()) {
     for (const model of releaseAfter.get(step - 1) ?? []) model.release(snapshot);
     const check = checks[index]!;
-    const results = new CheckFindings(check, cluster, messageIds);
+    const results = new CheckFindings(check, cluster, messageIds, refs);
     byCheck[index] = results.findings;
     /** A result about the check itself: it could not say anything about the cluster. */
     const checkError = (
