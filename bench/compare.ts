@@ -19,6 +19,8 @@ export interface Build {
   name: string;
   bundle: string;
   nodeOptions: string;
+  /** The function's other process settings (glibc's arenas); none before round 3. */
+  processEnv: Readonly<Record<string, string>>;
 }
 
 export interface CompareDeps {
@@ -45,6 +47,7 @@ export interface CompareDeps {
 interface BundlingModule {
   esbuildOptions(outfile: string): BuildOptions;
   LAMBDA_NODE_OPTIONS: string;
+  LAMBDA_PROCESS_ENV?: Readonly<Record<string, string>>;
 }
 
 /** Checks `rev` out beside the scratch files and bundles its audit child as that build would. */
@@ -69,7 +72,12 @@ export async function baselineBuild(rev: string, work: string): Promise<Build> {
     absWorkingDir: dir,
     metafile: false,
   });
-  return { name: sha, bundle: outfile, nodeOptions: bundling.LAMBDA_NODE_OPTIONS };
+  return {
+    name: sha,
+    bundle: outfile,
+    nodeOptions: bundling.LAMBDA_NODE_OPTIONS,
+    processEnv: bundling.LAMBDA_PROCESS_ENV ?? {},
+  };
 }
 
 /** Removes the baseline's worktree (its files are under the scratch folder, removed anyway). */

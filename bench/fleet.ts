@@ -69,6 +69,7 @@ export interface FunctionSpec {
   memoryMb: number;
   timeoutS: number;
   nodeOptions: string;
+  processEnv: Record<string, string>;
   architecture: string;
 }
 
@@ -146,6 +147,12 @@ function synthesize(raw: Record<string, unknown>) {
       memoryMb: p.MemorySize,
       timeoutS: p.Timeout,
       nodeOptions: String(p.Environment?.Variables?.NODE_OPTIONS ?? ''),
+      // The function's other process settings (glibc's malloc arenas), as Lambda starts it.
+      processEnv: Object.fromEntries(
+        Object.entries(p.Environment?.Variables ?? {})
+          .filter(([k]) => k.startsWith('MALLOC_'))
+          .map(([k, v]) => [k, String(v)]),
+      ),
       architecture: p.Architectures?.[0] ?? 'x86_64',
     };
   };
@@ -170,11 +177,12 @@ function runWorker(
   bundle: string,
   request: FleetWorkerRequest,
   nodeOptions: string,
+  processEnv: Record<string, string>,
 ): Promise<{ response: FleetWorkerResponse; processMs: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bundle], {
-      env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      env: { ...process.env, ...processEnv, NODE_OPTIONS: nodeOptions },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -268,6 +276,7 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
             timeoutMs: f.timeoutS * 1000,
           },
           o.nodeOptions ?? f.nodeOptions,
+          f.processEnv,
         ).catch((err: Error) => {
           // The process died (out of heap, crash): recorded, then failed as Lambda would.
           invocations.push({

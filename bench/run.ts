@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { esbuildOptions, LAMBDA_NODE_OPTIONS } from '../infra/bundling.js';
+import { esbuildOptions, LAMBDA_NODE_OPTIONS, LAMBDA_PROCESS_ENV } from '../infra/bundling.js';
 import { KUBE_KINDS } from '../lambda/collect/kube/kinds.js';
 import type { Build } from './compare.js';
 import { awsResponses, BENCH_CLUSTER, BENCH_TOKEN } from './generate.js';
@@ -162,6 +162,7 @@ function runAuditChild(
   args: object,
   measured = false,
   nodeOptions = childNodeOptions,
+  processEnv: Readonly<Record<string, string>> = LAMBDA_PROCESS_ENV,
 ): AuditFigures {
   const profile =
     measured && profileDir
@@ -176,7 +177,8 @@ function runAuditChild(
     [...profile.flags, bundle, JSON.stringify({ ...args, ...profile.args })],
     {
       encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      // The function's process settings (infra/bundling.ts), as Lambda starts it.
+      env: { ...process.env, ...processEnv, NODE_OPTIONS: nodeOptions },
       maxBuffer: 64 * 1024 * 1024,
     },
   );
@@ -242,7 +244,7 @@ process.stdout.write(String(performance.now() - t0));
   for (let i = 0; i < 5; i++) {
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
       encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
+      env: { ...process.env, ...LAMBDA_PROCESS_ENV, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
     });
     if (out.status !== 0) throw new Error(`bundle import failed: ${out.stderr.slice(-1000)}`);
     coldImportMs.push(Math.round(Number(out.stdout)));
@@ -313,7 +315,7 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   const baselines: Record<string, unknown>[] = [];
   console.error(
-    `bench: page size ${pageSize}, secret GET concurrency ${secretConcurrency}, NODE_OPTIONS '${childNodeOptions}', node ${process.version}`,
+    `bench: page size ${pageSize}, secret GET concurrency ${secretConcurrency}, NODE_OPTIONS '${childNodeOptions}', ${JSON.stringify(LAMBDA_PROCESS_ENV)}, node ${process.version}`,
   );
   /** latest.json of a run one day earlier, per N: the previous report the measured run diffs. */
   const previous = new Map<number, string>();
@@ -419,9 +421,14 @@ async function compare(
   let baseline: Build | undefined;
   try {
     baseline = await baselineBuild(rev, work);
-    const current: Build = { name: 'this', bundle: auditBundle, nodeOptions: childNodeOptions };
+    const current: Build = {
+      name: 'this',
+      bundle: auditBundle,
+      nodeOptions: childNodeOptions,
+      processEnv: LAMBDA_PROCESS_ENV,
+    };
     console.error(
-      `bench: ${baseline.name} (NODE_OPTIONS '${baseline.nodeOptions}') against this tree (NODE_OPTIONS '${childNodeOptions}'), ${values.repeat} runs each, node ${process.version}`,
+      `bench: ${baseline.name} (NODE_OPTIONS '${baseline.nodeOptions}', ${JSON.stringify(baseline.processEnv)}) against this tree (NODE_OPTIONS '${childNodeOptions}', ${JSON.stringify(LAMBDA_PROCESS_ENV)}), ${values.repeat} runs each, node ${process.version}`,
     );
     const { rows, table } = await compareBuilds(
       {
@@ -432,7 +439,8 @@ async function compare(
         current,
         startServer,
         childArgs: (info, n) => ({ ...info, n, awsDir, pageSize, secretConcurrency }),
-        runAuditChild: (b, args) => runAuditChild(b.bundle, args, false, b.nodeOptions),
+        runAuditChild: (b, args) =>
+          runAuditChild(b.bundle, args, false, b.nodeOptions, b.processEnv),
       },
       baseline,
     );

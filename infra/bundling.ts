@@ -23,22 +23,32 @@ export const ESM_REQUIRE_BANNER =
  * NODE_OPTIONS of a function with `memoryMb` of memory: V8 heap limits sized to fit it. Without
  * them V8 sizes its heap for a machine's memory and collects late; the Node.js runtime picks
  * limits from the function's memory when NODE_OPTIONS sets none, but by a rule we neither control
- * nor measure. About 100-110 MB of the process is not the old generation (the node binary's
- * pages, the young generation, code, buffers, malloc), so the old generation gets the rest less a
- * margin. Measured at N=5000 namespaces (peak RSS over several runs): old generation 120 MB with
- * 4 MB semi-spaces 217-226 MB; 128 MB 218-252 MB; 128 MB with 8 MB semi-spaces 230-261 MB (more
- * garbage promoted); 144 MB 268-271 MB. The N=5000 audit runs out of heap between 104 and 112 MB
- * of old generation (4 MB semi-spaces), so a 256 MB function tops out a little above 5,000
- * namespaces of this shape; give larger clusters more memory.
+ * nor measure. About 90-100 MB of the process is not the old generation (the node binary's
+ * pages, the loaded bundle, the young generation, buffers, malloc), so the old generation gets the
+ * rest less a margin: V8 grows its heap toward the limit whatever the live data, so the limit
+ * decides the peak. Measured at N=5000 namespaces (round 3, peak RSS, with {@link
+ * LAMBDA_PROCESS_ENV}): old generation 120 MB 201-206 MB; 112 MB 196-198 MB; 104 MB 189-195 MB but
+ * 10% slower. The N=5000 audit now runs out of heap between 88 and 96 MB of old generation (it
+ * was 104-112 before the round's memory work), so a 256 MB function (112 MB) still tops out near
+ * 6,000 namespaces of this shape; give larger clusters more memory.
  * No `--enable-source-maps`: Node decodes the whole map the first time a stack trace is
  * formatted, and undici formats some when the connection pool closes after every audit (+57 MB
  * RSS, 90 ms); the map is still built, without the sources' text, to decode a trace offline.
  */
 export function lambdaNodeOptions(memoryMb: number): string {
-  const oldSpaceMb = Math.max(64, memoryMb - 136);
+  const oldSpaceMb = Math.max(64, memoryMb - 144);
   const semiSpaceMb = Math.min(16, Math.max(4, Math.floor(memoryMb / 64)));
   return `--max-old-space-size=${oldSpaceMb} --max-semi-space-size=${semiSpaceMb}`;
 }
+
+/**
+ * The rest of every function's process settings. glibc gives each thread that allocates its own
+ * malloc arena (Node's four libuv threads, V8's compiler and GC threads), and memory freed into
+ * one is rarely returned: two arenas took 10-15 MB off the peak RSS of the N=5000 audit, no
+ * slower. Read by glibc when the runtime starts the process, as Lambda passes the function's
+ * environment to it.
+ */
+export const LAMBDA_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 /** The stack's default function memory, and the NODE_OPTIONS the benchmark runs with. */
 export const DEFAULT_FUNCTION_MEMORY_MB = 256;

@@ -17,7 +17,7 @@ import type { AuditorConfig } from '../../lambda/config/config.js';
 import { RUNS_PREFIX } from '../../lambda/run/fleet/run.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/deliver/observability.js';
 import { ARCHIVE_PREFIX } from '../../lambda/deliver/archive.js';
-import { lambdaNodeOptions } from '../bundling.js';
+import { LAMBDA_PROCESS_ENV, lambdaNodeOptions } from '../bundling.js';
 import { configParameter } from '../fleet.js';
 import { groupingLayer } from './logical-ids.js';
 import { eksArn, eksReadScopes, nagResource, type ClusterPlan } from './plan.js';
@@ -139,6 +139,7 @@ export class Functions extends Construct {
       logGroup: common.logGroup,
       environment: {
         ...common.environment,
+        ...LAMBDA_PROCESS_ENV,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         // Heap limits sized to the memory (see lambdaNodeOptions); no --enable-source-maps.

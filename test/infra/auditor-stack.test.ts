@@ -43,7 +43,8 @@ describe('AuditorStack with the example configuration', () => {
             AUDITOR_ARCHIVE_BUCKET: { Ref: archive() },
             POWERTOOLS_SERVICE_NAME: 'eks-datadog-auditor',
             POWERTOOLS_METRICS_NAMESPACE: 'EksDatadogAuditor',
-            NODE_OPTIONS: '--max-old-space-size=120 --max-semi-space-size=4',
+            MALLOC_ARENA_MAX: '2',
+            NODE_OPTIONS: '--max-old-space-size=112 --max-semi-space-size=4',
           },
         },
       });

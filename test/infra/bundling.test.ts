@@ -36,9 +36,9 @@ describe('Lambda bundling options', () => {
     expect(withPlugins.bytes).toBeLessThan(without.bytes / 2);
   });
 
-  it('gives the old generation the function memory less 136 MB, and small functions small semi-spaces', () => {
-    expect(lambdaNodeOptions(256)).toBe('--max-old-space-size=120 --max-semi-space-size=4');
-    expect(lambdaNodeOptions(1024)).toBe('--max-old-space-size=888 --max-semi-space-size=16');
+  it('gives the old generation the function memory less 144 MB, and small functions small semi-spaces', () => {
+    expect(lambdaNodeOptions(256)).toBe('--max-old-space-size=112 --max-semi-space-size=4');
+    expect(lambdaNodeOptions(1024)).toBe('--max-old-space-size=880 --max-semi-space-size=16');
     expect(lambdaNodeOptions(128)).toBe('--max-old-space-size=64 --max-semi-space-size=4');
   });
 });
