@@ -139,7 +139,7 @@ const UNDICI_SLIM_IMPORTERS =
 /**
  * undici's own dispatchers and their request API (what its index attaches to every dispatcher):
  * the part of undici the kube client uses (KubeConfig's Agent and ProxyAgent, and
- * `dispatcher.request`). client-node's fetch-based HTTP library, which gen/http/http.js
+ * `dispatcher.request`, undici's default dispatcher). client-node's fetch-based HTTP library, which gen/http/http.js
  * re-exports beside the RequestContext the client uses, is never called: its `fetch` says so.
  */
 const UNDICI_DISPATCHERS = `'use strict'
@@ -148,6 +148,7 @@ Object.assign(Dispatcher.prototype, require('./lib/api/index.js'))
 module.exports.Dispatcher = Dispatcher
 module.exports.Agent = require('./lib/dispatcher/agent.js')
 module.exports.ProxyAgent = require('./lib/dispatcher/proxy-agent.js')
+module.exports.getGlobalDispatcher = require('./lib/global.js').getGlobalDispatcher
 module.exports.fetch = function fetch () {
   throw new Error('undici fetch is not in the function bundle (infra/bundling.ts undiciDispatchersOnly): send through dispatcher.request')
 }

@@ -29,9 +29,11 @@ stringData: { token: tok }
 const SCRIPT = `
 import { createKubePort } from ${JSON.stringify(resolve('lambda/collect/kube/client.ts'))};
 import { kindByKey } from ${JSON.stringify(resolve('lambda/collect/kube/kinds.ts'))};
-const { url, caData, token } = JSON.parse(process.env.KUBE_TARGET);
+const { url, caData, token, kubeconfig } = JSON.parse(process.env.KUBE_TARGET);
 const port = createKubePort(
-  { kind: 'token', clusterName: 'bundled', server: url, caData, token: async () => token },
+  kubeconfig
+    ? { kind: 'kubeconfig', clusterName: 'bundled', path: kubeconfig }
+    : { kind: 'token', clusterName: 'bundled', server: url, caData, token: async () => token },
   { pageSize: 500, requestTimeoutMs: 20000, secretConcurrency: 4 },
 );
 const out = {};
@@ -71,15 +73,20 @@ describe('the kube client in the function bundle', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function run(target: TestApiServer): Promise<Record<string, unknown>> {
+  function run(
+    target: TestApiServer,
+    extra: { kubeconfig?: string; env?: Record<string, string> } = {},
+  ): Promise<Record<string, unknown>> {
     return new Promise((done, fail) => {
       const child = spawn(process.execPath, [bundle], {
         env: {
           ...process.env,
+          ...extra.env,
           KUBE_TARGET: JSON.stringify({
             url: target.url,
             caData: target.caData,
             token: target.token,
+            ...(extra.kubeconfig ? { kubeconfig: extra.kubeconfig } : {}),
           }),
         },
       });
@@ -104,5 +111,30 @@ describe('the kube client in the function bundle', () => {
 
   it('refuses a server whose certificate another CA signed', async () => {
     expect(await run(otherCa)).toEqual({ error: 'TLS' });
+  });
+
+  it('uses the default dispatcher, still verifying, for a kubeconfig that names no CA', async () => {
+    // KubeConfig then sets no dispatcher: undici's default one trusts the system's CAs, here
+    // with the test CA added the way an operator adds a private CA (NODE_EXTRA_CA_CERTS).
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{ name: c, cluster: { server: "' + server.url + '" } }]',
+        'users: [{ name: u, user: { token: "' + server.token + '" } }]',
+        'contexts: [{ name: x, context: { cluster: c, user: u } }]',
+        'current-context: x',
+      ].join('\n'),
+    );
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, server.caPem);
+    expect(await run(server, { kubeconfig, env: { NODE_EXTRA_CA_CERTS: ca } })).toEqual({
+      pods: ['agent'],
+      secret: 'datadog-secrets',
+      missing: null,
+    });
+    expect(await run(server, { kubeconfig })).toEqual({ error: 'TLS' });
   });
 });

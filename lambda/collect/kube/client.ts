@@ -17,7 +17,7 @@ import { delimiter, join } from 'node:path';
 // API class with its models, none of which the auditor uses (see `call` below).
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
-import { Agent, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { ConfigError, type KubernetesOptions } from '../../config/config.js';
 import type { Raw } from './raw.js';
 import {
@@ -276,10 +276,11 @@ const realTimer: RequestTimer = (ms, expire) => {
  */
 async function send(
   ctx: RequestContext,
-  fallback: () => Dispatcher,
 ): Promise<{ status: number; headers: Record<string, string>; text: string }> {
   const url = new URL(ctx.getUrl());
-  const dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? fallback();
+  // KubeConfig sets no dispatcher for a server it has no TLS settings for (the system's CAs, no
+  // client certificate): undici's default one then, as client-node's fetch would use.
+  const dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher();
   const res = await dispatcher.request({
     origin: url.origin,
     path: `${url.pathname}${url.search}`,
@@ -306,8 +307,6 @@ export function createKubePort(
   // KubeConfig builds a new connection pool (TLS handshake) for every request; the first one is
   // kept and reused, so a thousand secret GETs share a few connections.
   let dispatcher: unknown;
-  /** For a server KubeConfig gives no TLS settings to (it then sets no dispatcher). */
-  let plain: Agent | undefined;
   const counters = { listPages: 0, gets: 0, reviews: 0 };
 
   const fail = (x: Exchange, status: number | undefined, code: string, detail: string) => {
@@ -391,7 +390,7 @@ export function createKubePort(
       ctx.setSignal(abort.signal);
       if (dispatcher) ctx.setDispatcher(dispatcher as never);
       else dispatcher = ctx.getDispatcher();
-      const rsp = await send(ctx, () => (plain ??= new Agent()));
+      const rsp = await send(ctx);
       x.headers = rsp.headers;
       status = rsp.status;
       text = rsp.text;
@@ -494,10 +493,8 @@ export function createKubePort(
 
     async close() {
       const d = dispatcher as { close?: () => Promise<void> } | undefined;
-      const p = plain;
       dispatcher = undefined;
-      plain = undefined;
-      await Promise.all([d?.close?.(), p?.close()]);
+      await d?.close?.();
     },
   };
 }
