@@ -200,6 +200,61 @@ export class PublishError extends Error {
 }
 
 /**
+ * The largest k in [0, total) whose rendering fits `budget` bytes (-1 when none does), for a size
+ * that grows with k and is `totalBytes` at `total`. Each render of a large report is a few large
+ * strings that only a full collection frees, so the search starts where the sizes of none and all
+ * put it, gallops from there to a fit and a miss, then bisects between them: about half the
+ * renders of a gallop from zero.
+ */
+export function largestFitting(
+  total: number,
+  totalBytes: number,
+  size: (k: number) => number,
+  budget: number,
+): number {
+  const noneBytes = size(0);
+  if (noneBytes > budget) return -1;
+  if (total <= 1) return 0;
+  const fits = (k: number) => size(k) <= budget;
+  let best = 0;
+  let miss = total;
+  const perUnit = Math.max(1e-9, (totalBytes - noneBytes) / total);
+  const guess = Math.min(total - 1, Math.max(1, Math.floor((budget - noneBytes) / perUnit)));
+  let step = Math.max(1, Math.ceil(total / 64));
+  if (fits(guess)) {
+    best = guess;
+    for (let k = guess + step; k < total; k = best + step) {
+      if (!fits(k)) {
+        miss = k;
+        break;
+      }
+      best = k;
+      step *= 2;
+    }
+  } else {
+    miss = guess;
+    for (let k = guess - step; k > 0; k = miss - step) {
+      if (fits(k)) {
+        best = k;
+        break;
+      }
+      miss = k;
+      step *= 2;
+    }
+  }
+  let lo = best + 1;
+  let hi = miss - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (fits(mid)) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}
+
+/**
  * The exact PublishCommand input for one cluster, cut to fit {@link SNS_MAX_BYTES} (message plus
  * attributes plus subject, measured in UTF-8 bytes).
  */
@@ -241,31 +296,9 @@ export function buildPublishInput(
   };
 
   let Message = build(total);
-  if (utf8(Message) > budget) {
-    // Largest number of whole findings that fits. Size grows with k: gallop up from a few
-    // findings (cheap renders), then bisect between the last fit and the first miss.
-    const fits = (k: number) => utf8(build(k)) <= budget;
-    let best = -1;
-    let miss = total;
-    if (fits(0)) {
-      best = 0;
-      for (let k = 8; k < total; k *= 2) {
-        if (!fits(k)) {
-          miss = k;
-          break;
-        }
-        best = k;
-      }
-      let lo = best + 1;
-      let hi = miss - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (fits(mid)) {
-          best = mid;
-          lo = mid + 1;
-        } else hi = mid - 1;
-      }
-    }
+  const totalBytes = utf8(Message);
+  if (totalBytes > budget) {
+    const best = largestFitting(total, totalBytes, (k) => utf8(build(k)), budget);
     if (best < 0) {
       throw new PublishError(
         `The alert for cluster ${report.name} does not fit in ${maxBytes} bytes even without findings (${report.errors.length} collection errors); see ${ctx.archiveLocation ?? 'the logs'}.`,
