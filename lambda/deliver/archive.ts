@@ -512,16 +512,7 @@ export class ReportArchive {
     readEtag: string | undefined,
     opts: { updateLatest?: boolean } = {},
   ): Promise<ArchiveResult> {
-    return this.writeBody(segment, report, archiveBody(report), readEtag, opts);
-  }
-
-  private async writeBody(
-    segment: string,
-    report: ArchivedClusterReport,
-    body: ArchiveBody,
-    readEtag: string | undefined,
-    opts: { updateLatest?: boolean },
-  ): Promise<ArchiveResult> {
+    const body = archiveBody(report);
     const key = reportKey(segment, report.runId, report.startedAt);
     try {
       await this.s3.send(
