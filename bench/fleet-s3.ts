@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
+import { requestBodyBytes } from '../test/support/request-body.js';
 
 export interface DirBucketStats {
   gets: number;
@@ -45,18 +46,6 @@ function errorResponse(status: number, code: string, message: string, key: strin
   };
 }
 
-async function bodyBytes(body: unknown): Promise<Buffer> {
-  if (body === undefined || body === null) return Buffer.alloc(0);
-  if (typeof body === 'string') return Buffer.from(body);
-  if (body instanceof Uint8Array) return Buffer.from(body);
-  if (typeof (body as Readable)[Symbol.asyncIterator] === 'function') {
-    const chunks: Buffer[] = [];
-    for await (const c of body as Readable) chunks.push(Buffer.from(c as Uint8Array));
-    return Buffer.concat(chunks);
-  }
-  throw new Error(`fleet bench S3: unsupported request body ${typeof body}`);
-}
-
 /** An S3 client whose bucket `bucket` lives in `dir` (flat: one file per URL-encoded key). */
 export function dirBucketClient(dir: string, bucket: string, stats?: DirBucketStats): S3Client {
   const file = (key: string) => join(dir, encodeURIComponent(key));
@@ -85,7 +74,7 @@ export function dirBucketClient(dir: string, bucket: string, stats?: DirBucketSt
         if (/aws-chunked/.test(header(request, 'content-encoding') ?? '')) {
           throw new Error('fleet bench S3: aws-chunked uploads are not decoded by this fake');
         }
-        const body = await bodyBytes(request.body);
+        const body = await requestBodyBytes(request.body);
         const checksum = header(request, 'x-amz-checksum-crc32');
         if (checksum !== undefined && checksum !== crc32Base64(body)) {
           // As S3 answers a body that does not match the checksum it was sent with.

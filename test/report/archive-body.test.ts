@@ -15,6 +15,7 @@ import {
 } from '../../lambda/deliver/archive.js';
 import { diffReports } from '../../lambda/report/diff.js';
 import { safeJsonStringify } from '../../lambda/report/render-json.js';
+import { requestBodyBytes } from '../support/request-body.js';
 import { bodyBytesOf, clusterReport, fieldReportFindings, RUN_ID } from './support.js';
 
 function crc32Base64(bytes: Buffer): string {
@@ -95,12 +96,7 @@ describe('ReportArchive.write through the S3 client', () => {
     const requestHandler = {
       async handle(request: HttpRequest) {
         const key = decodeURIComponent(request.path.replace(/^\/bucket\//, ''));
-        const chunks: Buffer[] = [];
-        const b = request.body as unknown;
-        if (b instanceof Uint8Array || typeof b === 'string') chunks.push(Buffer.from(b));
-        else if (b)
-          for await (const c of b as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(c));
-        const bytes = Buffer.concat(chunks);
+        const bytes = await requestBodyBytes(request.body);
         if (!failed.has(key)) {
           failed.add(key);
           const xml =

@@ -12,6 +12,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { requestBodyBytes } from '../support/request-body.js';
 
 export interface StoredObject {
   body: string;
@@ -45,18 +46,6 @@ export function accessDenied(): S3ServiceException {
   });
 }
 
-async function textOf(body: unknown): Promise<string> {
-  if (body === undefined || body === null) return '';
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
-    const chunks: Buffer[] = [];
-    for await (const c of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(c));
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  return String(body);
-}
-
 export function fakeS3() {
   const s3 = new S3Client({ region: 'eu-west-1' });
   const mock = mockClient(s3);
@@ -83,7 +72,7 @@ export function fakeS3() {
   });
   mock.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
     // An archive body is a stream of its bytes (lambda/deliver/archive.ts ReplayableBody).
-    const body = await textOf(input.Body);
+    const body = (await requestBodyBytes(input.Body)).toString('utf8');
     hooks.beforePut?.(input, body);
     const key = input.Key!;
     const current = objects.get(key);

@@ -8,6 +8,7 @@ import {
 } from '../../lambda/config/findings.js';
 import type { CollectionFailure } from '../../lambda/snapshot/snapshot.js';
 import { clusterStatus, type AuditReport, type ClusterReport } from '../../lambda/report/types.js';
+import { requestBodyBytes } from '../support/request-body.js';
 
 export const CLUSTER = 'golang-cluster';
 export const STARTED = '2026-11-24T02:00:00.000Z';
@@ -148,8 +149,6 @@ export function hostileFindings(): Finding[] {
 export const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** Every byte an archive body's stream gives, in one buffer (the tests' reports are small). */
-export async function bodyBytesOf(body: { stream(): AsyncIterable<unknown> }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body.stream()) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
+export function bodyBytesOf(body: { stream(): AsyncIterable<unknown> }): Promise<Buffer> {
+  return requestBodyBytes(body.stream());
 }
