@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { build } from 'esbuild';
-import { esbuildOptions } from '../infra/bundling.js';
+import { esbuildOptions, LAMBDA_PROCESS_ENV } from '../infra/bundling.js';
 import { STATE } from '../infra/fleet.js';
 import { runKey, type DeliverResult } from '../lambda/run/fleet/run.js';
 import { flat, synth } from '../test/infra/support.js';
@@ -147,11 +147,11 @@ function synthesize(raw: Record<string, unknown>) {
       memoryMb: p.MemorySize,
       timeoutS: p.Timeout,
       nodeOptions: String(p.Environment?.Variables?.NODE_OPTIONS ?? ''),
-      // The function's other process settings (glibc's malloc arenas), as Lambda starts it.
+      // The function's other process settings (infra/bundling.ts), as the template carries them.
       processEnv: Object.fromEntries(
-        Object.entries(p.Environment?.Variables ?? {})
-          .filter(([k]) => k.startsWith('MALLOC_'))
-          .map(([k, v]) => [k, String(v)]),
+        Object.keys(LAMBDA_PROCESS_ENV)
+          .filter((k) => p.Environment?.Variables?.[k] !== undefined)
+          .map((k) => [k, String(p.Environment!.Variables![k])]),
       ),
       architecture: p.Architectures?.[0] ?? 'x86_64',
     };
@@ -247,7 +247,7 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<void> {
   );
   for (const [step, f] of Object.entries(functions)) {
     console.error(
-      `bench fleet: ${step} = ${f.logicalId}: ${f.memoryMb} MB ${f.architecture}, timeout ${f.timeoutS} s, NODE_OPTIONS '${o.nodeOptions ?? f.nodeOptions}'`,
+      `bench fleet: ${step} = ${f.logicalId}: ${f.memoryMb} MB ${f.architecture}, timeout ${f.timeoutS} s, NODE_OPTIONS '${o.nodeOptions ?? f.nodeOptions}', ${JSON.stringify(f.processEnv)}`,
     );
   }
 
