@@ -175,17 +175,25 @@ const handler = createHandler({
 
 /** Where the wall time went: milliseconds from the start of the invocation. */
 const marks: Record<string, number> = {};
-/** Heap in use (MB) at each mark, after the mark's work: what was live, garbage included. */
-const heapAt: Record<string, number> = {};
-/** At each mark (MB): RSS, the heap V8 has committed, and memory outside it (Buffers). */
-const memoryAt: Record<string, { rss: number; heapTotal: number; external: number }> = {};
+/**
+ * At each mark (MB), after the mark's work: RSS, the heap in use (what was live, garbage
+ * included), the heap V8 has committed, and memory outside it (Buffers).
+ */
+const memoryAt: Record<
+  string,
+  { rss: number; heapUsed: number; heapTotal: number; external: number }
+> = {};
 const mark = (name: string) => {
   if (name in marks) return;
   marks[name] = Math.round(performance.now() - t0);
   const m = process.memoryUsage();
   const mb = (bytes: number) => Math.round(bytes / 1048576);
-  heapAt[name] = mb(m.heapUsed);
-  memoryAt[name] = { rss: mb(m.rss), heapTotal: mb(m.heapTotal), external: mb(m.external) };
+  memoryAt[name] = {
+    rss: mb(m.rss),
+    heapUsed: mb(m.heapUsed),
+    heapTotal: mb(m.heapTotal),
+    external: mb(m.external),
+  };
   markNames.push(name);
   Atomics.store(markCode, 0, markNames.length - 1);
   if (args.heapSnapshotAt?.includes(name) && args.profileDir) {
@@ -262,7 +270,6 @@ process.stdout.write(
     peakRssMb,
     marks: { ...marks, end: Math.round(wallMs) },
     t0Us,
-    heapAt,
     memoryAt,
     ...(rssTimeline ? { rssTimeline } : {}),
   }) + '\n',
