@@ -35,33 +35,26 @@ export function deliveryMarks(
       throw err;
     }
   };
-  /** True when this call created the mark; false when it existed. */
-  const create = async (k: string, body: Marked): Promise<boolean> => {
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: k,
-          Body: JSON.stringify(body),
-          ContentType: 'application/json',
-          IfNoneMatch: '*',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isWriteConflict(err)) return false;
-      throw err;
-    }
-  };
-  const put = async (k: string, body: Marked) => {
+  const put = async (k: string, body: Marked, ifNoneMatch?: '*') => {
     await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: k,
         Body: JSON.stringify(body),
         ContentType: 'application/json',
+        ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}),
       }),
     );
+  };
+  /** True when this call created the mark; false when it existed. */
+  const create = async (k: string, body: Marked): Promise<boolean> => {
+    try {
+      await put(k, body, '*');
+      return true;
+    } catch (err) {
+      if (isWriteConflict(err)) return false;
+      throw err;
+    }
   };
   return {
     async claim(segment, effect) {
