@@ -409,12 +409,16 @@ interface Ca {
   keys: WebCrypto.CryptoKeyPair;
 }
 
-async function createCa(name: string): Promise<Ca> {
-  const x509 = await loadX509();
-  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, [
+function generateKeys(): Promise<WebCrypto.CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(EC_ALG, true, [
     'sign',
     'verify',
-  ])) as WebCrypto.CryptoKeyPair;
+  ]) as Promise<WebCrypto.CryptoKeyPair>;
+}
+
+async function createCa(name: string): Promise<Ca> {
+  const x509 = await loadX509();
+  const keys = await generateKeys();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(8).toString('hex'),
@@ -437,10 +441,7 @@ async function createCa(name: string): Promise<Ca> {
 
 async function createServerCert(ca: Ca): Promise<{ certPem: string; keyPem: string }> {
   const x509 = await loadX509();
-  const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, [
-    'sign',
-    'verify',
-  ])) as WebCrypto.CryptoKeyPair;
+  const keys = await generateKeys();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomBytes(8).toString('hex'),
