@@ -112,7 +112,8 @@ interface S3ErrorLike {
   $metadata?: { httpStatusCode?: number };
 }
 
-function isNotFound(err: unknown): boolean {
+/** S3's answer for an object that does not exist (GetObject's NoSuchKey, HeadObject's NotFound). */
+export function isNotFound(err: unknown): boolean {
   const e = err as S3ErrorLike;
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }

@@ -8,7 +8,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DeliveryGuard, SavedDrift } from './deliver.js';
-import { isWriteConflict } from './archive.js';
+import { isNotFound, isWriteConflict } from './archive.js';
 
 interface Marked {
   value?: unknown;
@@ -30,8 +30,7 @@ export function deliveryMarks(
       const text = await res.Body?.transformToString('utf8');
       return text ? (JSON.parse(text) as Marked) : {};
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   };
