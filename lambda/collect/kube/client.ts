@@ -276,8 +276,8 @@ const realTimer: RequestTimer = (ms, expire) => {
  */
 async function send(
   ctx: RequestContext,
+  url: URL,
 ): Promise<{ status: number; headers: Record<string, string>; text: string }> {
-  const url = new URL(ctx.getUrl());
   // KubeConfig sets no dispatcher for a server it has no TLS settings for (the system's CAs, no
   // client certificate): undici's default one then, as client-node's fetch would use.
   const dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher();
@@ -390,7 +390,7 @@ export function createKubePort(
       ctx.setSignal(abort.signal);
       if (dispatcher) ctx.setDispatcher(dispatcher as never);
       else dispatcher = ctx.getDispatcher();
-      const rsp = await send(ctx);
+      const rsp = await send(ctx, url);
       x.headers = rsp.headers;
       status = rsp.status;
       text = rsp.text;
