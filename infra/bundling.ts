@@ -132,15 +132,16 @@ export const lazyDatadog: Plugin = {
 /** The undici package, whose files the slim module below requires by path. */
 const UNDICI_DIR = dirname(createRequire(import.meta.url).resolve('undici/package.json'));
 
-/** Who imports `undici` in the function bundle, and uses only what {@link UNDICI_DISPATCHERS} exports. */
+/** The importers of `undici` that use only what {@link UNDICI_DISPATCHERS} exports. */
 const UNDICI_SLIM_IMPORTERS =
   /(?:[\\/]lambda[\\/]collect[\\/]kube[\\/]client\.ts|[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/](?:config|gen[\\/]http[\\/]isomorphic-fetch)\.js)$/;
 
 /**
  * undici's own dispatchers and their request API (what its index attaches to every dispatcher):
- * the part of undici the kube client uses (KubeConfig's Agent and ProxyAgent, and
- * `dispatcher.request`, undici's default dispatcher). client-node's fetch-based HTTP library, which gen/http/http.js
- * re-exports beside the RequestContext the client uses, is never called: its `fetch` says so.
+ * the part of undici the kube client uses (KubeConfig's Agent and ProxyAgent, undici's default
+ * dispatcher, `dispatcher.request`). client-node's fetch-based HTTP library, which
+ * gen/http/http.js re-exports beside the RequestContext the client uses, is never called: its
+ * `fetch` says so if it ever is.
  */
 const UNDICI_DISPATCHERS = `'use strict'
 const Dispatcher = require('./lib/dispatcher/dispatcher.js')
@@ -156,9 +157,9 @@ module.exports.fetch = function fetch () {
 
 /**
  * undici's package index loads all of undici at import: fetch, WebSocket, EventSource, the cache
- * stores, the mock agents (745 KB of the bundle, evaluated at every cold start). The kube client
- * and KubeConfig use its dispatchers alone, so for those two importers `undici` is
- * {@link UNDICI_DISPATCHERS}; any other importer gets the whole package.
+ * stores, the mock agents (745 KB of the bundle, evaluated at every cold start). The kube client,
+ * KubeConfig and client-node's unused fetch library need its dispatchers alone, so for those
+ * importers `undici` is {@link UNDICI_DISPATCHERS}; any other importer gets the whole package.
  */
 export const undiciDispatchersOnly: Plugin = {
   name: 'undici-dispatchers-only',
